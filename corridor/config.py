@@ -1,0 +1,42 @@
+"""Configuration of a Corridor node: where data lives, the log's identity, limits.
+
+Values come from the command line, else from CORRIDOR_* environment variables, else defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CORRIDOR_{name}", default)
+
+
+@dataclass
+class WitnessConfig:
+    url: str  # base URL; the witness serves POST {url}/add-checkpoint
+    vkey: str  # signed-note verifier key: name+hexid+base64
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "corridor-data")))
+    db_url: str = ""  # default: SQLite file in data_dir
+    # The log's origin line (C2SP tlog-checkpoint): a schema-less URL that names the log.
+    log_origin: str = field(default_factory=lambda: _env("LOG_ORIGIN", "corridor.example/log"))
+    log_key_file: Path | None = None  # default: data_dir/keys/log.key (created on first start)
+    witnesses: list[WitnessConfig] = field(default_factory=list)
+    witness_quorum: int = 0  # cosignatures a checkpoint needs to count as witnessed
+    max_capture_bytes: int = field(
+        default_factory=lambda: int(_env("MAX_CAPTURE_BYTES", str(64 * 1024 * 1024))))
+    max_capture_events: int = field(
+        default_factory=lambda: int(_env("MAX_CAPTURE_EVENTS", "100000")))
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if not self.db_url:
+            self.db_url = _env("DB", f"sqlite:///{self.data_dir / 'corridor.sqlite3'}")
+        if self.log_key_file is None:
+            self.log_key_file = self.data_dir / "keys" / "log.key"

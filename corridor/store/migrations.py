@@ -1,0 +1,57 @@
+"""Schema migrations. Each concern lists its own in a `schema_*.py` module as
+`MIGRATIONS = [Migration(id, sql), ...]`; ids are unique and applied once, in the order of
+`_SCHEMA_MODULES` and then of each list. SQL uses the type words of `corridor.store.db`."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from corridor.store.db import Connection, Database
+
+# Order matters only where one concern's tables refer to another's.
+_SCHEMA_MODULES = ("schema_parties", "schema_events", "schema_ledger", "schema_fx")
+
+
+@dataclass(frozen=True)
+class Migration:
+    id: str
+    sql: str  # one or more statements separated by ';' on their own line ends
+
+
+def all_migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for name in _SCHEMA_MODULES:
+        module = importlib.import_module(f"corridor.store.{name}")
+        found.extend(module.MIGRATIONS)
+    ids = [m.id for m in found]
+    if len(ids) != len(set(ids)):
+        raise RuntimeError(f"duplicate migration ids: {ids}")
+    return found
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";\n") if s.strip().strip(";").strip()]
+
+
+def migrate(db: Database, conn: Connection) -> list[str]:
+    """Apply every migration not yet applied; return the ids applied now."""
+    with conn.transaction():
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    applied = {row[0] for row in conn.fetchall("SELECT id FROM schema_migrations")}
+    done: list[str] = []
+    for migration in all_migrations():
+        if migration.id in applied:
+            continue
+        with conn.transaction():
+            for statement in _statements(db.sql(migration.sql)):
+                conn.execute(statement.rstrip(";"))
+            conn.execute(
+                "INSERT INTO schema_migrations (id, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
+                (migration.id,),
+            )
+        done.append(migration.id)
+    return done

@@ -1,0 +1,5 @@
+"""Tables of the fx concern."""
+
+from corridor.store.migrations import Migration
+
+MIGRATIONS: list[Migration] = []

@@ -1,0 +1,81 @@
+"""Shared test fixtures.
+
+Parts of the suite need things outside the repository: the conformance material in
+../shared/conformance, a PostgreSQL server and Chromium. Where one is missing the tests that
+need it are skipped with the reason shown; CI sets CORRIDOR_REQUIRE_<PART>=1 so that a missing
+part fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = Path(os.environ.get("CORRIDOR_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
+PG_URL = os.environ.get("CORRIDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CHROMIUM = os.environ.get("CORRIDOR_CHROMIUM", "/usr/bin/chromium")
+
+
+def _missing(part: str, reason: str) -> None:
+    """Skip, or fail where CI requires the part."""
+    if os.environ.get(f"CORRIDOR_REQUIRE_{part}") == "1":
+        pytest.fail(f"required by CI but missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Path:
+    """The folder ../shared/conformance (or $CORRIDOR_CONFORMANCE)."""
+    if not CONFORMANCE.is_dir():
+        _missing("CONFORMANCE", f"conformance material not found at {CONFORMANCE}")
+    return CONFORMANCE
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure to connect means: no server for the tests
+        return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """URL of the PostgreSQL test database."""
+    problem = _pg_available()
+    if problem:
+        _missing("PG", problem)
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test, so that
+    tests (and developers running them at once) never see each other's tables."""
+    import psycopg
+
+    schema = "t_" + secrets.token_hex(6)
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in pg_server else "?"
+    try:
+        yield f"{pg_server}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of the system Chromium for Playwright."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _missing("BROWSER", f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
