@@ -10,7 +10,7 @@ import click
 from corridor import __version__
 
 # Modules under corridor.cli that each expose `COMMANDS: list[click.Command]`.
-_COMMAND_MODULES = ("epcis", "ledger", "fx", "service", "demo")
+_COMMAND_MODULES = ("epcis", "ledger", "fx", "service", "parties", "demo")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,7 @@
+"""`corridor` commands for the parties concern."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
