@@ -1,11 +1,79 @@
-"""HTTP routes of one concern, mounted by corridor.api.app."""
+"""Public, read-only routes of the log (C2SP tlog-tiles under /log/) and the HTTP shell of a
+C2SP tlog-witness."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from corridor.api.context import AppContext
+from corridor.ledger.tiles import TILE_WIDTH, TileError, parse_tile_path
+from corridor.ledger.witness import Witness
+from corridor.store.ledger_store import Ledger, open_ledger
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+MAX_WITNESS_REQUEST = 64 * 1024
+
+
+def _ledger(ctx: AppContext) -> Ledger:
+    """The app's log; opened here when the app factory did not set one."""
+    if ctx.ledger is None:
+        ctx.ledger = open_ledger(ctx.settings, ctx.db)
+    return ctx.ledger
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
-    return []
+    async def checkpoint(request: Request) -> Response:
+        note = await run_in_threadpool(_ledger(ctx).checkpoint)
+        if note is None:
+            return PlainTextResponse("no checkpoint signed yet\n", status_code=404,
+                                     headers={"Cache-Control": "no-store"})
+        return Response(note, media_type="text/plain; charset=utf-8",
+                        headers={"Cache-Control": "no-cache, max-age=1"})
+
+    async def info(request: Request) -> Response:
+        return JSONResponse(_ledger(ctx).info(), headers={"Cache-Control": "max-age=60"})
+
+    async def tile(request: Request) -> Response:
+        path = "tile/" + request.path_params["rest"]
+        try:
+            level, n, width = parse_tile_path(path)
+        except TileError as exc:
+            return PlainTextResponse(f"{exc}\n", status_code=404)
+        data = await run_in_threadpool(_ledger(ctx).read_tile, level, n, width)
+        if data is None:
+            return PlainTextResponse(f"{path}: not in the log\n", status_code=404)
+        cache = IMMUTABLE if width == TILE_WIDTH else "public, max-age=3600"
+        return Response(data, media_type="application/octet-stream",
+                        headers={"Cache-Control": cache})
+
+    return [
+        Route("/log/checkpoint", checkpoint, methods=["GET"]),
+        Route("/log/info", info, methods=["GET"]),
+        Route("/log/tile/{rest:path}", tile, methods=["GET"]),
+    ]
+
+
+def witness_app(witness: Witness) -> Starlette:
+    """POST /add-checkpoint and GET /<origin hash>/checkpoint (tlog-witness)."""
+
+    async def add_checkpoint(request: Request) -> Response:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_WITNESS_REQUEST:
+                return PlainTextResponse("request too large\n", status_code=400)
+        res = await run_in_threadpool(witness.add_checkpoint, body)
+        return Response(res.body, status_code=res.status, media_type=res.content_type)
+
+    async def latest(request: Request) -> Response:
+        res = witness.latest(request.path_params["origin_hash"])
+        return Response(res.body, status_code=res.status, media_type=res.content_type)
+
+    return Starlette(routes=[
+        Route("/add-checkpoint", add_checkpoint, methods=["POST"]),
+        Route("/{origin_hash:str}/checkpoint", latest, methods=["GET"]),
+    ])

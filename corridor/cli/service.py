@@ -1,7 +1,53 @@
-"""`corridor` commands for the service concern."""
+"""`corridor serve`: run the node's HTTP service on uvicorn."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from corridor.config import Settings
+
+
+@click.command("serve")
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="Database URL: sqlite:///PATH (default: the SQLite file in the data "
+                   "directory) or postgresql://...")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where keys and the default SQLite file live (default: CORRIDOR_DATA_DIR "
+                   "or ./corridor-data).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--demo", is_flag=True, help="Load the demo corridor scenario before serving.")
+@click.option("--shipments", default=200, show_default=True, type=click.IntRange(1, 100000),
+              help="Shipments in the demo scenario (with --demo).")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo: bool,
+          shipments: int, log_level: str) -> None:
+    """Serve the EPCIS REST binding (/epcis/), the public log (/log/), FX rates and the
+    dashboard."""
+    import uvicorn
+
+    from corridor.api.app import create_app
+
+    kwargs: dict[str, object] = {"db_url": db_url or ""}
+    if data_dir is not None:
+        kwargs["data_dir"] = data_dir
+    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    if demo:
+        if importlib.util.find_spec("corridor.demo.load") is None:
+            raise click.ClickException("--demo: the demo scenario (corridor.demo) is not"
+                                       " installed in this build")
+        from corridor.demo import load_demo
+
+        summary = load_demo(settings, shipments=shipments)
+        click.echo(f"demo loaded: {summary}")
+    app = create_app(settings)
+    click.echo(f"Corridor serving on http://{host}:{port}/ (EPCIS at /epcis/, database"
+               f" {settings.db_url})")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+COMMANDS: list[click.Command] = [serve]

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from corridor.store.db import Connection, Database
 
 # Order matters only where one concern's tables refer to another's.
-_SCHEMA_MODULES = ("schema_parties", "schema_events", "schema_ledger", "schema_fx")
+_SCHEMA_MODULES = ("schema_parties", "schema_events", "schema_ledger", "schema_fx",
+                   "schema_subscriptions")
 
 
 @dataclass(frozen=True)

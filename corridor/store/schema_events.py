@@ -1,5 +1,97 @@
-"""Tables of the events concern."""
+"""Tables of the events concern: stored events, the index rows queries use, capture jobs,
+named queries and the location hierarchy for WD_ queries.
+
+Identifier columns hold canonical keys (corridor.query.epc.canonical) and CBV values hold
+bare words (corridor.query.vocab.normalise), so every spelling of a value matches the others.
+Times are UTC, fixed width `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so text order is time order.
+"""
 
 from corridor.store.migrations import Migration
 
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [
+    Migration("events-001", """
+CREATE TABLE events (
+  id {ID},
+  event_id TEXT NOT NULL,          -- eventID as stored (the Event Hash ID when none was given)
+  hash_id TEXT NOT NULL,           -- CBV 2.0 Event Hash ID
+  dedup TEXT NOT NULL UNIQUE,      -- hash_id + capturing party: re-capture is idempotent
+  event_type TEXT NOT NULL,
+  action TEXT,
+  event_time TEXT NOT NULL,
+  record_time TEXT NOT NULL,
+  biz_step TEXT,
+  disposition TEXT,
+  read_point TEXT,
+  biz_location TEXT,
+  transformation_id TEXT,
+  error_time TEXT,                 -- errorDeclaration.declarationTime, if any
+  captured_by {BIGINT},            -- parties.id of the capturing party (NULL: the node itself)
+  party TEXT NOT NULL,             -- capturing party's identifier, as written in the log
+  job_id {BIGINT},
+  log_index {BIGINT},
+  doc {TEXT} NOT NULL              -- the event, JSON-LD form, as digested into the log
+);
+CREATE INDEX events_event_id ON events (event_id);
+CREATE INDEX events_biz_step_time ON events (biz_step, event_time);
+CREATE INDEX events_biz_location_time ON events (biz_location, event_time);
+CREATE INDEX events_read_point ON events (read_point);
+CREATE INDEX events_event_time ON events (event_time);
+CREATE INDEX events_record_time ON events (record_time);
+CREATE INDEX events_captured_by ON events (captured_by);
+CREATE TABLE event_epcs (
+  event_pk {BIGINT} NOT NULL,
+  role TEXT NOT NULL,              -- epc|child|parent|input|output|class|child_class|...
+  epc TEXT NOT NULL,
+  quantity {REAL},
+  uom TEXT
+);
+CREATE INDEX event_epcs_epc ON event_epcs (epc, role, event_pk);
+CREATE INDEX event_epcs_event ON event_epcs (event_pk);
+CREATE TABLE event_fields (
+  event_pk {BIGINT} NOT NULL,
+  path TEXT NOT NULL,              -- e.g. bizTransaction:po, ext:<iri>, sensor:value:CEL
+  sval TEXT,
+  nval {REAL}
+);
+CREATE INDEX event_fields_s ON event_fields (path, sval, event_pk);
+CREATE INDEX event_fields_n ON event_fields (path, nval, event_pk);
+CREATE INDEX event_fields_event ON event_fields (event_pk);
+CREATE TABLE event_parties (
+  event_pk {BIGINT} NOT NULL,
+  value TEXT NOT NULL              -- every source/destination value, as written and canonical
+);
+CREATE INDEX event_parties_event ON event_parties (event_pk, value);
+CREATE INDEX event_parties_value ON event_parties (value, event_pk);
+CREATE TABLE location_children (
+  parent TEXT NOT NULL,
+  child TEXT NOT NULL,
+  PRIMARY KEY (parent, child)
+);
+CREATE TABLE event_namespaces (
+  prefix TEXT NOT NULL,
+  iri TEXT NOT NULL,
+  PRIMARY KEY (prefix, iri)
+);
+CREATE TABLE capture_jobs (
+  id {ID},
+  party_id {BIGINT},
+  behaviour TEXT NOT NULL,
+  running INTEGER NOT NULL,
+  success INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  finished_at TEXT,
+  event_count INTEGER NOT NULL DEFAULT 0,
+  errors {TEXT},                   -- JSON list of problems
+  results {TEXT}                   -- JSON list: eventID, hash, logIndex, duplicate per event
+);
+CREATE INDEX capture_jobs_party ON capture_jobs (party_id, id);
+CREATE TABLE named_queries (
+  owner {BIGINT} NOT NULL,         -- parties.id (0: the node itself)
+  name TEXT NOT NULL,
+  params {TEXT} NOT NULL,          -- the EPCIS query as JSON
+  extensions {TEXT},               -- prefixes declared when it was created (GS1-Extensions)
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (owner, name)
+)
+"""),
+]

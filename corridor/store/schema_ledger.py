@@ -1,5 +1,39 @@
-"""Tables of the ledger concern."""
+"""Tables of the ledger concern.
+
+ledger_state: one row (id 1): committed tree size; `stamp` changes on every append so a writer
+  can tell whether its cached right edge is still the stored one.
+ledger_tiles: tlog-tiles hashes per (level, n), widest version only; level -1 holds entry
+  bundles (uint16-length-prefixed entries), `width` = hashes or entries in `data`.
+ledger_checkpoints: every signed checkpoint note (with cosignatures added as they arrive);
+  `witnessed` counts valid witness cosignatures.
+"""
 
 from corridor.store.migrations import Migration
 
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "ledger-0001-tiles",
+        """
+CREATE TABLE ledger_state (
+  id INTEGER PRIMARY KEY,
+  size {BIGINT} NOT NULL,
+  stamp {TEXT} NOT NULL
+);
+INSERT INTO ledger_state (id, size, stamp) VALUES (1, 0, 'init');
+CREATE TABLE ledger_tiles (
+  level INTEGER NOT NULL,
+  n {BIGINT} NOT NULL,
+  width INTEGER NOT NULL,
+  data {BLOB} NOT NULL,
+  PRIMARY KEY (level, n)
+);
+CREATE TABLE ledger_checkpoints (
+  size {BIGINT} PRIMARY KEY,
+  root {BLOB} NOT NULL,
+  note {TEXT} NOT NULL,
+  witnessed INTEGER NOT NULL DEFAULT 0,
+  created_at {TEXT} NOT NULL
+);
+""",
+    ),
+]

@@ -1,11 +1,199 @@
-"""HTTP routes of one concern, mounted by corridor.api.app."""
+"""The dashboard: server-rendered pages (Jinja2) and plain static files, no build step.
+
+Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /event/{log index}, /ledger (the log),
+/search, /login. Event data obeys the same visibility as the REST API; the public sees the
+log and the ticker only."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from corridor.api.auth import read_db
 from corridor.api.context import AppContext
+from corridor.store.db import Connection
+from corridor.web import views
+from corridor.web.session import COOKIE, Session, request_key, session_for_key
+
+HERE = Path(__file__).resolve().parent
+_env = Environment(loader=FileSystemLoader(HERE / "templates"),
+                   autoescape=select_autoescape(["html"]), trim_blocks=True,
+                   lstrip_blocks=True)
+_env.filters["urlq"] = lambda s: quote(str(s), safe=":/")
+_env.filters["days"] = lambda v: "" if v is None else f"{v:.1f} d"
+_env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
+
+
+def _time(stored: str | None) -> str:
+    """Stored UTC text -> 'YYYY-MM-DD HH:MM UTC'."""
+    return f"{stored[:10]} {stored[11:16]} UTC" if stored else ""
+
+
+_env.filters["utc"] = _time
+
+
+class Pages:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def info(self) -> dict[str, Any]:
+        ledger = self.ctx.ledger
+        if ledger is None:
+            return {"origin": self.ctx.settings.log_origin, "witnesses": []}
+        return ledger.info()
+
+    async def _run(self, request: Request, fn: Callable[[Connection, Session], Any],
+                   ) -> tuple[Session, Any]:
+        key = request_key(request)
+
+        def work(conn: Connection) -> tuple[Session, Any]:
+            session = session_for_key(conn, key)
+            return session, fn(conn, session)
+
+        return await run_in_threadpool(read_db, self.ctx.db, work)
+
+    def render(self, name: str, request: Request, session: Session, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        html = _env.get_template(name).render(request=request, session=session, **context)
+        response = HTMLResponse(html, status_code=status)
+        if session.bad_key and request.cookies.get(COOKIE):
+            response.delete_cookie(COOKIE)
+        return response
+
+    def not_found(self, request: Request, session: Session, what: str) -> HTMLResponse:
+        # The same answer whether the thing does not exist or the viewer may not see it.
+        return self.render("error.html", request, session, status=404, title="Not found",
+                           message=f"No {what} that you may see here."
+                           + (" Log in as a party to see its shipments." if session.public
+                              else ""))
+
+    async def overview(self, request: Request) -> Response:
+        info = self.info()
+        session, ctx = await self._run(
+            request, lambda conn, s: views.overview_page(conn, s, info))
+        return self.render("overview.html", request, session, **ctx)
+
+    async def shipment(self, request: Request) -> Response:
+        ref = request.path_params["ref"]
+        session, ctx = await self._run(request,
+                                       lambda conn, s: views.shipment_page(conn, s, ref))
+        if ctx is None:
+            return self.not_found(request, session, f"shipment {ref}")
+        return self.render("shipment.html", request, session, **ctx)
+
+    async def lot(self, request: Request) -> Response:
+        ref = request.path_params["ref"]
+        session, ctx = await self._run(request, lambda conn, s: views.lot_page(conn, s, ref))
+        if ctx is None:
+            return self.not_found(request, session, f"lot {ref}")
+        return self.render("lot.html", request, session, **ctx)
+
+    async def event(self, request: Request) -> Response:
+        index = int(request.path_params["index"])
+        info = self.info()
+        session, ctx = await self._run(
+            request, lambda conn, s: views.event_page(conn, s, index, info))
+        if ctx is None:
+            return self.not_found(request, session, f"event at log index {index}")
+        return self.render("event.html", request, session, info=info, **ctx)
+
+    async def receipt(self, request: Request) -> Response:
+        """The C2SP tlog-proof receipt of a visible event, as a download."""
+        index = int(request.path_params["index"])
+        session, ev = await self._run(
+            request, lambda conn, s: views.data.event_by_log_index(conn, s.viewer, index))
+        if ev is None or self.ctx.ledger is None:
+            return self.not_found(request, session, f"event at log index {index}")
+        proof = await run_in_threadpool(self.ctx.ledger.receipt, index)
+        if proof is None:
+            return Response("no signed checkpoint covers this entry yet; try again shortly\n",
+                            status_code=404, media_type="text/plain")
+        return Response(proof, media_type="text/plain; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="corridor-{index}.tlog-proof"',
+            "Cache-Control": "no-store"})
+
+    async def event_json(self, request: Request) -> Response:
+        """The stored event document exactly as digested into the log."""
+        index = int(request.path_params["index"])
+        session, ev = await self._run(
+            request, lambda conn, s: views.data.event_by_log_index(conn, s.viewer, index))
+        if ev is None:
+            return self.not_found(request, session, f"event at log index {index}")
+        doc = await run_in_threadpool(
+            read_db, self.ctx.db,
+            lambda conn: conn.fetchone("SELECT doc FROM events WHERE id = ?", (ev.pk,))[0])
+        return Response(doc, media_type="application/ld+json", headers={
+            "Content-Disposition": f'attachment; filename="corridor-{index}.json"'})
+
+    async def ledger(self, request: Request) -> Response:
+        info = self.info()
+        session, log = await self._run(
+            request, lambda conn, s: views.log_status(conn, info, limit=25))
+        base = str(request.base_url).rstrip("/")
+        return self.render("log.html", request, session, log=log, base=base)
+
+    async def search(self, request: Request) -> Response:
+        q = request.query_params.get("q", "")
+        place = request.query_params.get("place")
+        party = request.query_params.get("party")
+
+        def find(conn: Connection, s: Session) -> list[views.Hit]:
+            if place or party:
+                return views.units_at(conn, s, place_key=place, party=party)
+            return views.search(conn, s, q)
+
+        session, hits = await self._run(request, find)
+        return self.render("search.html", request, session, q=q, place=place, party=party,
+                           hits=hits)
+
+    async def login(self, request: Request) -> Response:
+        if request.method == "GET":
+            session, _ = await self._run(request, lambda conn, s: None)
+            return self.render("login.html", request, session, error=None)
+        # A urlencoded form of one field: parsed here, no multipart library needed.
+        body = await request.body()
+        if len(body) > 4096:
+            return Response("login form too large\n", status_code=413,
+                            media_type="text/plain")
+        key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
+        session = await run_in_threadpool(
+            read_db, self.ctx.db, lambda conn: session_for_key(conn, key))
+        if session.public:
+            return self.render("login.html", request, session, status=401,
+                               error="Unknown or revoked API key.")
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, key, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", max_age=7 * 86400)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
-    return []
+    pages = Pages(ctx)
+    return [
+        Route("/", pages.overview, name="web_overview"),
+        Route("/shipment/{ref:path}", pages.shipment, name="web_shipment"),
+        Route("/lot/{ref:path}", pages.lot, name="web_lot"),
+        Route("/event/{index:int}", pages.event, name="web_event"),
+        Route("/event/{index:int}/receipt", pages.receipt, name="web_receipt"),
+        Route("/event/{index:int}/event.json", pages.event_json, name="web_event_json"),
+        Route("/ledger", pages.ledger, name="web_ledger"),
+        Route("/search", pages.search, name="web_search"),
+        Route("/login", pages.login, methods=["GET", "POST"], name="web_login"),
+        Route("/logout", pages.logout, methods=["POST"], name="web_logout"),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]

@@ -1,0 +1,181 @@
+"""Capture throughput over HTTP, ledger included, with the load in this (separate) process.
+
+Starts `corridor serve` in a subprocess on a fresh store, then:
+  1. documents: POST /epcis/capture of JSON-LD documents of --per-doc events each (distinct
+     events), one after another; events/s = events stored / wall time (202 + job success).
+  2. single events: POST /epcis/events from --clients concurrent clients; events/s and
+     p50/p99 latency.
+Usage: python bench/bench_capture.py [--db sqlite|postgresql] [--docs 10] [--per-doc 1000]
+                                     [--single 3000] [--clients 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from corridor.store import parties as party_store
+from corridor.store.db import Database
+from corridor.store.migrations import migrate
+
+PG = os.environ.get("CORRIDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+
+
+def event(k: int, tag: str) -> dict:
+    return {
+        "type": "ObjectEvent", "action": "OBSERVE",
+        "eventTime": f"2026-03-01T{(k // 3600) % 24:02d}:{(k // 60) % 60:02d}:{k % 60:02d}.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [f"urn:epc:id:sgtin:0614141.812345.{tag}{k}",
+                    f"urn:epc:id:sgtin:0614141.812346.{tag}{k}"],
+        "bizStep": "shipping", "disposition": "in_transit",
+        "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"},
+        "bizLocation": {"id": f"urn:epc:id:sgln:0614141.{k % 500:05d}.0"},
+        "bizTransactionList": [{"type": "po",
+                                "bizTransaction": f"urn:epcglobal:cbv:bt:0614141000005:{k}"}],
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00001"}],
+        "destinationList": [{"type": "owning_party",
+                             "destination": "urn:epc:id:pgln:4012345.00001"}],
+    }
+
+
+def document(events: list[dict]) -> bytes:
+    return json.dumps({"@context": [CONTEXT], "type": "EPCISDocument", "schemaVersion": "2.0",
+                       "creationDate": "2026-01-01T00:00:00Z",
+                       "epcisBody": {"eventList": events}}).encode()
+
+
+def prepare_db(kind: str, work: Path) -> tuple[str, str, str | None]:
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{work / 'corridor.sqlite3'}"
+    else:
+        import psycopg
+
+        schema = "bench_" + secrets.token_hex(4)
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    db = Database(url)
+    with db.connect() as conn:
+        migrate(db, conn)
+        _party, key = party_store.add_party(conn, "Bench", "urn:epc:id:pgln:0614141.00001")
+    return url, key, schema
+
+
+def serve(url: str, work: Path, port: int) -> subprocess.Popen:
+    corridor = str(Path(sys.executable).parent / "corridor")
+    env = {**os.environ, "CORRIDOR_DATA_DIR": str(work), "CORRIDOR_MAX_CAPTURE_EVENTS": "100000"}
+    proc = subprocess.Popen([corridor, "serve", "--db", url, "--port", str(port)], env=env,
+                            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/epcis/eventTypes", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def bench_documents(base: str, key: str, docs: int, per_doc: int) -> None:
+    bodies = [document([event(d * per_doc + i, "D") for i in range(per_doc)])
+              for d in range(docs + 1)]
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
+    with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+        client.post("/epcis/capture", content=bodies[0])  # warm-up, not counted
+        rates = []
+        stored = 0
+        t_all = time.perf_counter()
+        for body in bodies[1:]:
+            t = time.perf_counter()
+            r = client.post("/epcis/capture", content=body)
+            dt = time.perf_counter() - t
+            job = r.json()
+            if r.status_code != 202 or not job.get("success"):
+                raise SystemExit(f"capture failed: {r.status_code} {r.text[:300]}")
+            stored += sum(1 for e in job["events"] if not e["duplicate"])
+            rates.append(per_doc / dt)
+        wall = time.perf_counter() - t_all
+    print(f"  documents: {docs} x {per_doc} events, {len(bodies[1]) / 1e6:.2f} MB each:"
+          f" {stored / wall:,.0f} events/s overall, median per document"
+          f" {statistics.median(rates):,.0f} events/s")
+
+
+async def bench_single(base: str, key: str, total: int, clients: int) -> None:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        for k in counter:
+            body = json.dumps(event(k, "S")).encode()
+            t = time.perf_counter()
+            r = await client.post("/epcis/events", content=body)
+            latencies.append((time.perf_counter() - t) * 1000)
+            if r.status_code != 201:
+                failures += 1
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
+                                 limits=limits) as client:
+        await client.post("/epcis/events", content=json.dumps(event(10**9, "W")).encode())
+        t = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        wall = time.perf_counter() - t
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    print(f"  single events: {total} POST /epcis/events, {clients} concurrent clients:"
+          f" {total / wall:,.0f} events/s, p50 {statistics.median(latencies):.1f} ms,"
+          f" p99 {p99:.1f} ms, failures {failures}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--docs", type=int, default=10)
+    ap.add_argument("--per-doc", type=int, default=1000)
+    ap.add_argument("--single", type=int, default=3000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--port", type=int, default=8732)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="corridor-bench-capture-"))
+    url, key, schema = prepare_db(args.db, work)
+    proc = serve(url, work, args.port)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        print(f"capture over HTTP into {args.db} (ledger included), server in a subprocess,"
+              f" load from this process; {os.cpu_count()} CPUs, load average"
+              f" {os.getloadavg()[0]:.1f}")
+        if args.docs:
+            bench_documents(base, key, args.docs, args.per_doc)
+        if args.single:
+            asyncio.run(bench_single(base, key, args.single, args.clients))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+        if schema:
+            import psycopg
+
+            with psycopg.connect(PG, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

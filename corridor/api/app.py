@@ -1,0 +1,84 @@
+"""The HTTP application: opens the store, migrates it, opens the log, mounts every concern's
+routes, and runs the log's background signer and the subscription task for its lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from corridor.api import epcis_routes
+from corridor.api.context import AppContext
+from corridor.api.epcis_http import problem
+from corridor.config import Settings
+from corridor.store.db import Database
+from corridor.store.migrations import migrate
+
+log = logging.getLogger("corridor.api")
+
+# Route modules of the other concerns: each exposes routes(ctx) -> list[BaseRoute].
+_ROUTE_MODULES = ("corridor.api.log_routes", "corridor.api.fx_routes",
+                  "corridor.api.subscription_routes", "corridor.web.routes")
+
+
+def _other_routes(ctx: AppContext) -> list[BaseRoute]:
+    found: list[BaseRoute] = []
+    for name in _ROUTE_MODULES:
+        module = importlib.import_module(name)
+        found.extend(module.routes(ctx))
+    return found
+
+
+def _handlers() -> dict[Any, Callable[..., Any]]:
+    handlers: dict[Any, Callable[..., Any]] = dict(epcis_routes.EXCEPTION_HANDLERS)
+    from corridor.api.auth import EXCEPTION_HANDLERS as auth_handlers
+
+    handlers.update(auth_handlers)
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "ImplementationException", "Internal error",
+                       f"{exc.__class__.__name__} while serving this request",
+                       request.url.path)
+
+    handlers[Exception] = on_error
+    return handlers
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app of a node. Migrations run here, once, before the first request."""
+    from corridor.store.ledger_store import open_ledger
+
+    db = Database(settings.db_url)
+    with db.connect() as conn:
+        migrate(db, conn)
+    ledger = open_ledger(settings, db)
+    ctx = AppContext(settings=settings, db=db, ledger=ledger)
+    mine = epcis_routes.routes(ctx)
+    # The catch-all discovery routes (/epcis/{resource}/...) go last so that the other
+    # concerns' fixed paths under /epcis/ (subscriptions) win.
+    generic = [r for r in mine if "{resource}" in getattr(r, "path", "")]
+    specific = [r for r in mine if r not in generic]
+    routes = specific + _other_routes(ctx) + generic
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from corridor.subscriptions import subscription_lifespan
+
+        ledger.start()
+        try:
+            async with subscription_lifespan(ctx):
+                yield
+        finally:
+            ledger.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers())
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,161 @@
+"""Who is asking: `Authorization: Bearer <API key>` -> Viewer.
+
+No header means the public viewer (the public log needs no credentials and sees no event
+data). A header that is present but malformed, or a key that is unknown or revoked, is a 401
+RFC 7807 problem (`epcisException:SecurityException`), never a silent downgrade to public:
+a client with a broken key must find out.
+
+Route modules call `await viewer_for(request, ctx)`; it raises `AuthError`, an HTTPException
+whose `.response()` is the problem document. The app factory registers
+`EXCEPTION_HANDLERS` so that the error renders the same from every route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+
+from corridor.store.db import Connection, Database
+from corridor.store.parties import hash_api_key, party_for_key
+
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "AuthError",
+    "Viewer",
+    "hash_api_key",
+    "read_db",
+    "require_party",
+    "viewer_for",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader on whose behalf a request runs. `party_id` None means public."""
+
+    party_id: int | None
+    identifiers: tuple[str, ...]
+    role: str  # "public" | "member" | "auditor" | "admin"
+
+    PUBLIC: ClassVar[Viewer]
+
+    @property
+    def is_public(self) -> bool:
+        return self.party_id is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+Viewer.PUBLIC = Viewer(None, (), "public")
+
+
+class AuthError(HTTPException):
+    """401 (no or bad credentials) or 403 (known party, not allowed) as a problem document."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        headers = {"WWW-Authenticate": 'Bearer realm="corridor"'} if status == 401 else None
+        super().__init__(status_code=status, detail=detail, headers=headers)
+
+    def response(self, instance: str | None = None) -> Response:
+        body: dict[str, Any] = {
+            "type": "epcisException:SecurityException",
+            "title": "Unauthorised request" if self.status_code == 401
+            else "Access to resource forbidden",
+            "status": self.status_code,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        return JSONResponse(body, status_code=self.status_code, headers=self.headers,
+                            media_type="application/problem+json")
+
+
+async def _auth_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthError)
+    return exc.response(request.url.path)
+
+
+# For Starlette(exception_handlers=...): renders AuthError raised anywhere in a route.
+EXCEPTION_HANDLERS: dict[Any, Callable[..., Any]] = {AuthError: _auth_error_handler}
+
+
+# One connection per worker thread and database: opening a connection per request would
+# dominate the cost of a key lookup.
+_local = threading.local()
+
+
+def _thread_connection(db: Database) -> Connection:
+    conns: dict[str, Connection] = getattr(_local, "conns", None) or {}
+    _local.conns = conns
+    conn = conns.get(db.url)
+    if conn is None:
+        conn = conns[db.url] = db.connect()
+    return conn
+
+
+def read_db(db: Database, fn: Callable[[Connection], T]) -> T:
+    """Run a short read on this thread's connection and end its implicit transaction, so that
+    PostgreSQL never keeps an idle transaction (and its locks) open between requests."""
+    conn = _thread_connection(db)
+    try:
+        result = fn(conn)
+    except Exception:
+        conns = _local.conns
+        conns.pop(db.url, None)
+        with contextlib.suppress(Exception):  # the connection may be what broke
+            conn.close()
+        raise
+    if conn.dialect == "postgresql":
+        conn.raw.rollback()
+    return result
+
+
+def parse_bearer(header: str | None) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header; None when no header was sent."""
+    if header is None:
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError(401, "Authorization header must be 'Bearer <API key>'")
+    key = key.strip()
+    if len(key) > 512 or not key.isprintable():
+        raise AuthError(401, "malformed API key")
+    return key
+
+
+def _viewer_for_key(db: Database, key: str) -> Viewer | None:
+    party = read_db(db, lambda conn: party_for_key(conn, key))
+    if party is None:
+        return None
+    return Viewer(party.id, party.identifiers, party.role)
+
+
+async def viewer_for(request: HTTPConnection, ctx: Any) -> Viewer:
+    """The Viewer for a request (HTTP or WebSocket). Raises AuthError(401) on a bad key."""
+    key = parse_bearer(request.headers.get("authorization"))
+    if key is None:
+        return Viewer.PUBLIC
+    viewer = await run_in_threadpool(_viewer_for_key, ctx.db, key)
+    if viewer is None:
+        raise AuthError(401, "unknown or revoked API key")
+    return viewer
+
+
+async def require_party(request: HTTPConnection, ctx: Any) -> Viewer:
+    """Like viewer_for, but anonymous requests are refused with 401."""
+    viewer = await viewer_for(request, ctx)
+    if viewer.is_public:
+        raise AuthError(401, "this resource needs 'Authorization: Bearer <API key>'")
+    return viewer

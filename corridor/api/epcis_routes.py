@@ -1,0 +1,629 @@
+"""The EPCIS 2.0 REST binding under /epcis/ (capture, events, discovery, named queries).
+
+Thin: each handler authenticates, hands the work to corridor.store / corridor.query in a
+worker thread, and renders the result with the GS1 headers. Every event read goes through
+corridor.query.visibility for the requesting party.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from corridor.api.auth import Viewer, read_db, require_party, viewer_for
+from corridor.api.context import AppContext
+from corridor.api.epcis_http import (
+    EPCIS_CONTEXT,
+    GS1_HEADERS,
+    PageTokens,
+    ProblemError,
+    parse_extensions,
+    per_page,
+    problem,
+    read_body,
+)
+from corridor.epcis.problems import EpcisError, Problem
+from corridor.query import run as qrun
+from corridor.query.engine import compile_query
+from corridor.query.params import Query, QueryError, from_json, from_url_pairs
+from corridor.store import capture as cap
+from corridor.store import named_queries as nq
+from corridor.store.db import Connection
+from corridor.store.events import display_time, now_utc
+
+T = TypeVar("T")
+_JSON_TYPES = ("application/json", "application/ld+json")
+_XML_TYPES = ("application/xml", "text/xml")
+_EVENT_TYPES = ["AggregationEvent", "AssociationEvent", "ObjectEvent", "TransactionEvent",
+                "TransformationEvent"]
+_TOP_LEVEL = ["capture", "events", "eventTypes", "epcs", "bizSteps", "bizLocations",
+              "readPoints", "dispositions", "queries"]
+_QUERY_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
+# Discovery resource -> the query parameter its /{value}/events adds.
+_DISCOVERY_PARAM = {"eventTypes": "eventType", "epcs": "MATCH_epc", "bizSteps": "EQ_bizStep",
+                    "bizLocations": "EQ_bizLocation", "readPoints": "EQ_readPoint",
+                    "dispositions": "EQ_disposition"}
+_PAGING = ("perPage", "nextPageToken")
+
+
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _wants_xml(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return ("xml" in accept) and "json" not in accept
+
+
+def _viewer_key(viewer: Viewer) -> str:
+    return f"{viewer.party_id}:{viewer.role}"
+
+
+def _options(allow: str, extra: dict[str, str] | None = None) -> Response:
+    return Response(status_code=204, headers={**GS1_HEADERS, "Allow": allow, **(extra or {})})
+
+
+def _event_json(doc: str, record_time: str) -> str:
+    """Stored canonical JSON plus recordTime, without parsing it again."""
+    stamp = f'"recordTime":"{display_time(record_time)}"'
+    return "{" + stamp + ("," + doc[1:] if doc != "{}" else "}")
+
+
+class EpcisRoutes:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.tokens = PageTokens.for_data_dir(ctx.settings.data_dir)
+        self._party_ids: dict[int, str] = {}
+        # One writer at a time per process: queueing here is cheaper than SQLite's busy
+        # handler, which sleeps in steps of up to 100 ms when writers collide.
+        self.write_lock = threading.Lock()
+        settings = ctx.settings
+        self.limit_headers = {
+            "GS1-EPCIS-Capture-Limit": str(settings.max_capture_events),
+            "GS1-EPCIS-Capture-File-Size-Limit": str(settings.max_capture_bytes),
+        }
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def db(self, fn: Callable[[Connection], T]) -> T:
+        return await run_in_threadpool(read_db, self.ctx.db, fn)
+
+    async def _party_identifier(self, viewer: Viewer) -> str:
+        assert viewer.party_id is not None
+        ident = self._party_ids.get(viewer.party_id)
+        if ident is None:
+            from corridor.store.parties import get_party
+
+            party = await self.db(lambda c: get_party(c, viewer.party_id or 0))
+            ident = party.identifier if party else (viewer.identifiers or ("unknown",))[0]
+            self._party_ids[viewer.party_id] = ident
+        return ident
+
+    async def _writer(self, request: Request) -> Viewer:
+        viewer = await require_party(request, self.ctx)
+        if viewer.role not in ("member", "admin"):
+            raise ProblemError(403, "SecurityException", "Access to resource forbidden",
+                               f"a party with role {viewer.role!r} may read but not capture")
+        return viewer
+
+    def _extensions(self, request: Request) -> dict[str, str]:
+        return parse_extensions(request.headers.get("gs1-extensions"))
+
+    # -- top level ---------------------------------------------------------------------------
+
+    async def root(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET")
+        return JSONResponse({"@context": EPCIS_CONTEXT, "type": "Collection",
+                             "member": _TOP_LEVEL}, headers=GS1_HEADERS)
+
+    # -- capture -----------------------------------------------------------------------------
+
+    async def capture(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET, POST", self.limit_headers)
+        if request.method == "GET":
+            return await self._list_jobs(request)
+        viewer = await self._writer(request)
+        behaviour = request.headers.get("gs1-capture-error-behaviour", "rollback").strip()
+        if behaviour not in cap.BEHAVIOURS:
+            raise ProblemError(400, "ValidationException", "Bad GS1-Capture-Error-Behaviour",
+                               f"GS1-Capture-Error-Behaviour: {behaviour!r} is not rollback"
+                               " or proceed")
+        media = _media(request)
+        if media not in _JSON_TYPES + _XML_TYPES:
+            raise ProblemError(415, "ValidationException", "Unsupported media type",
+                               f"Content-Type {media or '(none)'!r}: send application/ld+json,"
+                               " application/json or application/xml")
+        body = await read_body(request, self.ctx.settings.max_capture_bytes,
+                               self.limit_headers)
+        party = await self._party_identifier(viewer)
+        result = await run_in_threadpool(self._capture_sync, body, media, viewer, party,
+                                         behaviour)
+        if isinstance(result, Response):
+            return result
+        self._notify(result)
+        location = f"/epcis/capture/{result.job_id}"
+        job = await self.db(lambda c: cap.read_job(c, result.job_id))
+        return JSONResponse(job, status_code=202,
+                            headers={**GS1_HEADERS, **self.limit_headers, "Location": location})
+
+    def _parse(self, body: bytes, media: str, behaviour: str
+               ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
+        """(document or None, per-event problems to skip, document-level problems)."""
+        from corridor.epcis.documents import read_document
+
+        try:
+            return read_document(body, media), {}, []
+        except EpcisError as exc:
+            problems = exc.problems
+        per_event: dict[int, list[Problem]] = {}
+        whole: list[Problem] = []
+        for p in problems:
+            m = re.match(r"^/epcisBody/eventList/(\d+)(/|$)", p.location)
+            if m:
+                per_event.setdefault(int(m.group(1)), []).append(p)
+            else:
+                whole.append(p)
+        if behaviour == "proceed" and per_event and not whole:
+            try:
+                return read_document(body, media, validate=False), per_event, []
+            except EpcisError as exc:
+                return None, {}, exc.problems
+        return None, {}, problems
+
+    def _capture_sync(self, body: bytes, media: str, viewer: Viewer, party: str,
+                      behaviour: str) -> cap.CaptureResult | Response:
+        doc, per_event, whole = self._parse(body, media, behaviour)
+
+        def work(conn: Connection) -> cap.CaptureResult | Response:
+            if doc is None:
+                job_id = cap.create_job(conn, party_id=viewer.party_id, behaviour=behaviour)
+                errors = [cap.problem_dict(p) for p in whole]
+                cap.fail_job(conn, job_id, errors)
+                return problem(400, "ValidationException", "Invalid EPCIS document",
+                               "; ".join(str(p) for p in whole[:20])
+                               + (f" (+{len(whole) - 20} more)" if len(whole) > 20 else ""),
+                               f"/epcis/capture/{job_id}",
+                               headers={"Location": f"/epcis/capture/{job_id}"},
+                               errors=[cap.problem_dict(p) for p in whole[:100]])
+            if len(doc.events) > self.ctx.settings.max_capture_events:
+                job_id = cap.create_job(conn, party_id=viewer.party_id, behaviour=behaviour)
+                cap.fail_job(conn, job_id, [{"location": "/epcisBody/eventList",
+                                             "rule": "capture-limit",
+                                             "message": "too many events"}], len(doc.events))
+                return problem(413, "CaptureLimitExceededException", "Too many events",
+                               f"{len(doc.events)} events; GS1-EPCIS-Capture-Limit is"
+                               f" {self.ctx.settings.max_capture_events}",
+                               headers=self.limit_headers)
+            return cap.capture_document(conn, self.ctx.ledger, doc, party_id=viewer.party_id,
+                                        party_identifier=party, behaviour=behaviour,
+                                        rejected=per_event, write_lock=self.write_lock)
+
+        return read_db(self.ctx.db, work)
+
+    def _notify(self, result: cap.CaptureResult) -> None:
+        fresh = [e.event_id for e in result.events if not e.duplicate]
+        if not fresh:
+            return
+        try:
+            from corridor.subscriptions import notify_captured
+        except ImportError:
+            return
+        notify_captured(self.ctx, fresh)
+
+    async def _list_jobs(self, request: Request) -> Response:
+        viewer = await require_party(request, self.ctx)
+        limit = per_page(request)
+        scope = "capture-jobs"
+        token = request.query_params.get("nextPageToken")
+        before = self.tokens.check(token, _viewer_key(viewer), scope) if token else None
+        unknown = sorted(set(request.query_params) - set(_PAGING))
+        if unknown:
+            raise QueryError([(n, "unknown query parameter") for n in unknown])
+
+        def fetch(conn: Connection) -> list[tuple]:
+            sql = ("SELECT id, party_id, behaviour, running, success, created_at, finished_at,"
+                   " event_count, errors, results FROM capture_jobs WHERE id < ?")
+            params: list[Any] = [before if isinstance(before, int) else 2**62]
+            if not viewer.is_admin:
+                sql += " AND party_id = ?"
+                params.append(viewer.party_id)
+            return conn.fetchall(sql + " ORDER BY id DESC LIMIT ?", [*params, limit + 1])
+
+        rows = await self.db(fetch)
+        headers = dict(GS1_HEADERS)
+        if len(rows) > limit:
+            rows = rows[:limit]
+            nxt = self.tokens.issue(_viewer_key(viewer), scope, int(rows[-1][0]))
+            query = urlencode({"perPage": limit, "nextPageToken": nxt})
+            headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+        return JSONResponse([cap.job_dict(r) for r in rows], headers=headers)
+
+    async def capture_job(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET")
+        viewer = await require_party(request, self.ctx)
+        raw = request.path_params["capture_id"]
+        job = None
+        if raw.isdigit() and len(raw) < 19:
+            job = await self.db(lambda c: cap.read_job(c, int(raw)))
+        if job is None or (not viewer.is_admin and job["partyId"] != viewer.party_id):
+            raise ProblemError(404, "NoSuchResourceException", "Capture job not found",
+                               f"there is no capture job {raw!r} for this party")
+        return JSONResponse(job, headers=GS1_HEADERS)
+
+    # -- single events -----------------------------------------------------------------------
+
+    async def events(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET, POST")
+        if request.method == "POST":
+            return await self._post_event(request)
+        viewer = await viewer_for(request, self.ctx)
+        raw = from_url_pairs((k, v) for k, v in request.query_params.multi_items()
+                             if k not in _PAGING)
+        return await self._query_response(request, viewer, raw, "events")
+
+    async def _post_event(self, request: Request) -> Response:
+        viewer = await self._writer(request)
+        media = _media(request)
+        if media not in _JSON_TYPES:
+            raise ProblemError(415, "ValidationException", "Unsupported media type",
+                               f"Content-Type {media or '(none)'!r}: send one event as"
+                               " application/json or application/ld+json")
+        body = await read_body(request, self.ctx.settings.max_capture_bytes,
+                               self.limit_headers)
+        party = await self._party_identifier(viewer)
+        result = await run_in_threadpool(self._post_event_sync, body, viewer, party)
+        if isinstance(result, Response):
+            return result
+        self._notify(result)
+        captured = result.events[0]
+        location = f"/epcis/events/{quote(captured.event_id, safe='')}"
+        headers = {**GS1_HEADERS, "Location": location}
+        if captured.duplicate:
+            return problem(409, "ResourceAlreadyExistsException", "Event already captured",
+                           f"this party already captured this event (eventID"
+                           f" {captured.event_id}); nothing was stored again", location,
+                           headers={"Location": location})
+        return JSONResponse({"eventID": captured.event_id, "eventHashID": captured.hash_id,
+                             "logIndex": captured.log_index, "captureID": str(result.job_id)},
+                            status_code=201, headers=headers)
+
+    def _post_event_sync(self, body: bytes, viewer: Viewer, party: str
+                         ) -> cap.CaptureResult | Response:
+        from corridor.epcis.documents import read_document
+
+        try:
+            event = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return problem(400, "ValidationException", "Invalid JSON", f"/: {exc}")
+        if not isinstance(event, dict):
+            return problem(400, "ValidationException", "Invalid event",
+                           "/: an event must be a JSON object")
+        context: list[Any] = [EPCIS_CONTEXT]
+        own = event.pop("@context", None)
+        for item in own if isinstance(own, list) else [own] if own else []:
+            if isinstance(item, dict):
+                context.append(item)
+        wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
+                   "creationDate": display_time(now_utc()),
+                   "epcisBody": {"eventList": [event]}}
+        try:
+            doc = read_document(json.dumps(wrapper).encode(), "application/ld+json")
+        except EpcisError as exc:
+            detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
+                               for p in exc.problems[:20])
+            return problem(400, "ValidationException", "Invalid EPCIS event", detail)
+
+        def work(conn: Connection) -> cap.CaptureResult | Response:
+            result = cap.capture_document(conn, self.ctx.ledger, doc,
+                                          party_id=viewer.party_id, party_identifier=party,
+                                          write_lock=self.write_lock)
+            if not result.success:
+                detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
+                return problem(400, "ValidationException", "Event not captured", detail,
+                               f"/epcis/capture/{result.job_id}")
+            return result
+
+        return read_db(self.ctx.db, work)
+
+    async def event(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET")
+        viewer = await viewer_for(request, self.ctx)
+        event_id = _path_value(request, "/epcis/events/")
+        receipt = event_id.endswith("/receipt") and request.url.path.endswith("/receipt")
+        if receipt:
+            return await self._receipt(request, viewer, event_id[:-len("/receipt")])
+        row = await self.db(lambda c: qrun.get_event(c, event_id, viewer))
+        if row is None:
+            raise ProblemError(404, "NoSuchResourceException", "Event not found",
+                               f"no event {event_id!r} that this client may read")
+        return self._document(request, [row], None, None)
+
+    async def _receipt(self, request: Request, viewer: Viewer, event_id: str) -> Response:
+        index = await self.db(lambda c: qrun.event_log_index(c, event_id, viewer))
+        if index is None:
+            raise ProblemError(404, "NoSuchResourceException", "Event not found",
+                               f"no event {event_id!r} that this client may read")
+        proof = await run_in_threadpool(self.ctx.ledger.receipt, index)
+        if proof is None:
+            raise ProblemError(404, "NoSuchResourceException", "Receipt not ready",
+                               f"event {event_id!r} is at log index {index}, which no signed"
+                               " checkpoint covers yet; retry shortly",
+                               headers={"Retry-After": "1"})
+        return Response(proof, media_type="text/plain; charset=utf-8",
+                        headers={**GS1_HEADERS, "X-Log-Index": str(index)})
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def _compile(self, request: Request, raw: dict[str, list[str]],
+                       extensions: dict[str, str] | None = None) -> Query:
+        ext = {**(extensions or {}), **self._extensions(request)}
+        return await self.db(lambda c: compile_query(c, raw, ext))
+
+    async def _query_response(self, request: Request, viewer: Viewer,
+                              raw: dict[str, list[str]], scope: str,
+                              extensions: dict[str, str] | None = None,
+                              query_name: str | None = None) -> Response:
+        limit = per_page(request)
+        query = await self._compile(request, raw, extensions)
+        scope_key = f"{scope}\n{query.fingerprint}"
+        token = request.query_params.get("nextPageToken")
+        after, served = None, 0
+        if token:
+            position = self.tokens.check(token, _viewer_key(viewer), scope_key)
+            if not (isinstance(position, list) and len(position) == 3):
+                raise ProblemError(400, "QueryParameterException", "Invalid nextPageToken",
+                                   "nextPageToken: malformed")
+            after, served = (position[0], int(position[1])), int(position[2])
+        if query.max_event_count is not None and not token:
+            cap_n = query.max_event_count + 1
+            count = await self.db(lambda c: qrun.count_events(c, query, viewer, cap_n))
+            if count > query.max_event_count:
+                raise ProblemError(413, "QueryTooLargeException", "Query result too large",
+                                   f"maxEventCount: more than {query.max_event_count} events"
+                                   " match")
+        want = limit
+        if query.event_count_limit is not None:
+            want = max(0, min(limit, query.event_count_limit - served))
+        rows = await self.db(lambda c: qrun.select_events(c, query, viewer, after=after,
+                                                          limit=want + 1)) if want else []
+        next_token = None
+        if len(rows) > want:
+            rows = rows[:want]
+            last = rows[-1]
+            next_token = self.tokens.issue(_viewer_key(viewer), scope_key,
+                                           [last.sort_value, last.pk, served + len(rows)])
+        return self._document(request, rows, next_token, query_name, limit)
+
+    def _document(self, request: Request, rows: list[qrun.EventRowOut],
+                  next_token: str | None, query_name: str | None,
+                  limit: int | None = None) -> Response:
+        headers = dict(GS1_HEADERS)
+        if next_token is not None:
+            params = [(k, v) for k, v in request.query_params.multi_items()
+                      if k not in _PAGING]
+            params += [("perPage", str(limit)), ("nextPageToken", next_token)]
+            headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+        events = ",".join(_event_json(r.doc, r.record_time) for r in rows)
+        results: dict[str, Any] = {"queryName": query_name or "SimpleEventQuery"}
+        head = {"@context": [EPCIS_CONTEXT], "type": "EPCISQueryDocument",
+                "schemaVersion": "2.0", "creationDate": display_time(now_utc()),
+                "epcisBody": {"queryResults": {**results, "resultsBody": {"eventList": []}}}}
+        text = json.dumps(head, separators=(",", ":"))
+        text = text.replace('"eventList":[]', f'"eventList":[{events}]', 1)
+        if _wants_xml(request):
+            return self._xml(text, headers)
+        return Response(text, media_type="application/ld+json", headers=headers)
+
+    def _xml(self, text: str, headers: dict[str, str]) -> Response:
+        from corridor.epcis.documents import split_json_document, to_xml
+
+        doc = split_json_document(json.loads(text))
+        return Response(to_xml(doc), media_type="application/xml", headers=headers)
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    async def discovery(self, request: Request) -> Response:
+        resource = request.path_params["resource"]
+        if resource not in _DISCOVERY_PARAM:
+            raise ProblemError(404, "NoSuchResourceException", "Resource not found",
+                               f"/epcis/{resource} is not a resource of this server")
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET")
+        viewer = await viewer_for(request, self.ctx)
+        limit = per_page(request)
+        unknown = sorted(set(request.query_params) - set(_PAGING))
+        if unknown:
+            raise QueryError([(n, "unknown query parameter") for n in unknown])
+        token = request.query_params.get("nextPageToken")
+        scope = f"discovery/{resource}"
+        after = self.tokens.check(token, _viewer_key(viewer), scope) if token else None
+        headers = dict(GS1_HEADERS)
+        if resource == "eventTypes":
+            members: list[str] = list(_EVENT_TYPES)
+        else:
+            members = await self.db(lambda c: qrun.discover(
+                c, resource, viewer, after=after if isinstance(after, str) else None,
+                limit=limit + 1))
+            if len(members) > limit:
+                members = members[:limit]
+                nxt = self.tokens.issue(_viewer_key(viewer), scope, members[-1])
+                query = urlencode({"perPage": limit, "nextPageToken": nxt})
+                headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+        return JSONResponse({"@context": EPCIS_CONTEXT, "type": "Collection",
+                             "member": members}, headers=headers)
+
+    async def discovery_item(self, request: Request) -> Response:
+        resource = request.path_params["resource"]
+        if resource not in _DISCOVERY_PARAM:
+            raise ProblemError(404, "NoSuchResourceException", "Resource not found",
+                               f"/epcis/{resource} is not a resource of this server")
+        rest = _path_value(request, f"/epcis/{resource}/")
+        is_events = request.url.path.endswith("/events") and rest.endswith("/events")
+        value = rest[:-len("/events")] if is_events else rest
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET")
+        viewer = await viewer_for(request, self.ctx)
+        param = _DISCOVERY_PARAM[resource]
+        if is_events:
+            raw = from_url_pairs((k, v) for k, v in request.query_params.multi_items()
+                                 if k not in _PAGING)
+            if param in raw:
+                raise QueryError([(param, f"is given by the path /epcis/{resource}/...")])
+            raw[param] = [value]
+            return await self._query_response(request, viewer, raw,
+                                              f"{resource}/{value}/events")
+        if resource == "eventTypes":
+            found = value in _EVENT_TYPES
+        else:
+            query = await self._compile(request, {param: [value]})
+            found = bool(await self.db(lambda c: qrun.select_events(c, query, viewer,
+                                                                    after=None, limit=1)))
+        if not found:
+            raise ProblemError(404, "NoSuchResourceException", "Resource not found",
+                               f"no {resource} value {value!r} among the events this client"
+                               " may read")
+        return JSONResponse({"@context": EPCIS_CONTEXT, "type": "Collection",
+                             "member": ["events"]}, headers=GS1_HEADERS)
+
+    # -- named queries -----------------------------------------------------------------------
+
+    async def queries(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET, POST")
+        viewer = await require_party(request, self.ctx)
+        if request.method == "GET":
+            limit = per_page(request)
+            token = request.query_params.get("nextPageToken")
+            after = self.tokens.check(token, _viewer_key(viewer), "queries") if token else None
+            found = await self.db(lambda c: nq.list_names(
+                c, viewer.party_id, after=after if isinstance(after, str) else None,
+                limit=limit + 1))
+            headers = dict(GS1_HEADERS)
+            if len(found) > limit:
+                found = found[:limit]
+                nxt = self.tokens.issue(_viewer_key(viewer), "queries", found[-1].name)
+                query = urlencode({"perPage": limit, "nextPageToken": nxt})
+                headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+            return JSONResponse([q.as_json() for q in found], headers=headers)
+        if _media(request) not in _JSON_TYPES:
+            raise ProblemError(415, "ValidationException", "Unsupported media type",
+                               "send the query definition as application/json")
+        body = await read_body(request, 1024 * 1024, {})
+        try:
+            definition = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProblemError(400, "ValidationException", "Invalid JSON", f"/: {exc}") \
+                from None
+        if not isinstance(definition, dict):
+            raise ProblemError(400, "ValidationException", "Invalid query definition",
+                               "/: must be a JSON object with name and query")
+        name, params = definition.get("name"), definition.get("query")
+        if not isinstance(name, str) or not _QUERY_NAME.match(name):
+            raise ProblemError(400, "ValidationException", "Invalid query name",
+                               "/name: 1 to 100 characters of A-Z a-z 0-9 _ . -")
+        extensions = self._extensions(request)
+        await self._compile(request, from_json(params), extensions)  # refuse bad queries now
+        created = await self.db(lambda c: nq.create(c, viewer.party_id, name, params,
+                                                    extensions))
+        location = f"/epcis/queries/{name}"
+        if not created:
+            raise ProblemError(409, "ResourceAlreadyExistsException", "Query exists",
+                               f"a query named {name!r} already exists", headers={
+                                   "Location": location})
+        return JSONResponse({"name": name, "query": params}, status_code=201,
+                            headers={**GS1_HEADERS, "Location": location})
+
+    async def _named(self, viewer: Viewer, name: str) -> nq.NamedQuery:
+        found = await self.db(lambda c: nq.get(c, viewer.party_id, name)
+                              or nq.get(c, None, name))
+        if found is None:
+            raise ProblemError(404, "NoSuchNameException", "Query not found",
+                               f"there is no named query {name!r} for this party")
+        return found
+
+    async def query(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET, DELETE")
+        viewer = await require_party(request, self.ctx)
+        name = request.path_params["name"]
+        found = await self._named(viewer, name)
+        if request.method == "DELETE":
+            if found.owner != nq.owner_key(viewer.party_id):
+                raise ProblemError(403, "SecurityException", "Access to resource forbidden",
+                                   f"query {name!r} belongs to the node, not to this party")
+            await self.db(lambda c: nq.delete(c, viewer.party_id, name))
+            return Response(status_code=204, headers=GS1_HEADERS)
+        return JSONResponse(found.as_json(), headers=GS1_HEADERS)
+
+    async def query_events(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return _options("OPTIONS, GET")
+        viewer = await require_party(request, self.ctx)
+        name = request.path_params["name"]
+        found = await self._named(viewer, name)
+        unknown = sorted(set(request.query_params) - set(_PAGING))
+        if unknown:
+            raise QueryError([(n, "unknown query parameter") for n in unknown])
+        return await self._query_response(request, viewer, from_json(found.query),
+                                          f"queries/{name}", found.extensions, name)
+
+
+def _path_value(request: Request, prefix: str) -> str:
+    """The rest of the path after `prefix`, percent-decoded once from the raw path (so an
+    encoded '/' inside a Digital Link survives routing)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else request.url.path
+    path = path.split("?", 1)[0]
+    return unquote(path[len(prefix):]) if path.startswith(prefix) else \
+        request.url.path[len(prefix):]
+
+
+def _error_handlers() -> dict[Any, Callable[..., Any]]:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return exc.response(request.url.path)
+
+    async def on_query(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, QueryError)
+        names = ", ".join(sorted({n for n, _ in exc.problems}))
+        return problem(400, exc.exception, "Invalid query parameters",
+                       f"{names}: " + "; ".join(f"{n}: {m}" for n, m in exc.problems),
+                       request.url.path,
+                       parameters=[{"name": n, "problem": m} for n, m in exc.problems])
+
+    return {ProblemError: on_problem, QueryError: on_query}
+
+
+EXCEPTION_HANDLERS = _error_handlers()
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    r = EpcisRoutes(ctx)
+    any_ = ["GET", "OPTIONS"]
+    return [
+        Route("/epcis", r.root, methods=any_),
+        Route("/epcis/", r.root, methods=any_),
+        Route("/epcis/capture", r.capture, methods=["GET", "POST", "OPTIONS"]),
+        Route("/epcis/capture/{capture_id}", r.capture_job, methods=any_),
+        Route("/epcis/events", r.events, methods=["GET", "POST", "OPTIONS"]),
+        Route("/epcis/events/{event_id:path}", r.event, methods=any_),
+        Route("/epcis/queries", r.queries, methods=["GET", "POST", "OPTIONS"]),
+        Route("/epcis/queries/{name}", r.query, methods=["GET", "DELETE", "OPTIONS"]),
+        Route("/epcis/queries/{name}/events", r.query_events, methods=any_),
+        Route("/epcis/{resource}", r.discovery, methods=any_),
+        Route("/epcis/{resource}/{rest:path}", r.discovery_item, methods=any_),
+    ]

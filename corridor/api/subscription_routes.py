@@ -1,0 +1,269 @@
+"""HTTP and WebSocket routes of query subscriptions (EPCIS 2.0 REST binding):
+
+  POST/GET/OPTIONS  /epcis/queries/{name}/subscriptions
+  GET/DELETE/OPTIONS /epcis/queries/{name}/subscriptions/{subscriptionID}
+  WebSocket          /epcis/queries/{name}/events?stream=true | ?second=..&minute=..
+
+Subscriptions belong to the party that made them: every party sees and deletes only its own
+(an admin sees all), and deliveries carry only what the subscriber may read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from corridor.api.auth import AuthError, Viewer, read_db, require_party
+from corridor.api.context import AppContext
+from corridor.api.epcis_http import GS1_HEADERS, problem
+from corridor.subscriptions import matching, service_for
+from corridor.subscriptions import store as substore
+from corridor.subscriptions.model import (
+    SubscriptionError,
+    check_epc_format,
+    parse_controls,
+)
+from corridor.subscriptions.service import query_document
+
+log = logging.getLogger("corridor.subscriptions")
+
+_HEADERS = GS1_HEADERS
+_MAX_BODY = 64 * 1024
+
+
+def _problem(status: int, type_: str, title: str, detail: str, instance: str | None = None
+             ) -> Response:
+    return problem(status, type_.removeprefix("epcisException:"), title, detail, instance)
+
+
+def _no_query(name: str, path: str) -> JSONResponse:
+    return _problem(404, "epcisException:NoSuchNameException", "Query not found",
+                    f"there is no named query {name!r} for this party", path)
+
+
+def _no_subscription(sub_id: str, path: str) -> JSONResponse:
+    return _problem(404, "epcisException:NoSuchSubscriptionException",
+                    "Subscription not found", f"there is no subscription {sub_id!r}", path)
+
+
+def _bad(exc: SubscriptionError, path: str) -> JSONResponse:
+    return _problem(400, "epcisException:SubscriptionControlsException",
+                    "Subscription error", str(exc), path)
+
+
+class _Routes:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.service = service_for(ctx)
+
+    async def _viewer(self, request: Request) -> Viewer | Response:
+        try:
+            return await require_party(request, self.ctx)
+        except AuthError as exc:
+            return exc.response(request.url.path)
+
+    def _query_exists(self, viewer: Viewer, name: str) -> bool:
+        return read_db(self.ctx.db,
+                       lambda c: matching.named_query(c, viewer.party_id or 0, name)) is not None
+
+    # -- /epcis/queries/{name}/subscriptions ------------------------------------------------
+
+    async def collection(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={**_HEADERS, "Allow": "OPTIONS, GET, POST"})
+        viewer = await self._viewer(request)
+        if isinstance(viewer, Response):
+            return viewer
+        exists = await run_in_threadpool(self._query_exists, viewer, name)
+        if not exists:
+            return _no_query(name, request.url.path)
+        if request.method == "GET":
+            return await self._list(request, viewer, name)
+        return await self._create(request, viewer, name)
+
+    async def _list(self, request: Request, viewer: Viewer, name: str) -> Response:
+        party = None if viewer.is_admin else viewer.party_id
+        subs = await run_in_threadpool(
+            read_db, self.ctx.db, lambda c: substore.list_for(c, name, party))
+        return JSONResponse([s.to_json() for s in subs], headers=_HEADERS)
+
+    async def _create(self, request: Request, viewer: Viewer, name: str) -> Response:
+        path = request.url.path
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in ("application/json", "application/ld+json"):
+            return _problem(415, "epcisException:ValidationException", "Unsupported media type",
+                            "send the subscription as application/json", path)
+        raw = await request.body()
+        if len(raw) > _MAX_BODY:
+            return _problem(413, "epcisException:CaptureLimitExceededException",
+                            "Request too large", f"a subscription body is at most {_MAX_BODY} "
+                            "bytes", path)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _bad(SubscriptionError("/", f"not valid JSON: {exc}"), path)
+        if not isinstance(body, dict):
+            return _bad(SubscriptionError("/", "must be a JSON object"), path)
+        try:
+            req = parse_controls(body, dest_required=True)
+            epc_format = check_epc_format(request.headers.get("gs1-epc-format"))
+        except SubscriptionError as exc:
+            return _bad(exc, path)
+        if viewer.party_id is None:
+            raise AuthError(401, "subscriptions need a party")
+        party_id = viewer.party_id
+
+        def create(conn: Any) -> Any:
+            cursor = -1 if req.initial_record_time else matching.max_log_index(conn)
+            return substore.create(conn, name, party_id, req, cursor=cursor,
+                                   epc_format=epc_format)
+
+        sub = await run_in_threadpool(read_db, self.ctx.db, create)
+        self.service.notify()
+        location = str(request.url_for("subscription", name=name, sub_id=sub.id))
+        return JSONResponse(sub.to_json(), status_code=201,
+                            headers={**_HEADERS, "Location": location})
+
+    # -- /epcis/queries/{name}/subscriptions/{sub_id} ---------------------------------------
+
+    async def member(self, request: Request) -> Response:
+        name, sub_id = request.path_params["name"], request.path_params["sub_id"]
+        if request.method == "OPTIONS":
+            return Response(status_code=204,
+                            headers={**_HEADERS, "Allow": "OPTIONS, DELETE, GET"})
+        viewer = await self._viewer(request)
+        if isinstance(viewer, Response):
+            return viewer
+        sub = await run_in_threadpool(read_db, self.ctx.db, lambda c: substore.get(c, sub_id))
+        # Someone else's subscription is reported as absent: its existence is not ours to know.
+        if (sub is None or sub.query_name != name
+                or (sub.party_id != viewer.party_id and not viewer.is_admin)):
+            return _no_subscription(sub_id, request.url.path)
+        if request.method == "DELETE":
+            await run_in_threadpool(read_db, self.ctx.db, lambda c: substore.delete(c, sub_id))
+            return Response(status_code=204, headers=_HEADERS)
+        return JSONResponse(sub.to_json(), headers=_HEADERS)
+
+    # -- WebSocket /epcis/queries/{name}/events ---------------------------------------------
+
+    async def websocket(self, ws: WebSocket) -> None:
+        name = ws.path_params["name"]
+        try:
+            viewer = await require_party(ws, self.ctx)
+        except AuthError as exc:
+            await ws.close(code=1008, reason=str(exc.detail)[:120])
+            return
+        params = {k: v for k, v in ws.query_params.items()}
+        controls: dict[str, Any] = {}
+        for key in ("stream", "reportIfEmpty", "initialRecordTime"):
+            if key in params:
+                controls[key] = params.pop(key)
+        schedule = {k: params.pop(k) for k in ("second", "minute", "hour", "dayOfMonth",
+                                               "month", "dayOfWeek") if k in params}
+        if schedule:
+            controls["schedule"] = schedule
+        try:
+            if params:
+                raise SubscriptionError(min(params), "unknown WebSocket subscription "
+                                        "parameter")
+            req = parse_controls(controls, pointer="", dest_required=False)
+        except SubscriptionError as exc:
+            await ws.close(code=1008, reason=str(exc)[:120])
+            return
+        exists = await run_in_threadpool(self._query_exists, viewer, name)
+        if not exists:
+            await ws.close(code=1008, reason=f"no named query {name!r}"[:120])
+            return
+        await ws.accept()
+        wake = self.service.listen()
+        try:
+            cursor = -1 if req.initial_record_time else await run_in_threadpool(
+                read_db, self.ctx.db, matching.max_log_index)
+            min_time = (req.initial_record_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                        if req.initial_record_time else None)
+            closed = asyncio.ensure_future(self._until_closed(ws))
+            while not closed.done():
+                if req.schedule is not None:
+                    now = datetime.now(UTC)
+                    fire = req.schedule.next_after(now)
+                    if fire is None:
+                        break
+                    await asyncio.wait([closed], timeout=(fire - now).total_seconds())
+                else:
+                    await asyncio.wait([closed, asyncio.ensure_future(wake.wait())],
+                                       timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                    wake.clear()
+                if closed.done():
+                    break
+                cursor, _sent = await self._push(ws, viewer, name, cursor, min_time,
+                                                report_empty=req.schedule is not None
+                                                and req.report_if_empty)
+            closed.cancel()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.service.unlisten(wake)
+            if ws.application_state == WebSocketState.CONNECTED:
+                try:
+                    await ws.close()
+                except RuntimeError:  # the client went away meanwhile
+                    log.debug("websocket already closed")
+
+    async def _until_closed(self, ws: WebSocket) -> None:
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            return
+
+    async def _push(self, ws: WebSocket, viewer: Viewer, name: str, cursor: int,
+                    min_time: str | None, *, report_empty: bool) -> tuple[int, int]:
+        batch = self.service.tuning.batch
+
+        def fetch(conn: Any) -> tuple[int, list[tuple[int, dict[str, Any]]] | None]:
+            top = matching.max_log_index(conn)
+            if top <= cursor:
+                return top, []
+            found = matching.matching_events(conn, viewer.party_id or 0, name, after=cursor,
+                                             upto=top, limit=batch, min_record_time=min_time,
+                                             viewer=viewer)
+            if found is not None and len(found) == batch:
+                top = found[-1][0]
+            return top, found
+
+        sent = 0
+        while True:
+            top, found = await run_in_threadpool(read_db, self.ctx.db, fetch)
+            if found is None:  # the query was deleted: end the subscription
+                await ws.close(code=1000, reason="query deleted")
+                raise WebSocketDisconnect(1000)
+            if found or (report_empty and sent == 0):
+                body = query_document(None, [e for _, e in found], query_name=name)
+                await ws.send_text(body.decode("utf-8"))
+                sent += 1
+            if top <= cursor or len(found) < batch:
+                return max(top, cursor), sent
+            cursor = top
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    r = _Routes(ctx)
+    return [
+        Route("/epcis/queries/{name}/subscriptions", r.collection,
+              methods=["GET", "POST", "OPTIONS"], name="subscriptions"),
+        Route("/epcis/queries/{name}/subscriptions/{sub_id}", r.member,
+              methods=["GET", "DELETE", "OPTIONS"], name="subscription"),
+        WebSocketRoute("/epcis/queries/{name}/events", r.websocket, name="query_websocket"),
+    ]

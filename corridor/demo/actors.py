@@ -1,0 +1,77 @@
+"""The parties of the demo scenario. Names are invented; GS1 company prefixes are made up but
+sit in the right national ranges (487 Kazakhstan, 476 Azerbaijan, 486 Georgia, 594 Romania,
+869 Turkey, 80-83 Italy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    slug: str
+    name: str
+    prefix: str  # GS1 company prefix (7 digits)
+    role: str  # member | auditor (corridor.store.parties roles)
+    kind: str  # what it does in the scenario
+
+    @property
+    def pgln(self) -> str:
+        return f"urn:epc:id:pgln:{self.prefix}.00000"
+
+    @property
+    def gln(self) -> str:
+        """The 13-digit GLN of the party (for CBV business transaction URNs)."""
+        return gln_from_parts(self.prefix, "00000")
+
+
+def gs1_check_digit(digits: str) -> str:
+    """GS1 mod-10 check digit for a digit string without its check digit."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        total += int(ch) * (3 if i % 2 == 0 else 1)
+    return str((10 - total % 10) % 10)
+
+
+def gln_from_parts(prefix: str, location_ref: str) -> str:
+    body = prefix + location_ref
+    return body + gs1_check_digit(body)
+
+
+ACTORS: tuple[Actor, ...] = (
+    Actor("smelter", "Ertis Aluminium Smelter JSC", "4870101", "member", "shipper"),
+    Actor("ferro", "Aktobe Ferroalloy Works LLP", "4870102", "member", "shipper"),
+    Actor("kzrail", "Kazakh Rail Freight JSC", "4870103", "member", "rail"),
+    Actor("aktau", "Aktau International Sea Trade Port", "4870104", "member", "port"),
+    Actor("kuryk", "Port Kuryk LLP", "4870105", "member", "port"),
+    Actor("customs", "Aktau Customs Post (State Revenue Committee)", "4870106", "member",
+          "customs"),
+    Actor("ferry", "Caspian Ferry & Feeder Line", "4760201", "member", "carrier"),
+    Actor("alat", "Baku International Sea Trade Port (Alat)", "4760202", "member", "port"),
+    Actor("azrail", "Azerbaijan Railways Freight CJSC", "4760203", "member", "rail"),
+    Actor("gerail", "Georgian Railway Freight LLC", "4860301", "member", "rail"),
+    Actor("poti", "Poti Sea Port Terminal", "4860302", "member", "port"),
+    Actor("batumi", "Batumi Sea Port Terminal", "4860303", "member", "port"),
+    Actor("euxine", "Euxine Container Line", "8690401", "member", "carrier"),
+    Actor("constanta", "Constanta South Container Terminal", "5940501", "member", "port"),
+    Actor("trieste", "Trieste Marine Terminal", "8010601", "member", "port"),
+    Actor("genoa", "Genoa Bulk & Container Terminal", "8010602", "member", "port"),
+    Actor("buyer", "Metalli Padani S.p.A.", "8010603", "member", "buyer"),
+    Actor("insurer", "Adriatica Cargo Insurance S.p.A.", "8010605", "auditor", "insurer"),
+    Actor("auditor", "Corridor Consortium Audit Office", "8010606", "auditor", "auditor"),
+)
+
+ACTOR_BY_SLUG: dict[str, Actor] = {a.slug: a for a in ACTORS}
+
+# Who operates each place (captures the port events there).
+PLACE_OPERATOR: dict[str, str] = {
+    "pavlodar": "smelter", "aktobe": "ferro", "aktau": "aktau", "kuryk": "kuryk",
+    "alat": "alat", "baku": "alat", "border": "gerail", "poti": "poti", "batumi": "batumi",
+    "constanta": "constanta", "trieste": "trieste", "genoa": "genoa", "brescia": "buyer",
+}
+
+# Auditor grants: the insurer reads what the buyer reads (it insures the buyer's cargo); the
+# consortium auditor reads what both shippers read.
+AUDITOR_GRANTS: tuple[tuple[str, str], ...] = (
+    ("insurer", "buyer"), ("auditor", "smelter"), ("auditor", "ferro"),
+)

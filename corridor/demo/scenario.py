@@ -1,0 +1,409 @@
+"""A deterministic scenario of Middle Corridor traffic as EPCIS 2.0 events.
+
+Shipments come in orders of three containers of one lot. Order `g` draws everything it needs
+from its own `random.Random(f"{seed}/{g}")`, so shipment `i` is the same whatever the number of
+shipments asked for: a bigger demo extends a smaller one instead of replacing it.
+
+Each container travels: plant -> rail -> Aktau or Kuryk -> Caspian ferry -> Alat or Baku ->
+Azerbaijani and Georgian rail -> Poti or Batumi -> Black Sea -> Constanta -> Trieste or Genoa
+-> the buyer's plant near Brescia. Events are emitted only up to `AS_OF`, so the latest
+shipments are still on their way.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from corridor.demo.actors import ACTOR_BY_SLUG, PLACE_OPERATOR, Actor
+from corridor.demo.geography import (
+    PLACE_BY_KEY,
+    TYPICAL_DWELL_DAYS,
+    TYPICAL_LEG_DAYS,
+    Place,
+    utc_offset,
+)
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+# Namespace of the demo's own extension fields (invoice value, CN code, hold reason).
+COR_NS = "https://ns.corridor.example/epcis/"
+
+WINDOW_START = datetime(2026, 1, 12, tzinfo=UTC)
+WINDOW_DAYS = 128
+AS_OF = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
+CONTAINERS_PER_ORDER = 3
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str  # short key
+    name: str
+    cn: str  # EU Combined Nomenclature code
+    item_ref: str  # GTIN item reference with indicator digit (6 digits for a 7-digit prefix)
+    usd_per_tonne: tuple[int, int]
+
+
+PRODUCTS = {
+    "al": Product("al", "Aluminium ingots, unalloyed (P1020A)", "76011000", "076011",
+                  (2480, 2760)),
+    "fecr": Product("fecr", "High-carbon ferro-chromium", "72024110", "072041", (1240, 1420)),
+    "femn": Product("femn", "High-carbon ferro-manganese", "72021120", "072011", (930, 1120)),
+}
+
+# USD -> EUR used to price the EUR invoices (a contract rate, not a market quote).
+CONTRACT_EUR_PER_USD = Decimal("0.9150")
+
+
+@dataclass
+class PlannedEvent:
+    party: str  # slug of the capturing actor
+    time: datetime  # UTC
+    event: dict[str, Any]
+
+
+@dataclass
+class ShipmentPlan:
+    number: int
+    shipper: str
+    product: Product
+    lot: str  # LGTIN class URN
+    lot_number: str
+    container: str  # SSCC URN of the container load
+    units: list[str]  # SSCC URNs of the bundles / big-bag pallets inside
+    net_kg: int
+    route: list[str]  # place keys in travel order
+    invoice_amount: Decimal
+    invoice_currency: str
+    invoice_date: datetime
+    invoice_id: str
+    delayed_days: float = 0.0
+    outcome: str = "conformant"  # conformant | damaged | mismatch_quantity
+    has_logger: bool = False
+    events: list[PlannedEvent] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> bool:
+        return any(e.event.get("bizStep") == "receiving" and e.party == "buyer"
+                   for e in self.events)
+
+
+@dataclass
+class Scenario:
+    shipments: list[ShipmentPlan]
+    lot_events: list[PlannedEvent]
+
+    def all_events(self) -> list[PlannedEvent]:
+        events = list(self.lot_events)
+        for s in self.shipments:
+            events.extend(s.events)
+        events.sort(key=lambda e: (e.time, e.party))
+        return events
+
+
+def _iso(place: Place | None, when: datetime) -> tuple[str, str]:
+    """eventTime in the place's local offset, and eventTimeZoneOffset."""
+    offset = utc_offset(place, when) if place else timedelta(0)
+    local = when.astimezone(UTC) + offset
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    tz = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return local.strftime("%Y-%m-%dT%H:%M:%S.000") + tz, tz
+
+
+def _bt(actor: Actor, kind: str, ident: str) -> dict[str, str]:
+    return {"type": kind, "bizTransaction": f"urn:epcglobal:cbv:bt:{actor.gln}:{ident}"}
+
+
+class _Builder:
+    """Writes the events of one shipment."""
+
+    def __init__(self, plan: ShipmentPlan, rng: random.Random) -> None:
+        self.plan = plan
+        self.rng = rng
+        self.shipper = ACTOR_BY_SLUG[plan.shipper]
+        self.buyer = ACTOR_BY_SLUG["buyer"]
+
+    def transfer(self) -> dict[str, Any]:
+        # Every transport event of the container is part of one business transfer, from the
+        # shipper to the buyer: naming both lets each of them read the whole chain.
+        return {
+            "sourceList": [{"type": "owning_party", "source": self.shipper.pgln}],
+            "destinationList": [{"type": "owning_party", "destination": self.buyer.pgln}],
+        }
+
+    def emit(self, party: str, when: datetime, place: Place | None, body: dict[str, Any],
+             ) -> None:
+        if when > AS_OF:
+            return
+        event_time, tz = _iso(place, when)
+        event: dict[str, Any] = {"type": body.pop("type", "ObjectEvent"),
+                                 "eventTime": event_time, "eventTimeZoneOffset": tz}
+        event.update(body)
+        self.plan.events.append(PlannedEvent(party, when, event))
+
+    def observe(self, party: str, when: datetime, place: Place, step: str, disposition: str,
+                extra: dict[str, Any] | None = None, *, read_point: str | None = None) -> None:
+        body: dict[str, Any] = {
+            "epcList": [self.plan.container],
+            "action": "OBSERVE",
+            "bizStep": step,
+            "disposition": disposition,
+            "readPoint": {"id": read_point or place.sgln},
+            "bizLocation": {"id": place.sgln},
+        }
+        body.update(extra or {})
+        body.update(self.transfer())
+        self.emit(party, when, place, body)
+
+    def sensor(self, party: str, start: datetime, end: datetime, vessel_sgln: str,
+               place: Place, alarm: bool) -> None:
+        """Readings of the container's data logger over a sea crossing, reported on arrival."""
+        elements = []
+        hours = max(6, int((end - start).total_seconds() // 3600))
+        steps = max(3, min(10, hours // 12))
+        base_temp = self.rng.uniform(4.0, 22.0)
+        alarm_step = self.rng.randrange(1, steps) if alarm else -1
+        device = f"urn:epc:id:giai:{ACTOR_BY_SLUG['euxine'].prefix}.LOG{self.plan.number:05d}"
+        for k in range(steps):
+            at = start + (end - start) * (k + 1) / (steps + 1)
+            shock = round(self.rng.uniform(1.5, 9.0), 1)
+            reports: list[dict[str, Any]] = [
+                {"type": "Temperature", "value": round(base_temp + self.rng.uniform(-3, 3), 1),
+                 "uom": "CEL"},
+                {"type": "RelativeHumidity", "value": round(self.rng.uniform(55, 88), 1),
+                 "uom": "P1"},
+            ]
+            if k == alarm_step:
+                reports.append({"type": "Acceleration", "maxValue": round(
+                    self.rng.uniform(38, 61), 1), "uom": "MSK", "exception": "ALARM_CONDITION"})
+            else:
+                reports.append({"type": "Acceleration", "maxValue": shock, "uom": "MSK"})
+            elements.append({
+                "sensorMetadata": {"time": _iso(None, at)[0].replace(".000+00:00", ".000Z"),
+                                   "deviceID": device},
+                "sensorReport": reports,
+            })
+        body = {
+            "epcList": [self.plan.container],
+            "action": "OBSERVE",
+            "bizStep": "sensor_reporting",
+            "readPoint": {"id": vessel_sgln},
+            "sensorElementList": elements,
+        }
+        body.update(self.transfer())
+        self.emit(party, end + timedelta(minutes=30), place, body)
+
+
+def _hours(rng: random.Random, low: float, high: float) -> timedelta:
+    return timedelta(hours=rng.uniform(low, high))
+
+
+def _leg(rng: random.Random, a: str, b: str, spread: float = 0.12) -> timedelta:
+    days = TYPICAL_LEG_DAYS[(a, b)] * rng.uniform(1 - spread, 1 + spread * 1.5)
+    return timedelta(days=days)
+
+
+def _vessel(carrier: str, rng: random.Random) -> str:
+    return f"urn:epc:id:sgln:{ACTOR_BY_SLUG[carrier].prefix}.{rng.randrange(101, 106):05d}.0"
+
+
+def _dwell(rng: random.Random, place: str, low: float = 0.7, high: float = 1.3) -> timedelta:
+    return timedelta(days=TYPICAL_DWELL_DAYS[place] * rng.uniform(low, high))
+
+
+def _travel(b: _Builder, depart: datetime) -> None:
+    """All events of one container from its plant to the buyer. Leg transit times and port
+    dwell times are drawn around geography.TYPICAL_LEG_DAYS / TYPICAL_DWELL_DAYS."""
+    plan, rng = b.plan, b.rng
+    P = PLACE_BY_KEY  # a short alias keeps the itinerary readable
+    origin, kz_port, c_port, _, g_port, _, i_port, _ = plan.route
+    shipper = plan.shipper
+    lot_qty = [{"epcClass": plan.lot, "quantity": plan.net_kg, "uom": "KGM"}]
+    invoice = {"cor:invoiceAmount": f"{plan.invoice_amount:.2f}",
+               "cor:invoiceCurrency": plan.invoice_currency, "cor:cnCode": plan.product.cn}
+
+    b.emit(shipper, depart - _hours(rng, 10, 16), P[origin], {
+        "type": "AggregationEvent", "parentID": plan.container, "childEPCs": list(plan.units),
+        "action": "ADD", "bizStep": "packing", "disposition": "in_progress",
+        "readPoint": {"id": P[origin].sgln}, "bizLocation": {"id": P[origin].sgln},
+        "childQuantityList": lot_qty, **b.transfer(),
+    })
+    po = f"PO-2026-{1000 + (plan.number - 1) // CONTAINERS_PER_ORDER}"
+    b.observe(shipper, depart - _hours(rng, 1, 3), P[origin], "shipping", "in_transit", {
+        "bizTransactionList": [_bt(b.buyer, "po", po), _bt(b.shipper, "inv", plan.invoice_id),
+                               _bt(b.shipper, "desadv", f"DESADV-{plan.number:06d}")],
+        **invoice,
+    })
+    b.observe("kzrail", depart, P[origin], "departing", "in_transit")
+    # Kazakh rail to the Caspian.
+    t = depart + _leg(rng, origin, kz_port)
+    b.observe("kzrail", t, P[kz_port], "arriving", "in_transit")
+    leave = t + _dwell(rng, kz_port)
+    b.observe(PLACE_OPERATOR[kz_port], t + _hours(rng, 1, 4), P[kz_port], "receiving", "in_progress")
+    b.observe("customs", t + _hours(rng, 5, 11), P[kz_port], "inspecting", "conformant")
+    if plan.delayed_days:
+        b.observe(PLACE_OPERATOR[kz_port], t + _hours(rng, 12, 16), P[kz_port], "holding", "in_progress", {
+            "cor:holdReason": "Ferry load reduced: Caspian water level limits draft at "
+                              f"{P[kz_port].name}; container rolled to a later sailing",
+        })
+        leave += timedelta(days=plan.delayed_days)
+    b.observe(PLACE_OPERATOR[kz_port], leave - _hours(rng, 3, 6), P[kz_port], "loading", "in_transit", {
+        "bizTransactionList": [_bt(ACTOR_BY_SLUG["ferry"], "bol",
+                                   f"CFL-BL-{plan.number:06d}")]})
+    b.observe("ferry", leave, P[kz_port], "departing", "in_transit")
+    # The Caspian crossing.
+    t = leave + _leg(rng, kz_port, c_port)
+    if plan.has_logger:
+        b.sensor("ferry", leave, t, _vessel("ferry", rng), P[c_port],
+                 alarm=plan.outcome == "damaged" and rng.random() < 0.5)
+    b.observe("ferry", t, P[c_port], "arriving", "in_transit")
+    leave = t + _dwell(rng, c_port)
+    b.observe(PLACE_OPERATOR[c_port], t + _hours(rng, 1, 4), P[c_port], "unloading", "in_progress")
+    b.observe("azrail", leave, P[c_port], "departing", "in_transit")
+    # Rail across Azerbaijan, handover to Georgian Railway at the border.
+    t = leave + _leg(rng, c_port, "border")
+    b.observe("gerail", t, P["border"], "accepting", "in_transit")
+    t += _leg(rng, "border", g_port)
+    b.observe("gerail", t, P[g_port], "arriving", "in_transit")
+    leave = t + _dwell(rng, g_port)
+    b.observe(PLACE_OPERATOR[g_port], t + _hours(rng, 1, 5), P[g_port], "receiving", "in_progress")
+    b.observe(PLACE_OPERATOR[g_port], leave - _hours(rng, 4, 12), P[g_port], "loading", "in_transit", {
+        "bizTransactionList": [_bt(ACTOR_BY_SLUG["euxine"], "bol",
+                                   f"EUX-BS-{plan.number:06d}")]})
+    b.observe("euxine", leave, P[g_port], "departing", "in_transit")
+    # The Black Sea crossing to Constanta.
+    t = leave + _leg(rng, g_port, "constanta")
+    if plan.has_logger:
+        b.sensor("euxine", leave, t, _vessel("euxine", rng), P["constanta"],
+                 alarm=plan.outcome == "damaged")
+    b.observe("euxine", t, P["constanta"], "arriving", "in_transit")
+    leave = t + _dwell(rng, "constanta")
+    b.observe("constanta", t + _hours(rng, 2, 6), P["constanta"], "unloading", "in_progress")
+    # Transshipment onto the Mediterranean service.
+    b.observe("constanta", leave - _hours(rng, 3, 10), P["constanta"], "loading",
+              "in_transit", {"bizTransactionList": [_bt(ACTOR_BY_SLUG["euxine"], "bol",
+                                                        f"EUX-MED-{plan.number:06d}")]})
+    b.observe("euxine", leave, P["constanta"], "departing", "in_transit")
+    t = leave + _leg(rng, "constanta", i_port)
+    b.observe("euxine", t, P[i_port], "arriving", "in_transit")
+    leave = t + _dwell(rng, i_port)
+    b.observe(PLACE_OPERATOR[i_port], t + _hours(rng, 1, 4), P[i_port], "unloading", "in_progress")
+    # Road to the buyer, receipt and inspection.
+    t = leave + _leg(rng, i_port, "brescia")
+    b.observe("buyer", t, P["brescia"], "receiving", "in_progress", {
+        "bizTransactionList": [_bt(b.buyer, "po", po),
+                               _bt(b.buyer, "recadv", f"RECADV-{plan.number:06d}")]})
+    t += _hours(rng, 4, 20)
+    received = plan.net_kg
+    if plan.outcome == "mismatch_quantity":
+        received -= 1000 * rng.randint(1, 3) + rng.randint(0, 400)
+    b.observe("buyer", t, P["brescia"], "inspecting", plan.outcome, {
+        "quantityList": [{"epcClass": plan.lot, "quantity": received, "uom": "KGM"}]})
+    b.emit("buyer", t + _hours(rng, 1, 6), P["brescia"], {
+        "type": "AggregationEvent", "parentID": plan.container, "childEPCs": list(plan.units),
+        "action": "DELETE", "bizStep": "unpacking", "disposition": "in_progress",
+        "readPoint": {"id": P["brescia"].sgln}, "bizLocation": {"id": P["brescia"].sgln},
+        **b.transfer(),
+    })
+
+
+def _order(seed: int, g: int, numbers: list[int]) -> tuple[list[ShipmentPlan], PlannedEvent]:
+    rng = random.Random(f"{seed}/{g}")
+    shipper = "smelter" if rng.random() < 0.6 else "ferro"
+    actor = ACTOR_BY_SLUG[shipper]
+    product = PRODUCTS["al"] if shipper == "smelter" else PRODUCTS[rng.choice(["fecr", "femn"])]
+    lot_number = f"{'AL' if shipper == 'smelter' else 'FA'}26-{g + 1:04d}"
+    lot = f"urn:epc:class:lgtin:{actor.prefix}.{product.item_ref}.{lot_number}"
+    depart0 = WINDOW_START + timedelta(days=rng.uniform(0, WINDOW_DAYS))
+    depart0 = depart0.replace(minute=0, second=0, microsecond=0)
+    origin = "pavlodar" if shipper == "smelter" else "aktobe"
+    kz_port = "kuryk" if rng.random() < 0.2 else "aktau"
+    c_port = "baku" if rng.random() < 0.25 else "alat"
+    g_port = "batumi" if rng.random() < 0.3 else "poti"
+    i_port = "genoa" if rng.random() < 0.4 else "trieste"
+    currency = "EUR" if rng.random() < 0.35 else "USD"
+    usd_per_t = Decimal(rng.randint(*product.usd_per_tonne))
+    # The Caspian is falling: the later in the season, the likelier a reduced ferry load.
+    progress = (depart0 - WINDOW_START).total_seconds() / (WINDOW_DAYS * 86400)
+    units_per_container = 25 if shipper == "smelter" else 24
+    plans: list[ShipmentPlan] = []
+    lot_kg = 0
+    for k, n in enumerate(numbers):
+        unit_kg = rng.randint(995, 1040) if shipper == "smelter" else rng.randint(980, 1010)
+        net_kg = unit_kg * units_per_container
+        lot_kg += net_kg
+        price = usd_per_t * Decimal(net_kg) / Decimal(1000)
+        if currency == "EUR":
+            price *= CONTRACT_EUR_PER_USD
+        delayed = 0.0
+        if kz_port == "aktau" and rng.random() < 0.08 + 0.3 * progress:
+            delayed = round(rng.uniform(2.5, 9.0), 1)
+        roll = rng.random()
+        outcome = "damaged" if roll < 0.03 else "mismatch_quantity" if roll < 0.05 \
+            else "conformant"
+        depart = depart0 + timedelta(days=k * rng.uniform(0.8, 1.6))
+        plan = ShipmentPlan(
+            number=n, shipper=shipper, product=product, lot=lot, lot_number=lot_number,
+            container=f"urn:epc:id:sscc:{actor.prefix}.1{n:09d}",
+            units=[f"urn:epc:id:sscc:{actor.prefix}.0{n:06d}{u:03d}"
+                   for u in range(1, units_per_container + 1)],
+            net_kg=net_kg,
+            route=[origin, kz_port, c_port, "border", g_port, "constanta", i_port, "brescia"],
+            invoice_amount=price.quantize(Decimal("0.01")), invoice_currency=currency,
+            invoice_date=depart, invoice_id=f"INV-{depart.year}-{n:06d}",
+            delayed_days=delayed, outcome=outcome, has_logger=rng.random() < 0.4,
+        )
+        _travel(_Builder(plan, rng), depart)
+        plans.append(plan)
+    made = depart0 - timedelta(days=rng.uniform(2, 5))
+    place = PLACE_BY_KEY[origin]
+    event_time, tz = _iso(place, made)
+    commissioning = PlannedEvent(shipper, made, {
+        "type": "ObjectEvent", "eventTime": event_time, "eventTimeZoneOffset": tz,
+        "epcList": [], "action": "ADD", "bizStep": "commissioning", "disposition": "active",
+        "readPoint": {"id": place.sgln}, "bizLocation": {"id": place.sgln},
+        "quantityList": [{"epcClass": lot, "quantity": lot_kg, "uom": "KGM"}],
+        "ilmd": {"cbvmda:countryOfOrigin": "KZ", "cbvmda:lotNumber": lot_number,
+                 "cor:cnCode": product.cn},
+    })
+    return plans, commissioning
+
+
+def generate(shipments: int = 200, seed: int = 7) -> Scenario:
+    """The first `shipments` shipments of the scenario drawn from `seed`."""
+    if shipments < 0:
+        raise ValueError(f"shipments: must be >= 0, got {shipments}")
+    plans: list[ShipmentPlan] = []
+    lot_events: list[PlannedEvent] = []
+    numbers = list(range(1, shipments + 1))
+    for g in range(0, len(numbers), CONTAINERS_PER_ORDER):
+        order, commissioning = _order(seed, g // CONTAINERS_PER_ORDER,
+                                      numbers[g:g + CONTAINERS_PER_ORDER])
+        plans.extend(order)
+        if commissioning.time <= AS_OF:
+            lot_events.append(commissioning)
+    return Scenario(plans, lot_events)
+
+
+def documents(scenario: Scenario) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(capturing actor slug, EPCIS document) in capture order: each party sends one document
+    per day with the events it recorded that day."""
+    batches: dict[tuple[str, str], list[PlannedEvent]] = {}
+    for planned in scenario.all_events():
+        batches.setdefault((planned.time.strftime("%Y-%m-%d"), planned.party), []).append(planned)
+    for (day, party), events in sorted(batches.items()):
+        yield party, document([e.event for e in events], f"{day}T23:59:00Z")
+
+
+def document(events: list[dict[str, Any]], creation_date: str) -> dict[str, Any]:
+    return {
+        "@context": [EPCIS_CONTEXT, {"cor": COR_NS}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": creation_date,
+        "epcisBody": {"eventList": events},
+    }

@@ -1,0 +1,232 @@
+"""EPCIS 2.0 documents: read (JSON-LD or XML), validate, stream events, convert.
+
+Events are always handed out in EPCIS 2.0 JSON-LD form, exactly as the standard's JSON examples
+write them, whichever syntax the document came in.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import orjson
+from lxml import etree
+
+from corridor.epcis import safe_xml, validation, xml_read
+from corridor.epcis.jsonld import context_namespaces, load_json
+from corridor.epcis.problems import EpcisError, Problem
+
+KINDS = ("EPCISDocument", "EPCISQueryDocument", "EPCISMasterDataDocument")
+
+__all__ = [
+    "EpcisDocument",
+    "context_namespaces",
+    "iter_events",
+    "read_document",
+    "sniff_media_type",
+    "to_jsonld",
+    "to_xml",
+    "validate_bytes",
+]
+
+
+@dataclass
+class EpcisDocument:
+    kind: str  # "EPCISDocument" | "EPCISQueryDocument" | "EPCISMasterDataDocument"
+    header: dict  # document fields other than the events, JSON-LD form
+    events: list[dict]  # each event in EPCIS 2.0 JSON-LD form
+    namespaces: dict[str, str] = field(default_factory=dict)  # prefix -> namespace IRI
+
+
+def sniff_media_type(data: bytes, media_type: str | None = None) -> str:
+    """"json" or "xml", from the media type when given, else from the first significant byte."""
+    if media_type:
+        lowered = media_type.lower()
+        if "json" in lowered:
+            return "json"
+        if "xml" in lowered:
+            return "xml"
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:1] == b"<":
+        return "xml"
+    return "json"
+
+
+# ---- reading ----
+
+def read_document(data: bytes, media_type: str | None = None, *, validate: bool = True,
+                  max_bytes: int | None = None) -> EpcisDocument:
+    """Parse a whole document. Raises EpcisError listing every problem found."""
+    if sniff_media_type(data, media_type) == "xml":
+        return _read_xml(data, validate, max_bytes)
+    return _read_json(data, validate, max_bytes)
+
+
+def _read_json(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocument:
+    limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+    if len(data) > limit:
+        raise safe_xml.too_large(limit)
+    doc = load_json(data)
+    if validate:
+        problems = validation.validate_json_document(doc)
+        if problems:
+            raise EpcisError(problems)
+    return split_json_document(doc)
+
+
+def split_json_document(doc: object) -> EpcisDocument:
+    """An already-parsed JSON document as an EpcisDocument (structure checked, not schema)."""
+    if not isinstance(doc, dict):
+        raise EpcisError([Problem("/", "epcis-document", "a document must be a JSON object")])
+    kind = doc.get("type")
+    if kind not in ("EPCISDocument", "EPCISQueryDocument"):
+        raise EpcisError([Problem("/type", "epcis-document",
+                                  f"type must be EPCISDocument or EPCISQueryDocument, "
+                                  f"not {kind!r}")])
+    path = validation.event_list_path(doc)
+    if path is None:
+        where = "/epcisBody/eventList" if kind == "EPCISDocument" \
+            else "/epcisBody/queryResults/resultsBody/eventList"
+        raise EpcisError([Problem(where, "json-schema:required", "the event list is missing")])
+    header = dict(doc)
+    node, holder = header, header
+    for key in path[:-1]:  # copy the path down to the event list, leave the events out
+        holder = dict(node[key])
+        node[key] = holder
+        node = holder
+    events = holder.pop("eventList")
+    bad = [i for i, e in enumerate(events) if not isinstance(e, dict)]
+    if bad:
+        raise EpcisError([Problem("/" + "/".join(path) + f"/{i}", "json-schema:type",
+                                  "an event must be a JSON object") for i in bad])
+    return EpcisDocument(kind, header, events, context_namespaces(doc.get("@context")))
+
+
+def _read_xml(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocument:
+    root = safe_xml.parse_bytes(data, max_bytes)
+    if validate:
+        problems = validation.validate_xml_tree(root)
+        if problems:
+            raise EpcisError(problems)
+    return document_from_xml(root)
+
+
+def document_from_xml(root: etree._Element) -> EpcisDocument:
+    kind = xml_read.local(root)
+    if kind not in KINDS:
+        raise EpcisError([Problem(f"line {root.sourceline}, element <{kind}>", "epcis-root",
+                                  f"<{kind}> is not an EPCIS document")])
+    ns = xml_read.Namespaces()
+    header = xml_read.header_from_xml(root, ns)
+    events: list[dict] = []
+    event_list = xml_read.event_list_of(root)
+    if event_list is not None:
+        events = [xml_read.event_from_xml(e, ns) for e in xml_read.events_in(event_list)]
+    namespaces = dict(ns.by_prefix)
+    header = {"@context": xml_read.context_for(namespaces), **header}
+    return EpcisDocument(kind, header, events, namespaces)
+
+
+# ---- validation ----
+
+def validate_bytes(data: bytes, media_type: str | None = None, *,
+                   max_bytes: int | None = None) -> list[Problem]:
+    """Every problem of a document (empty list when it is valid)."""
+    try:
+        if sniff_media_type(data, media_type) == "xml":
+            return validation.validate_xml_tree(safe_xml.parse_bytes(data, max_bytes))
+        limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+        if len(data) > limit:
+            raise safe_xml.too_large(limit)
+        return validation.validate_json_document(load_json(data))
+    except EpcisError as exc:
+        return list(exc.problems)
+
+
+# ---- streaming ----
+
+def iter_events(stream: BinaryIO, media_type: str | None = None, *, validate: bool = True,
+                max_bytes: int | None = None) -> Iterator[tuple[dict, dict[str, str]]]:
+    """Yield (event, namespaces) one at a time without holding the whole document.
+
+    XML streams through a safe incremental parser that drops each event once converted; JSON
+    streams through ijson. With `validate`, each JSON event is checked against the schema's
+    event definition and XML events against the XSD; the first invalid event raises
+    EpcisError (events before it have already been yielded)."""
+    from corridor.epcis import streaming
+
+    limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+    size = _remaining_size(stream)
+    if size is not None and size > limit:
+        raise safe_xml.too_large(limit)  # known too large: refuse before reading anything
+    peek = _Peekable(stream)
+    if sniff_media_type(peek.head(64), media_type) == "xml":
+        yield from streaming.iter_xml_events(peek, validate=validate, max_bytes=limit)
+    else:
+        yield from streaming.iter_json_events(peek, validate=validate, max_bytes=limit)
+
+
+def _remaining_size(stream: BinaryIO) -> int | None:
+    """Bytes left in a seekable stream (a file), or None when that cannot be known."""
+    try:
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(here)
+        return end - here
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+class _Peekable:
+    """A binary stream whose first bytes can be looked at before parsing starts."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._buffer = b""
+
+    def head(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = self._stream.read(size - len(self._buffer))
+            if not chunk:
+                break
+            self._buffer += chunk
+        return self._buffer[:size]
+
+    def read(self, size: int = -1) -> bytes:
+        if self._buffer:
+            if size is None or size < 0:
+                data, self._buffer = self._buffer + self._stream.read(), b""
+                return data
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+            return data
+        return self._stream.read(size)
+
+
+# ---- conversion ----
+
+def to_jsonld(doc: EpcisDocument) -> dict:
+    """The whole document as a JSON-LD dict (events put back where the kind keeps them)."""
+    out = copy.deepcopy(doc.header)
+    body = out.setdefault("epcisBody", {})
+    if doc.kind == "EPCISQueryDocument":
+        results = body.setdefault("queryResults", {})
+        results.setdefault("resultsBody", {})["eventList"] = list(doc.events)
+    elif doc.kind == "EPCISDocument":
+        body["eventList"] = list(doc.events)
+    return out
+
+
+def to_json_bytes(doc: EpcisDocument) -> bytes:
+    return orjson.dumps(to_jsonld(doc), option=orjson.OPT_INDENT_2)
+
+
+def to_xml(doc: EpcisDocument) -> bytes:
+    """The document in EPCIS 2.0 XML (event XSD order, CBV words as URNs)."""
+    from corridor.epcis import xml_write
+
+    return xml_write.document_to_xml(doc)
+

@@ -1,0 +1,91 @@
+"""National Bank of Kazakhstan: KZT per `quant` units of each currency.
+
+Daily archive: https://nationalbank.kz/rss/get_rates.cfm?fdate=DD.MM.YYYY
+    <rates><date>01.04.2026</date><item><title>USD</title><description>478.77</description>
+    <quant>1</quant>...</item>...</rates>   (quant is 100 for UZS, 1000 for IRR, ...)
+Latest only (RSS 2.0): https://nationalbank.kz/rss/rates_all.xml
+    <rss><channel><item><title>USD</title><pubDate>01.04.2026</pubDate>
+    <description>478.77</description><quant>1</quant></item>...</channel></rss>
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from corridor.fx.http import FeedClient
+from corridor.fx.model import Publication, Quote
+from corridor.fx.parsing import (
+    Where,
+    check_date,
+    child_text,
+    currency_code,
+    date_field,
+    element_location,
+    header_date,
+    positive_decimal,
+    positive_units,
+    xml_root,
+)
+from corridor.fx.tables import build
+
+BANK = "NBK"
+LATEST_URL = "https://nationalbank.kz/rss/rates_all.xml"
+_DATE = ("%d.%m.%Y",)
+
+
+def url_for(day: date) -> str:
+    return f"https://nationalbank.kz/rss/get_rates.cfm?fdate={day:%d.%m.%Y}"
+
+
+def _quote(item, where: Where) -> tuple[str, Quote]:
+    loc = element_location(item)
+    code = currency_code(child_text(item, "title", where), where, f"{loc} <title>")
+    value = positive_decimal(child_text(item, "description", where), where,
+                             f"{loc} <description> of {code}")
+    units = positive_units(child_text(item, "quant", where), where, f"{loc} <quant> of {code}")
+    return loc, Quote(code, units, value)
+
+
+def parse(body: bytes, *, url: str = "", requested: date | None = None,
+          published: date | None = None) -> list[Publication]:
+    """The dated archive table (`get_rates.cfm`)."""
+    where = Where(BANK, url or "nationalbank.kz get_rates.cfm")
+    root = xml_root(body, where)
+    if root.tag != "rates":
+        raise where.error(element_location(root), "expected root element <rates>")
+    effective = date_field(child_text(root, "date", where), _DATE, where, "<rates>/<date>")
+    check_date(requested, effective, where, "<rates>/<date>")
+    lines = [_quote(item, where) for item in root.findall("item")]
+    return [build(BANK, where, effective, published, lines)]
+
+
+def parse_latest(body: bytes, *, url: str = LATEST_URL,
+                 published: date | None = None) -> list[Publication]:
+    """The latest-only RSS feed: every item carries its own pubDate, all must agree."""
+    where = Where(BANK, url)
+    root = xml_root(body, where)
+    channel = root.find("channel")
+    if root.tag != "rss" or channel is None:
+        raise where.error(element_location(root), "expected <rss><channel>")
+    lines = []
+    dates = set()
+    for item in channel.findall("item"):
+        loc = element_location(item)
+        dates.add(date_field(child_text(item, "pubDate", where), _DATE, where, f"{loc} <pubDate>"))
+        lines.append(_quote(item, where))
+    if len(dates) > 1:
+        raise where.error("<channel>", f"items carry different dates: {sorted(dates)}")
+    if not dates:
+        raise where.error("<channel>", "the feed holds no rates")
+    return [build(BANK, where, dates.pop(), published, lines)]
+
+
+def fetch(client: FeedClient, day: date) -> list[Publication]:
+    url = url_for(day)
+    resp = client.get(url, BANK)
+    return parse(resp.body, url=url, requested=day, published=header_date(resp.headers))
+
+
+def fetch_latest(client: FeedClient) -> list[Publication]:
+    resp = client.get(LATEST_URL, BANK)
+    return parse_latest(resp.body, published=header_date(resp.headers))

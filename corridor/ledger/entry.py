@@ -1,0 +1,101 @@
+"""Log entries: the public fingerprint of one captured event (docs/ledger-entry-format.md).
+
+    corridor/entry/v1
+    event ni:///sha-256;<hex>?ver=CBV2.0
+    doc sha-256:<64 lowercase hex>
+    party <capturing party identifier (UTF-8)>
+    time <record time, RFC 3339>
+    sig <base64 signature>            (only when the party signed its capture)
+
+Every line ends with a newline; nothing else is allowed, so each entry has exactly one encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+VERSION_LINE = "corridor/entry/v1"
+MAX_ENTRY_BYTES = 65535  # entry bundles prefix each entry with a uint16 length
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII without space
+# Any text without control characters and without surrounding spaces.
+_PARTY = re.compile(r"[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class EntryError(ValueError):
+    """An entry that does not follow the encoding; the message names the field."""
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    event_hash_id: str
+    document_sha256: bytes
+    party: str
+    record_time: str
+    signature: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if not self.event_hash_id.startswith("ni:///") or not _TOKEN.fullmatch(
+                self.event_hash_id):
+            raise EntryError(f"event_hash_id {self.event_hash_id!r}: expected an ni:/// URI "
+                             "of printable ASCII without spaces")
+        if len(self.document_sha256) != 32:
+            raise EntryError(f"document_sha256: {len(self.document_sha256)} bytes, expected 32")
+        if not _PARTY.fullmatch(self.party):
+            raise EntryError(f"party {self.party!r}: expected non-empty text without control "
+                             "characters or surrounding spaces")
+        if not _TIME.fullmatch(self.record_time):
+            raise EntryError(f"record_time {self.record_time!r}: expected RFC 3339 date-time")
+        if self.signature is not None and not self.signature:
+            raise EntryError("signature: empty; use None for an unsigned capture")
+
+    def encode(self) -> bytes:
+        text = (f"{VERSION_LINE}\nevent {self.event_hash_id}\n"
+                f"doc sha-256:{self.document_sha256.hex()}\nparty {self.party}\n"
+                f"time {self.record_time}\n")
+        if self.signature is not None:
+            text += f"sig {base64.b64encode(self.signature).decode()}\n"
+        data = text.encode()
+        if len(data) > MAX_ENTRY_BYTES:
+            raise EntryError(f"entry is {len(data)} bytes, more than {MAX_ENTRY_BYTES}")
+        return data
+
+    @classmethod
+    def decode(cls, data: bytes) -> LogEntry:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EntryError(f"entry byte {exc.start} is not UTF-8") from exc
+        if not text.endswith("\n"):
+            raise EntryError("entry does not end with a newline")
+        lines = text[:-1].split("\n")
+        if lines[0] != VERSION_LINE:
+            raise EntryError(f"line 1: expected {VERSION_LINE!r}, got {lines[0][:40]!r}")
+        keys = ["event", "doc", "party", "time", "sig"]
+        if not 5 <= len(lines) <= 6:
+            raise EntryError(f"entry has {len(lines)} lines, expected 5 or 6")
+        values: dict[str, str] = {}
+        for n, (line, key) in enumerate(zip(lines[1:], keys, strict=False), 2):
+            prefix = key + " "
+            pattern = _PARTY if key == "party" else _TOKEN
+            if not line.startswith(prefix) or not pattern.fullmatch(line[len(prefix):]):
+                raise EntryError(f"line {n}: expected '{key} <value>'")
+            values[key] = line[len(prefix):]
+        doc = values["doc"]
+        if not doc.startswith("sha-256:") or not _HEX64.fullmatch(doc[8:]):
+            raise EntryError("line 3 (doc): expected sha-256:<64 lowercase hex>")
+        signature = None
+        if "sig" in values:
+            try:
+                signature = base64.b64decode(values["sig"], validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise EntryError("line 6 (sig): not valid base64") from exc
+        entry = cls(values["event"], bytes.fromhex(doc[8:]), values["party"], values["time"],
+                    signature)
+        if entry.encode() != data:
+            raise EntryError("entry is not in its canonical encoding")
+        return entry

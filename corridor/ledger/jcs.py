@@ -1,0 +1,92 @@
+"""RFC 8785 JSON Canonicalization Scheme, and the document digest logged for each event."""
+
+from __future__ import annotations
+
+import json
+import math
+from hashlib import sha256
+from typing import Any
+
+
+class CanonicalizationError(ValueError):
+    """A value JSON cannot represent canonically (NaN, infinity, non-string keys, ...)."""
+
+
+def _number(value: float, path: str) -> str:
+    if math.isnan(value) or math.isinf(value):
+        raise CanonicalizationError(f"{path}: {value} is not a JSON number")
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    # repr gives the shortest round-tripping digits; re-format them the ECMAScript way.
+    digits, _, exp = repr(abs(value)).partition("e")
+    int_part, _, frac = digits.partition(".")
+    frac = frac.rstrip("0")
+    mantissa = (int_part + frac).lstrip("0")
+    # decimal point position relative to the start of `mantissa`
+    point = len(int_part.lstrip("0")) + (int(exp) if exp else 0)
+    if int_part.strip("0") == "":
+        point = -(len(frac) - len(frac.lstrip("0"))) + (int(exp) if exp else 0)
+    mantissa = mantissa.rstrip("0") or "0"
+    sign = "-" if value < 0 else ""
+    k, n = len(mantissa), point
+    if k <= n <= 21:
+        return sign + mantissa + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + mantissa[:n] + "." + mantissa[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + mantissa
+    e = n - 1
+    body = mantissa[0] + ("." + mantissa[1:] if k > 1 else "")
+    return f"{sign}{body}e{'+' if e > 0 else '-'}{abs(e)}"
+
+
+def _write(value: Any, out: list[str], path: str) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_number(value, path))
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _write(item, out, f"{path}/{i}")
+        out.append("]")
+    elif isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise CanonicalizationError(f"{path}: object key {key!r} is not a string")
+        out.append("{")
+        # RFC 8785 orders keys by their UTF-16 code units.
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        for i, key in enumerate(keys):
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _write(value[key], out, f"{path}/{key}")
+        out.append("}")
+    else:
+        raise CanonicalizationError(f"{path or '/'}: {type(value).__name__} is not JSON")
+
+
+def canonicalize(obj: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
+    out: list[str] = []
+    _write(obj, out, "")
+    return "".join(out).encode("utf-8")
+
+
+def document_digest(event: dict) -> bytes:
+    """SHA-256 of the canonical JSON of an event document (the `doc` field of log entries)."""
+    return sha256(canonicalize(event)).digest()

@@ -1,0 +1,400 @@
+"""EPCIS 2.0 query parameters -> SQL conditions over `events e`.
+
+Input is a mapping name -> list of string values: from a URL (`from_url_pairs`, pipe-delimited
+lists) or from a named query's JSON body (`from_json`). Every unknown or malformed parameter is
+reported at once in a QueryError naming each of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from corridor.query.epc import EpcPattern, canonical, match_pattern
+from corridor.query.vocab import normalise
+from corridor.store.events import utc_time
+
+
+class QueryError(ValueError):
+    """Bad query parameters: `problems` is a list of (parameter name, what is wrong)."""
+
+    def __init__(self, problems: list[tuple[str, str]],
+                 exception: str = "QueryParameterException") -> None:
+        self.problems = problems
+        self.exception = exception
+        super().__init__("; ".join(f"{n}: {m}" for n, m in problems))
+
+
+@dataclass
+class Query:
+    where: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    order_by: str = "eventTime"  # eventTime | recordTime
+    direction: str = "ASC"
+    event_count_limit: int | None = None
+    max_event_count: int | None = None
+    # The parameters in canonical JSON: what a page token is bound to.
+    fingerprint: str = ""
+
+    def add(self, sql: str, *params: Any) -> None:
+        """add(sql, p1, p2, ...) or add(sql, [p1, p2, ...]) (the helpers' (sql, list))."""
+        self.where.append(sql)
+        if len(params) == 1 and isinstance(params[0], list):
+            self.params.extend(params[0])
+        else:
+            self.params.extend(params)
+
+
+def from_url_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """URL query pairs -> name -> values; list values are pipe-delimited (openapi style)."""
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, []).extend(value.split("|") if value != "" else [""])
+    return out
+
+
+def from_json(obj: Any) -> dict[str, list[str]]:
+    """A named query's `query` object -> name -> values."""
+    if not isinstance(obj, dict):
+        raise QueryError([("query", "must be a JSON object of EPCIS query parameters")])
+    out: dict[str, list[str]] = {}
+    for name, value in obj.items():
+        if name == "@context":
+            continue
+        items = value if isinstance(value, list) else [value]
+        vals: list[str] = []
+        for item in items:
+            if item is None:
+                vals.append("")
+            elif isinstance(item, bool):
+                vals.append("true" if item else "false")
+            elif isinstance(item, int | float | str):
+                vals.append(str(item))
+            else:
+                raise QueryError([(name, "values must be strings, numbers or arrays of them")])
+        out[name] = vals
+    return out
+
+
+_EPC_ROLES = {
+    "MATCH_epc": ("epc", "child"),
+    "MATCH_parentID": ("parent",),
+    "MATCH_inputEPC": ("input",),
+    "MATCH_outputEPC": ("output",),
+    "MATCH_anyEPC": ("epc", "child", "parent", "input", "output"),
+    "MATCH_epcClass": ("class", "child_class"),
+    "MATCH_inputEPCClass": ("input_class",),
+    "MATCH_outputEPCClass": ("output_class",),
+    "MATCH_anyEPCClass": ("class", "child_class", "input_class", "output_class"),
+}
+_CLASS_ROLES = _EPC_ROLES["MATCH_anyEPCClass"]
+_OPS = {"EQ": "=", "GT": ">", "GE": ">=", "LT": "<", "LE": "<="}
+_TIME_COLS = {"eventTime": "e.event_time", "recordTime": "e.record_time",
+              "errorDeclarationTime": "e.error_time", "errorDeclaration_Time": "e.error_time"}
+_SENSOR_TIMES = {"time", "startTime", "endTime"}
+_SENSOR_TEXT = {"EQ_deviceID", "EQ_dataProcessingMethod", "EQ_microorganism",
+                "EQ_chemicalSubstance", "EQ_bizRules", "EQ_stringValue", "EQ_uriValue"}
+_ACTIONS = {"ADD", "OBSERVE", "DELETE"}
+_PATTERN_SCOPES = {"": "ext", "ILMD_": "ilmd", "ERROR_DECLARATION_": "errdecl",
+                   "SENSORELEMENT_": "sensorelement", "SENSORMETADATA_": "sensormetadata",
+                   "SENSORREPORT_": "sensorreport"}
+_EXT_NAME = r"([A-Za-z][\w.-]*:[^\s]+)"
+_RE_EXT = re.compile(r"^(EQ|GT|GE|LT|LE|EXISTS)_(INNER_)?(ILMD_|ERROR_DECLARATION_|"
+                     r"SENSORELEMENT_|SENSORMETADATA_|SENSORREPORT_)?" + _EXT_NAME + "$")
+_RE_LOC_EXT = re.compile(r"^EQ_(INNER_)?(readPoint|bizLocation)_" + _EXT_NAME + "$")
+_RE_SD = re.compile(r"^EQ_(bizTransaction|source|destination)_(.+)$")
+_RE_SENSOR_NUM = re.compile(
+    r"^(EQ|GT|GE|LT|LE)_(value|minValue|maxValue|meanValue|sDev|percValue)_([A-Z0-9]{2,4})$")
+_RE_QTY_UOM = re.compile(r"^(EQ|GT|GE|LT|LE)_quantity_([A-Z0-9]{2,4})$")
+_RE_TIME = re.compile(r"^(GE|LT)_(eventTime|recordTime|errorDeclarationTime|"
+                      r"errorDeclaration_Time|time|startTime|endTime)$")
+_RE_QTY = re.compile(r"^(EQ|GT|GE|LT|LE)_quantity$")
+_RE_PERC = re.compile(r"^(GT|GE|LT|LE)_percRank$")
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _field_in(path: str, values: list[str]) -> tuple[str, list[Any]]:
+    return ((f"e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ?"
+            f" AND f.sval IN ({_marks(len(values))}))"), [path, *values])
+
+
+def _field_cmp(path: str, column: str, op: str, value: Any) -> tuple[str, list[Any]]:
+    return ((f"e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ?"
+            f" AND f.{column} {op} ?)"), [path, value])
+
+
+def _field_exists(path: str) -> tuple[str, list[Any]]:
+    return ("e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ?)", [path])
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _epc_condition(roles: tuple[str, ...], patterns: list[EpcPattern]) -> tuple[str, list[Any]]:
+    ors: list[str] = []
+    params: list[Any] = []
+    exact = [p.exact for p in patterns if p.exact is not None]
+    if exact:
+        ors.append(f"x.epc IN ({_marks(len(exact))})")
+        params.extend(exact)
+    for p in patterns:
+        if p.prefix is not None:
+            ors.append("x.epc LIKE ? ESCAPE '\\'")
+            params.append(_like_escape(p.prefix) + "%")
+        elif p.like is not None:
+            ors.append("x.epc LIKE ? ESCAPE '\\'")
+            params.append(p.like)
+    sql = (f"e.id IN (SELECT x.event_pk FROM event_epcs x WHERE ({' OR '.join(ors)})"
+           f" AND x.role IN ({_marks(len(roles))}))")
+    return sql, params + list(roles)
+
+
+def _number(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise QueryError([(name, f"{value!r} is not a number")]) from None
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise QueryError([(name, f"{value!r} is not an integer")]) from None
+    if n < 1:
+        raise QueryError([(name, f"{value!r} must be a positive integer")])
+    return n
+
+
+def _time(name: str, value: str) -> str:
+    try:
+        return utc_time(value)
+    except ValueError:
+        raise QueryError([(name, f"{value!r} is not an ISO 8601 date-time")]) from None
+
+
+def _single(name: str, values: list[str]) -> str:
+    if len(values) != 1:
+        raise QueryError([(name, "takes exactly one value")])
+    return values[0]
+
+
+def _nonempty(name: str, values: list[str]) -> list[str]:
+    vals = [v for v in values if v != ""]
+    if not vals:
+        raise QueryError([(name, "needs at least one value")])
+    return vals
+
+
+def expand_name(name: str, namespaces: Mapping[str, str]) -> str:
+    prefix, _, local = name.partition(":")
+    iri = namespaces.get(prefix)
+    if iri is None or local.startswith("//"):
+        return name
+    return iri + local
+
+
+def _typed_value(name: str, value: str) -> tuple[str, Any]:
+    """Comparison operand of an extension field: a time (as stored text) or a number."""
+    try:
+        return "sval", utc_time(value)
+    except ValueError:
+        pass
+    try:
+        return "nval", float(value)
+    except ValueError:
+        raise QueryError([(name, f"{value!r} is neither a number nor a date-time")]) from None
+
+
+def _eq_ext(path: str, values: list[str]) -> tuple[str, list[Any]]:
+    svals: list[Any] = []
+    nvals: list[Any] = []
+    for v in values:
+        try:
+            svals.append(utc_time(v))
+        except ValueError:
+            svals.append(v)
+        try:
+            nvals.append(float(v))
+        except ValueError:
+            pass
+    cond = f"f.sval IN ({_marks(len(svals))})"
+    if nvals:
+        cond = f"({cond} OR f.nval IN ({_marks(len(nvals))}))"
+    return (f"e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ? AND {cond})",
+            [path, *svals, *nvals])
+
+
+LocationExpander = Callable[[list[str]], list[str]]
+
+
+def parse_query(raw: Mapping[str, list[str]], namespaces: Mapping[str, str] | None = None,
+                descendants: LocationExpander | None = None) -> Query:
+    """Compile EPCIS query parameters. `namespaces` resolves extension prefixes;
+    `descendants` expands locations for WD_ (defaults to the locations themselves)."""
+    ns = namespaces or {}
+    q = Query()
+    problems: list[tuple[str, str]] = []
+    for name, values in raw.items():
+        try:
+            _one(q, name, values, ns, descendants)
+        except QueryError as exc:
+            problems.extend(exc.problems)
+    if q.event_count_limit is not None and q.max_event_count is not None:
+        problems.append(("eventCountLimit", "cannot be combined with maxEventCount"))
+    if "orderBy" in raw and "orderDirection" not in raw:
+        q.direction = "DESC"  # the standard's default once an order is asked for
+    if problems:
+        raise QueryError(problems)
+    q.fingerprint = json.dumps(sorted((k, sorted(v)) for k, v in raw.items()),
+                               separators=(",", ":"))
+    return q
+
+
+def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
+         descendants: LocationExpander | None) -> None:
+    if name == "eventType":
+        vals = [normalise("eventType", v) for v in _nonempty(name, values)]
+        q.add(f"e.event_type IN ({_marks(len(vals))})", *vals)
+    elif m := _RE_TIME.match(name):
+        op, which = m.groups()
+        value = _time(name, _single(name, values))
+        sqlop = ">=" if op == "GE" else "<"
+        if which in _SENSOR_TIMES:
+            sql, params = _field_cmp(f"sensor:{which}", "sval", sqlop, value)
+            q.add(sql, *params)
+        else:
+            q.add(f"{_TIME_COLS[which]} {sqlop} ?", value)
+    elif name == "EQ_action":
+        vals = _nonempty(name, values)
+        bad = [v for v in vals if v not in _ACTIONS]
+        if bad:
+            raise QueryError([(name, f"{bad[0]!r} is not one of ADD, OBSERVE, DELETE")])
+        q.add(f"e.action IN ({_marks(len(vals))})", *vals)
+    elif name in ("EQ_bizStep", "EQ_disposition"):
+        kind = name[3:]
+        vals = [normalise(kind, v) for v in _nonempty(name, values)]
+        col = "e.biz_step" if kind == "bizStep" else "e.disposition"
+        q.add(f"{col} IN ({_marks(len(vals))})", *vals)
+    elif name in ("EQ_persistentDisposition_set", "EQ_persistentDisposition_unset"):
+        which = name.rsplit("_", 1)[1]
+        vals = [normalise("disposition", v) for v in _nonempty(name, values)]
+        q.add(*_field_in(f"persistentDisposition:{which}", vals))
+    elif name in ("EQ_readPoint", "WD_readPoint", "EQ_bizLocation", "WD_bizLocation"):
+        col = "e.read_point" if name.endswith("readPoint") else "e.biz_location"
+        vals = [canonical(v) for v in _nonempty(name, values)]
+        if name.startswith("WD_") and descendants is not None:
+            vals = descendants(vals)
+        q.add(f"{col} IN ({_marks(len(vals))})", *vals)
+    elif name == "EQ_transformationID":
+        vals = _nonempty(name, values)
+        q.add(f"e.transformation_id IN ({_marks(len(vals))})", *vals)
+    elif name in _EPC_ROLES:
+        patterns: list[EpcPattern] = []
+        for v in _nonempty(name, values):
+            try:
+                patterns.append(match_pattern(v))
+            except ValueError as exc:
+                raise QueryError([(name, str(exc))]) from None
+        q.add(*_epc_condition(_EPC_ROLES[name], patterns))
+    elif m := _RE_QTY.match(name) or _RE_QTY_UOM.match(name):
+        op = m.group(1)
+        uom = m.group(2) if m.re is _RE_QTY_UOM else None
+        vals = _nonempty(name, values) if op == "EQ" else [_single(name, values)]
+        nums = [_number(name, v) for v in vals]
+        cond = (f"x.quantity IN ({_marks(len(nums))})" if op == "EQ"
+                else f"x.quantity {_OPS[op]} ?")
+        params: list[Any] = list(nums)
+        if uom is not None:
+            cond += " AND x.uom = ?"
+            params.append(uom)
+        q.add(f"e.id IN (SELECT x.event_pk FROM event_epcs x WHERE x.role IN"
+              f" ({_marks(len(_CLASS_ROLES))}) AND {cond})", *_CLASS_ROLES, *params)
+    elif name == "EQ_eventID":
+        vals = _nonempty(name, values)
+        q.add(f"e.event_id IN ({_marks(len(vals))})", *vals)
+    elif name == "EXISTS_errorDeclaration":
+        q.add(*_field_exists("errorDeclaration"))
+    elif name == "EQ_errorReason":
+        vals = [normalise("errorReason", v) for v in _nonempty(name, values)]
+        q.add(*_field_in("errorReason", vals))
+    elif name == "EQ_correctiveEventID":
+        q.add(*_field_in("correctiveEventID", _nonempty(name, values)))
+    elif name == "orderBy":
+        value = _single(name, values)
+        if value not in ("eventTime", "recordTime"):
+            raise QueryError([(name, (f"{value!r}: ordering is supported by eventTime or"
+                                     " recordTime"))])
+        q.order_by = value
+    elif name == "orderDirection":
+        value = _single(name, values)
+        if value not in ("ASC", "DESC"):
+            raise QueryError([(name, f"{value!r} is not ASC or DESC")])
+        q.direction = value
+    elif name == "eventCountLimit":
+        q.event_count_limit = _int(name, _single(name, values))
+    elif name == "maxEventCount":
+        q.max_event_count = _int(name, _single(name, values))
+    elif name == "EXISTS_sensorElementList":
+        q.add(*_field_exists("sensorElementList"))
+    elif name == "EQ_type":
+        vals = [normalise("measurementType", v) for v in _nonempty(name, values)]
+        q.add(*_field_in("sensor:type", vals))
+    elif name in _SENSOR_TEXT:
+        q.add(*_field_in(f"sensor:{name[3:]}", _nonempty(name, values)))
+    elif name == "EQ_booleanValue":
+        vals = [v.lower() for v in _nonempty(name, values)]
+        if any(v not in ("true", "false") for v in vals):
+            raise QueryError([(name, "values must be true or false")])
+        q.add(*_field_in("sensor:booleanValue", vals))
+    elif name == "EQ_hexBinaryValue":
+        vals = [v.upper() for v in _nonempty(name, values)]
+        if any(not re.fullmatch(r"[0-9A-F]*", v) for v in vals):
+            raise QueryError([(name, "values must be hexadecimal")])
+        q.add(*_field_in("sensor:hexBinaryValue", vals))
+    elif m := _RE_PERC.match(name):
+        q.add(*_field_cmp("sensor:percRank", "nval", _OPS[m.group(1)],
+                          _number(name, _single(name, values))))
+    elif m := _RE_SENSOR_NUM.match(name):
+        op, key, uom = m.groups()
+        path = f"sensor:{key}:{uom}"
+        if op == "EQ":
+            nums = [_number(name, v) for v in _nonempty(name, values)]
+            q.add(f"e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ?"
+                  f" AND f.nval IN ({_marks(len(nums))}))", path, *nums)
+        else:
+            q.add(*_field_cmp(path, "nval", _OPS[op], _number(name, _single(name, values))))
+    elif m := _RE_SD.match(name):
+        kind, typ = m.groups()
+        vocab = "bizTransactionType" if kind == "bizTransaction" else "sourceDestType"
+        vals = [canonical(v) for v in _nonempty(name, values)]
+        q.add(*_field_in(f"{kind}:{normalise(vocab, typ)}", vals))
+    elif m := _RE_LOC_EXT.match(name):
+        inner, which, ext = m.groups()
+        scope = f"inner_{which}" if inner else which
+        q.add(*_eq_ext(f"{scope}:{expand_name(ext, ns)}", _nonempty(name, values)))
+    elif name.startswith(("HASATTR_", "EQATTR_", "EQ_ATTR_")):
+        raise QueryError([(name, ("master data attribute queries are not supported by this"
+                                 " repository"))])
+    elif m := _RE_EXT.match(name):
+        op, inner, scope_key, ext = m.groups()
+        scope = _PATTERN_SCOPES[scope_key or ""]
+        if inner:
+            scope = f"inner_{scope}"
+        path = f"{scope}:{expand_name(ext, ns)}"
+        if op == "EXISTS":
+            q.add(*_field_exists(path))
+        elif op == "EQ":
+            q.add(*_eq_ext(path, _nonempty(name, values)))
+        else:
+            column, operand = _typed_value(name, _single(name, values))
+            q.add(*_field_cmp(path, column, _OPS[op], operand))
+    else:
+        raise QueryError([(name, "unknown query parameter")])

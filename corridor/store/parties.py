@@ -1,0 +1,259 @@
+"""Parties, their API keys, identifiers, event shares and auditor grants.
+
+API keys are random (`secrets`) and shown once; the database keeps only their SHA-256 hex
+digest, so a leaked database does not leak working keys. A party is named on the command line
+by its numeric id, its name or its main identifier (see `find_party`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from corridor.store.db import Connection
+
+ROLES = ("member", "auditor", "admin")
+KEY_PREFIX = "cor_"
+
+
+class PartyError(ValueError):
+    """A party operation was refused; `field` names the offending input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class Party:
+    id: int
+    name: str
+    identifier: str
+    role: str
+    verifier_key: str | None
+    created_at: str | None
+    revoked_at: str | None
+    identifiers: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 hex digest of an API key: the only form in which keys are stored."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_verifier_key(value: str) -> str:
+    """A verifier key is an Ed25519 public key: 32 bytes, standard base64."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise PartyError("verifier_key", f"not valid base64: {exc}") from None
+    if len(raw) != 32:
+        raise PartyError("verifier_key", f"an Ed25519 public key has 32 bytes, got {len(raw)}")
+    return base64.b64encode(raw).decode("ascii")
+
+
+_COLUMNS = "id, name, identifier, role, verifier_key, created_at, revoked_at"
+
+
+def _load(conn: Connection, row: tuple) -> Party:
+    ids = conn.fetchall(
+        "SELECT identifier FROM party_identifiers WHERE party_id = ? ORDER BY identifier",
+        (row[0],),
+    )
+    return Party(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
+                 tuple(r[0] for r in ids))
+
+
+def add_party(conn: Connection, name: str, identifier: str, *, role: str = "member",
+              verifier_key: str | None = None,
+              extra_identifiers: tuple[str, ...] | list[str] = ()) -> tuple[Party, str]:
+    """Create a party; return it and its API key (the key is not stored, only its hash)."""
+    name = (name or "").strip()
+    identifier = (identifier or "").strip()
+    if not name:
+        raise PartyError("name", "must not be empty")
+    if not identifier:
+        raise PartyError("identifier", "must not be empty")
+    if role not in ROLES:
+        raise PartyError("role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    vkey = check_verifier_key(verifier_key) if verifier_key else None
+    key = new_api_key()
+    with conn.transaction():
+        if conn.fetchone("SELECT 1 FROM parties WHERE identifier = ?", (identifier,)):
+            raise PartyError("identifier", f"{identifier!r} already belongs to a party")
+        cur = conn.execute(
+            "INSERT INTO parties (name, identifier, role, key_hash, verifier_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (name, identifier, role, hash_api_key(key), vkey, _now()),
+        )
+        party_id = int(cur.fetchone()[0])
+        for ident in dict.fromkeys([identifier, *(i.strip() for i in extra_identifiers)]):
+            if ident:
+                conn.execute(
+                    "INSERT INTO party_identifiers (party_id, identifier) VALUES (?, ?)",
+                    (party_id, ident),
+                )
+        party = get_party(conn, party_id)
+    assert party is not None
+    return party, key
+
+
+def get_party(conn: Connection, party_id: int) -> Party | None:
+    row = conn.fetchone(f"SELECT {_COLUMNS} FROM parties WHERE id = ?", (party_id,))
+    return _load(conn, row) if row else None
+
+
+def find_party(conn: Connection, ref: str | int) -> Party:
+    """The party named by numeric id, main identifier or name (names must be unambiguous)."""
+    text = str(ref).strip()
+    if text.isdigit():
+        party = get_party(conn, int(text))
+        if party:
+            return party
+    row = conn.fetchone(f"SELECT {_COLUMNS} FROM parties WHERE identifier = ?", (text,))
+    if row:
+        return _load(conn, row)
+    rows = conn.fetchall(f"SELECT {_COLUMNS} FROM parties WHERE name = ?", (text,))
+    if len(rows) == 1:
+        return _load(conn, rows[0])
+    if len(rows) > 1:
+        raise PartyError("party", f"name {text!r} is ambiguous; use the id or identifier")
+    raise PartyError("party", f"no party with id, identifier or name {text!r}")
+
+
+def list_parties(conn: Connection, *, include_revoked: bool = True) -> list[Party]:
+    where = "" if include_revoked else " WHERE revoked_at IS NULL"
+    rows = conn.fetchall(f"SELECT {_COLUMNS} FROM parties{where} ORDER BY id")
+    return [_load(conn, r) for r in rows]
+
+
+def revoke_party(conn: Connection, ref: str | int) -> Party:
+    """Revoke a party: its key stops working at once. Its events and log entries remain."""
+    with conn.transaction():
+        party = find_party(conn, ref)
+        if party.revoked_at is None:
+            conn.execute("UPDATE parties SET revoked_at = ? WHERE id = ?", (_now(), party.id))
+        revoked = get_party(conn, party.id)
+    assert revoked is not None
+    return revoked
+
+
+def rotate_key(conn: Connection, ref: str | int) -> str:
+    """Give an active party a new API key (the old one stops working); return the new key."""
+    key = new_api_key()
+    with conn.transaction():
+        party = find_party(conn, ref)
+        if not party.active:
+            raise PartyError("party", f"party {party.name!r} is revoked")
+        conn.execute("UPDATE parties SET key_hash = ? WHERE id = ?",
+                     (hash_api_key(key), party.id))
+    return key
+
+
+def party_for_key(conn: Connection, key: str) -> Party | None:
+    """The active party holding this API key, or None (unknown or revoked key)."""
+    row = conn.fetchone(
+        f"SELECT {_COLUMNS} FROM parties WHERE key_hash = ? AND revoked_at IS NULL",
+        (hash_api_key(key),),
+    )
+    return _load(conn, row) if row else None
+
+
+def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:
+    """Let a party answer to one more identifier in sourceList/destinationList."""
+    identifier = (identifier or "").strip()
+    if not identifier:
+        raise PartyError("identifier", "must not be empty")
+    with conn.transaction():
+        party = find_party(conn, ref)
+        if identifier not in party.identifiers:
+            conn.execute("INSERT INTO party_identifiers (party_id, identifier) VALUES (?, ?)",
+                         (party.id, identifier))
+        updated = get_party(conn, party.id)
+    assert updated is not None
+    return updated
+
+
+def share_event(conn: Connection, event_id: str, ref: str | int) -> Party:
+    """Let a party read one event (by its eventID). Sharing twice is harmless."""
+    event_id = (event_id or "").strip()
+    if not event_id:
+        raise PartyError("event_id", "must not be empty")
+    with conn.transaction():
+        party = find_party(conn, ref)
+        if not conn.fetchone("SELECT 1 FROM event_shares WHERE event_id = ? AND party_id = ?",
+                             (event_id, party.id)):
+            conn.execute("INSERT INTO event_shares (event_id, party_id) VALUES (?, ?)",
+                         (event_id, party.id))
+    return party
+
+
+def unshare_event(conn: Connection, event_id: str, ref: str | int) -> bool:
+    with conn.transaction():
+        party = find_party(conn, ref)
+        cur = conn.execute("DELETE FROM event_shares WHERE event_id = ? AND party_id = ?",
+                           (event_id, party.id))
+        return bool(cur.rowcount)
+
+
+def shares_of(conn: Connection, event_id: str) -> list[int]:
+    rows = conn.fetchall("SELECT party_id FROM event_shares WHERE event_id = ? ORDER BY party_id",
+                         (event_id,))
+    return [int(r[0]) for r in rows]
+
+
+def grant_auditor(conn: Connection, auditor_ref: str | int, party_ref: str | int) -> None:
+    """Let an auditor read whatever the party may read."""
+    with conn.transaction():
+        auditor = find_party(conn, auditor_ref)
+        party = find_party(conn, party_ref)
+        if auditor.role != "auditor":
+            raise PartyError("auditor", f"party {auditor.name!r} has role {auditor.role!r}, "
+                                        "not 'auditor'")
+        if auditor.id == party.id:
+            raise PartyError("party", "an auditor cannot be granted over itself")
+        if not conn.fetchone(
+            "SELECT 1 FROM auditor_grants WHERE auditor_id = ? AND party_id = ?",
+            (auditor.id, party.id),
+        ):
+            conn.execute("INSERT INTO auditor_grants (auditor_id, party_id) VALUES (?, ?)",
+                         (auditor.id, party.id))
+
+
+def revoke_grant(conn: Connection, auditor_ref: str | int, party_ref: str | int) -> bool:
+    with conn.transaction():
+        auditor = find_party(conn, auditor_ref)
+        party = find_party(conn, party_ref)
+        cur = conn.execute("DELETE FROM auditor_grants WHERE auditor_id = ? AND party_id = ?",
+                           (auditor.id, party.id))
+        return bool(cur.rowcount)
+
+
+def grants_of(conn: Connection, auditor_id: int) -> list[int]:
+    rows = conn.fetchall(
+        "SELECT party_id FROM auditor_grants WHERE auditor_id = ? ORDER BY party_id",
+        (auditor_id,),
+    )
+    return [int(r[0]) for r in rows]
+
+
+def verifier_key_of(conn: Connection, party_id: int) -> bytes | None:
+    """The party's raw 32-byte Ed25519 public key, if it registered one."""
+    row = conn.fetchone("SELECT verifier_key FROM parties WHERE id = ?", (party_id,))
+    return base64.b64decode(row[0]) if row and row[0] else None

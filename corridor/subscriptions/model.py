@@ -1,0 +1,170 @@
+"""Subscription requests and records: validation of the REST binding's subscription body and
+the JSON shape returned to clients (never the signatureToken)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from corridor.subscriptions.schedule import Schedule, ScheduleError
+
+_KNOWN = {"dest", "signatureToken", "secret", "stream", "schedule", "reportIfEmpty",
+          "initialRecordTime"}
+_EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
+
+
+class SubscriptionError(ValueError):
+    """A subscription request was refused (epcisException:SubscriptionControlsException);
+    `field` is a JSON pointer into the request (or the query parameter) at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(field: str, value: object) -> datetime:
+    if not isinstance(value, str):
+        raise SubscriptionError(field, "must be a date-time string such as "
+                                       "2024-05-01T00:00:00Z")
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise SubscriptionError(field, f"{value!r} is not an RFC 3339 date-time") from None
+    if when.tzinfo is None:
+        raise SubscriptionError(field, f"{value!r} lacks a time zone offset (Z or +hh:mm)")
+    return when.astimezone(UTC)
+
+
+def check_dest(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SubscriptionError("/dest", "is required: the callback URL (http or https)")
+    url = urlparse(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise SubscriptionError("/dest", f"{value!r} is not an absolute http(s) URL")
+    return value.strip()
+
+
+def _flag(field: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise SubscriptionError(field, f"must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated subscription request (webhook body or WebSocket query string)."""
+
+    dest: str | None
+    secret: str | None
+    stream: bool
+    schedule: Schedule | None
+    report_if_empty: bool
+    initial_record_time: datetime | None
+
+
+def parse_controls(source: dict[str, Any], *, pointer: str = "/", dest_required: bool) -> Request:
+    """Validate subscription controls: exactly one of `stream: true` or `schedule`."""
+    unknown = sorted(set(source) - _KNOWN)
+    if unknown:
+        raise SubscriptionError(pointer + unknown[0],
+                                f"unknown field; expected {', '.join(sorted(_KNOWN))}")
+    dest = check_dest(source.get("dest")) if dest_required else None
+    secret = source.get("signatureToken", source.get("secret"))
+    if secret is not None and (not isinstance(secret, str) or not secret or len(secret) > 1024):
+        raise SubscriptionError(pointer + "signatureToken", "must be a string of 1 to 1024 "
+                                                            "characters")
+    stream = _flag(pointer + "stream", source["stream"]) if "stream" in source else False
+    schedule = None
+    if "schedule" in source:
+        try:
+            schedule = Schedule.parse(source["schedule"])
+        except ScheduleError as exc:
+            raise SubscriptionError(pointer + "schedule/" + exc.field.strip("()"),
+                                    str(exc).split(": ", 1)[1]) from None
+    if stream and schedule is not None:
+        raise SubscriptionError(pointer + "stream", "stream and schedule are mutually exclusive")
+    if not stream and schedule is None:
+        raise SubscriptionError(pointer + "stream", "set stream to true or give a schedule; "
+                                                    "otherwise the server never notifies")
+    report = (_flag(pointer + "reportIfEmpty", source["reportIfEmpty"])
+              if "reportIfEmpty" in source else False)
+    initial = (parse_time(pointer + "initialRecordTime", source["initialRecordTime"])
+               if source.get("initialRecordTime") is not None else None)
+    return Request(dest, secret, stream, schedule, report, initial)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    query_name: str
+    party_id: int
+    dest: str
+    secret: str | None
+    stream: bool
+    schedule: dict[str, str] | None
+    report_if_empty: bool
+    initial_record_time: str | None
+    min_record_time: str | None
+    cursor: int | None
+    epc_format: str | None
+    created_at: str
+    last_notified_at: str | None
+    next_run_at: str | None
+
+    COLUMNS = ("id, query_name, party_id, dest, secret, stream, schedule, report_if_empty, "
+               "initial_record_time, min_record_time, cursor, epc_format, created_at, "
+               "last_notified_at, next_run_at")
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Subscription:
+        return cls(row[0], row[1], int(row[2]), row[3], row[4], bool(row[5]),
+                   json.loads(row[6]) if row[6] else None, bool(row[7]), row[8], row[9],
+                   None if row[10] is None else int(row[10]), row[11], row[12], row[13],
+                   row[14])
+
+    def to_json(self) -> dict[str, Any]:
+        """The REST binding's subscription resource (the secret is never returned)."""
+        out: dict[str, Any] = {"subscriptionID": self.id, "queryName": self.query_name,
+                               "dest": self.dest, "createdAt": self.created_at}
+        if self.stream:
+            out["stream"] = True
+        else:
+            out["schedule"] = self.schedule or {}
+            out["reportIfEmpty"] = self.report_if_empty
+        if self.initial_record_time:
+            out["initialRecordTime"] = self.initial_record_time
+        if self.min_record_time:
+            out["minRecordTime"] = self.min_record_time
+        if self.last_notified_at:
+            out["lastNotifiedAt"] = self.last_notified_at
+        if self.epc_format:
+            out["epcFormat"] = self.epc_format
+        out["signed"] = self.secret is not None
+        return out
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def check_epc_format(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in _EPC_FORMATS:
+        raise SubscriptionError("GS1-EPC-Format", f"must be one of {', '.join(_EPC_FORMATS)}")
+    return value

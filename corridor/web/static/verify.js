@@ -1,0 +1,274 @@
+// Verify a Corridor log receipt in the browser, trusting nothing the server says except
+// what the log's public key (which you can check out of band) signed.
+//
+// Steps: canonicalise the event JSON (RFC 8785) and hash it (SHA-256) -> rebuild the log
+// entry (corridor/entry/v1) -> leaf hash (RFC 9162: SHA-256(0x00 || entry)) -> walk the
+// inclusion proof of the receipt (C2SP tlog-proof) to a root -> compare with the root of the
+// checkpoint in the receipt -> check the checkpoint's Ed25519 signature with the log key,
+// and witness cosignatures (tlog-cosignature/v1) with the witness keys.
+"use strict";
+
+(function () {
+  const enc = new TextEncoder();
+
+  function b64decode(text) {
+    const bin = atob(text);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+
+  function hex(bytes) {
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function concat(...parts) {
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+
+  function equal(a, b) {
+    if (a.length !== b.length) return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+    return diff === 0;
+  }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  }
+
+  // RFC 8785: ECMAScript number and string serialisation, keys sorted by UTF-16 code units
+  // (the default order of Array.prototype.sort on strings).
+  function jcs(value) {
+    if (value === null || typeof value !== "object") {
+      if (typeof value === "number" && !isFinite(value)) throw new Error("non-finite number");
+      return JSON.stringify(value);
+    }
+    if (Array.isArray(value)) return "[" + value.map(jcs).join(",") + "]";
+    const keys = Object.keys(value).sort();
+    return "{" + keys.map((k) => JSON.stringify(k) + ":" + jcs(value[k])).join(",") + "}";
+  }
+
+  function entryBytes(entry, docDigest) {
+    let text = "corridor/entry/v1\n" +
+      "event " + entry.eventHashId + "\n" +
+      "doc sha-256:" + hex(docDigest) + "\n" +
+      "party " + entry.party + "\n" +
+      "time " + entry.recordTime + "\n";
+    if (entry.signature) text += "sig " + entry.signature + "\n";
+    return enc.encode(text);
+  }
+
+  // The receipt's extra data is the log entry (corridor/entry/v1). It is not trusted: only
+  // its fields other than the document digest are used, and those are bound by the proof.
+  function parseEntry(bytes) {
+    const fields = {};
+    const text = new TextDecoder().decode(bytes);
+    const lines = text.split("\n");
+    if (lines[0] !== "corridor/entry/v1") throw new Error("receipt extra: not a corridor/entry/v1");
+    for (const line of lines.slice(1)) {
+      const sp = line.indexOf(" ");
+      if (sp > 0) fields[line.slice(0, sp)] = line.slice(sp + 1);
+    }
+    return { eventHashId: fields.event, party: fields.party, recordTime: fields.time,
+      signature: fields.sig || null, doc: fields.doc };
+  }
+
+  function parseReceipt(text) {
+    const lines = text.split("\n");
+    if (lines[0] !== "c2sp.org/tlog-proof@v1") throw new Error("not a c2sp.org/tlog-proof@v1");
+    let i = 1;
+    let extra = null;
+    if (lines[i].startsWith("extra ")) { extra = b64decode(lines[i].slice(6)); i++; }
+    const m = /^index (0|[1-9][0-9]*)$/.exec(lines[i]);
+    if (!m) throw new Error("receipt line " + (i + 1) + ": expected 'index N'");
+    const index = Number(m[1]);
+    i++;
+    const proof = [];
+    while (i < lines.length && lines[i] !== "") {
+      const h = b64decode(lines[i]);
+      if (h.length !== 32) throw new Error("receipt line " + (i + 1) + ": not a SHA-256 hash");
+      proof.push(h);
+      i++;
+    }
+    const note = lines.slice(i + 1).join("\n");
+    return { index, proof, extra, note: parseNote(note) };
+  }
+
+  function parseNote(note) {
+    const split = note.lastIndexOf("\n\n");
+    if (split < 0) throw new Error("checkpoint has no signature block");
+    const text = note.slice(0, split + 1);
+    const body = text.split("\n");
+    const sigs = note.slice(split + 2).split("\n").filter((l) => l.length > 0).map((line) => {
+      if (!line.startsWith("\u2014 ")) throw new Error("bad signature line: " + line);
+      const [name, b64] = line.slice(2).split(" ");
+      const blob = b64decode(b64);
+      const keyId = ((blob[0] << 24) >>> 0) + (blob[1] << 16) + (blob[2] << 8) + blob[3];
+      return { name, keyId, sig: blob.slice(4) };
+    });
+    return {
+      text: enc.encode(text), origin: body[0], size: Number(body[1]),
+      root: b64decode(body[2]), signatures: sigs,
+    };
+  }
+
+  function parseVkey(vkey) {
+    const parts = vkey.trim().split("+");
+    if (parts.length !== 3) throw new Error("verifier key: expected name+hexid+base64");
+    const raw = b64decode(parts[2]);
+    if (raw.length !== 33) throw new Error("verifier key " + parts[0] + ": not an Ed25519 key");
+    return { name: parts[0], keyId: parseInt(parts[1], 16), alg: raw[0], pub: raw.slice(1) };
+  }
+
+  async function ed25519(pub, sig, msg) {
+    const key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false,
+      ["verify"]);
+    return crypto.subtle.verify({ name: "Ed25519" }, key, sig, msg);
+  }
+
+  // A signature by this key on the note: true, false (present but invalid), null (absent).
+  async function checkSignature(note, vkey) {
+    const k = parseVkey(vkey);
+    const sig = note.signatures.find((s) => s.name === k.name && s.keyId === k.keyId);
+    if (!sig) return { ok: null, name: k.name };
+    if (k.alg === 0x04) {
+      if (sig.sig.length !== 72) return { ok: false, name: k.name };
+      let stamp = 0n;
+      for (let i = 0; i < 8; i++) stamp = (stamp << 8n) + BigInt(sig.sig[i]);
+      const msg = concat(enc.encode("cosignature/v1\ntime " + stamp.toString() + "\n"),
+        note.text);
+      return { ok: await ed25519(k.pub, sig.sig.slice(8), msg), name: k.name,
+        time: Number(stamp) };
+    }
+    return { ok: await ed25519(k.pub, sig.sig, note.text), name: k.name };
+  }
+
+  // RFC 9162 section 2.1.3.2.
+  async function rootFromInclusion(index, size, leaf, proof) {
+    if (index >= size) throw new Error("index " + index + " is outside the tree");
+    let fn = index, sn = size - 1, r = leaf;
+    for (const p of proof) {
+      if (sn === 0) throw new Error("inclusion proof is too long");
+      if (fn % 2 === 1 || fn === sn) {
+        r = await sha256(concat(Uint8Array.of(1), p, r));
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      } else {
+        r = await sha256(concat(Uint8Array.of(1), r, p));
+      }
+      fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+    }
+    if (sn !== 0) throw new Error("inclusion proof is too short");
+    return r;
+  }
+
+  // Returns {ok, steps: [{label, ok, detail}]}; never throws.
+  async function verifyEvent({ eventJson, entry, receipt, logVkey, witnessVkeys }) {
+    const steps = [];
+    const step = (label, ok, detail) => { steps.push({ label, ok, detail: detail || "" }); return ok; };
+    try {
+      if (!crypto.subtle) throw new Error("WebCrypto is not available (use https or localhost)");
+      const event = JSON.parse(eventJson);
+      const digest = await sha256(enc.encode(jcs(event)));
+      step("Event digest (RFC 8785 JSON, SHA-256)", true, hex(digest));
+      const r = parseReceipt(receipt);
+      if (r.extra) {
+        const logged = parseEntry(r.extra);
+        if (logged.doc !== "sha-256:" + hex(digest)) {
+          return { ok: step("Event digest matches the logged entry", false,
+            "logged " + logged.doc), steps };
+        }
+        if (logged.eventHashId !== entry.eventHashId) {
+          return { ok: step("Event Hash ID matches the logged entry", false,
+            "logged " + logged.eventHashId), steps };
+        }
+        entry = Object.assign({}, entry, { party: logged.party, recordTime: logged.recordTime,
+          signature: logged.signature });
+      }
+      const leaf = await sha256(concat(Uint8Array.of(0), entryBytes(entry, digest)));
+      step("Log entry leaf hash", true, hex(leaf));
+      if (r.index !== entry.logIndex) {
+        return { ok: step("Receipt is for this log index", false,
+          "receipt index " + r.index + ", event index " + entry.logIndex), steps };
+      }
+      const root = await rootFromInclusion(r.index, r.note.size, leaf, r.proof);
+      if (!step("Inclusion proof leads to the checkpoint root", equal(root, r.note.root),
+        "index " + r.index + " of " + r.note.size + ", " + r.proof.length + " hashes")) {
+        return { ok: false, steps };
+      }
+      const log = await checkSignature(r.note, logVkey);
+      if (!step("Checkpoint signed by the log key " + log.name, log.ok === true,
+        log.ok === null ? "no signature by this key" : "Ed25519")) {
+        return { ok: false, steps };
+      }
+      let witnessed = 0;
+      for (const w of witnessVkeys || []) {
+        const c = await checkSignature(r.note, w);
+        if (c.ok === false) return { ok: step("Witness " + c.name, false, "bad cosignature"), steps };
+        if (c.ok) {
+          witnessed++;
+          step("Cosigned by witness " + c.name, true,
+            "at " + new Date(c.time * 1000).toISOString());
+        }
+      }
+      step("Witness cosignatures", true, witnessed + " of " + (witnessVkeys || []).length);
+      return { ok: true, steps };
+    } catch (err) {
+      step("Verification error", false, String(err && err.message ? err.message : err));
+      return { ok: false, steps };
+    }
+  }
+
+  function render(box, result) {
+    box.replaceChildren();
+    box.dataset.state = result.ok ? "ok" : "fail";
+    const head = document.createElement("p");
+    head.className = "verdict";
+    head.textContent = result.ok
+      ? "Verified: this exact event is in the signed log."
+      : "NOT verified: this event does not match the signed log.";
+    box.append(head);
+    const list = document.createElement("ol");
+    for (const s of result.steps) {
+      const li = document.createElement("li");
+      li.className = s.ok ? "ok" : "fail";
+      li.textContent = (s.ok ? "\u2713 " : "\u2717 ") + s.label + (s.detail ? ": " + s.detail : "");
+      list.append(li);
+    }
+    box.append(list);
+  }
+
+  async function onVerify() {
+    const data = JSON.parse(document.getElementById("verify-data").textContent);
+    const box = document.getElementById("verify-result");
+    box.dataset.state = "running";
+    box.textContent = "Verifying\u2026";
+    let receipt;
+    try {
+      const resp = await fetch(data.receiptUrl, { cache: "no-store" });
+      if (!resp.ok) throw new Error("receipt: HTTP " + resp.status);
+      receipt = await resp.text();
+    } catch (err) {
+      render(box, { ok: false, steps: [{ label: "Fetch receipt", ok: false, detail: String(err) }] });
+      return;
+    }
+    const result = await verifyEvent({
+      eventJson: document.getElementById("event-json").value,
+      entry: data.entry,
+      receipt,
+      logVkey: document.getElementById("log-vkey").value,
+      witnessVkeys: data.witnesses,
+    });
+    render(box, result);
+  }
+
+  window.CorridorVerify = { verifyEvent, jcs, parseReceipt, rootFromInclusion };
+  document.addEventListener("DOMContentLoaded", () => {
+    const button = document.getElementById("verify");
+    if (button) button.addEventListener("click", onVerify);
+  });
+})();

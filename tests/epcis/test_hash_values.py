@@ -1,0 +1,89 @@
+"""Value normalisation against the GS1 reference generator's own functions (test dependency)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+import dateutil.parser
+import pytest
+from epcis_event_hash_generator import hash_generator
+from epcis_event_hash_generator.dl_normaliser import normaliser as reference_dl
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from corridor.epcis.hash_dl import check_digit, normalise
+from corridor.epcis.hash_values import canon, canon_time
+from test_hash_strategies import identifiers, timestamps
+
+logging.disable(logging.WARNING)  # the reference warns on every non-identifier
+
+
+def _reference_time(text: str) -> str:
+    """The reference's timestamp normalisation (it raises past .9995 s; see hash_values)."""
+    moment = dateutil.parser.parse(text).astimezone(datetime.timezone.utc)  # noqa: UP017
+    moment = moment.replace(microsecond=round(moment.microsecond, -3))
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+@settings(max_examples=600, deadline=None)
+@given(identifiers())
+@example("urn:epc:id:sgtin:0614141.107346.2017")
+@example("urn:epc:id:sgln:0614141.07346.0")
+@example("urn:epc:id:grai:012345678901...1")
+@example("https://example.com/gtin/9520123456788/lot/A1/ser/12?x=1")
+@example("https://id.gs1.org/01/9520123456788/10/ABC/21/12345")
+@example("https://id.gs1.org/01/09520123456788/22/2A/10/AB")
+@example("http://id.gs1.org/414/9520123456788/254/x%2Fy")
+def test_identifiers_like_the_reference(value: str) -> None:
+    assert normalise(value) == reference_dl(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(timestamps())
+def test_timestamps_like_the_reference(text: str) -> None:
+    assert canon_time(text) == _reference_time(text)
+
+
+@pytest.mark.parametrize("text", ["2019-10-21T14:45:00Z", "2019-10-21T14:45:00.1234567+01:00",
+                                  "2005-04-03T20:33:31.116000-06:00", "2019-10-21T14:45+01:00",
+                                  "2019-10-21 14:45:00.5-03:30"])
+def test_timestamp_examples(text: str) -> None:
+    assert canon_time(text) == _reference_time(text)
+
+
+def test_timestamp_rounding_carries_into_the_next_second() -> None:
+    # the reference raises here (microsecond=1000000) and silently drops the event
+    assert canon_time("2019-12-31T23:59:59.9996Z") == "2020-01-01T00:00:00.000Z"
+
+
+def test_not_a_timestamp_is_kept() -> None:
+    assert canon_time("yesterday") == "yesterday"
+    assert canon_time("2019-13-45T10:00:00Z") == "2019-13-45T10:00:00Z"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(str),
+    st.integers(-10 ** 20, 10 ** 20).map(str),
+    st.from_regex(r"\A[+-]?0*\d{1,8}(\.\d{0,6}0*)?([eE][+-]?\d{1,2})?\Z"),
+    st.text(alphabet="0123456789.+-eE_ abc", min_size=1, max_size=10).map(str.strip)
+    .filter(bool)))
+def test_values_like_the_reference(text: str) -> None:
+    assert canon(text) == hash_generator._canonize_value(text)
+
+
+@pytest.mark.parametrize("text", ["urn:epcglobal:cbv:bizstep:shipping", "urn:epcglobal:cbv:disp:active",
+                                  "urn:epcglobal:cbv:btt:po", "urn:epcglobal:cbv:sdt:owning_party",
+                                  "urn:epcglobal:cbv:er:incorrect_data", "+26.50", "1e3", "007",
+                                  "nan", "-0.0", "urn:epc:class:lgtin:4012345.012345.998877"])
+def test_value_examples(text: str) -> None:
+    assert canon(text) == hash_generator._canonize_value(text)
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=17))
+def test_check_digit(digits: str) -> None:
+    # GS1 General Specifications 7.9.1: weights 3 and 1 alternating from the right
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    assert check_digit(digits) == (10 - total % 10) % 10
+    assert check_digit("952012345678") == 8  # GTIN-13 9520123456788

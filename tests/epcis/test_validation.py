@@ -1,0 +1,178 @@
+"""Validation verdicts agree with the normative schemas: the official EPCIS 2.0 JSON schema
+(checked by the independent Python `jsonschema` package) and the GS1 XSDs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import jsonschema
+import pytest
+from lxml import etree
+
+from corridor.epcis import validate_bytes
+
+XSD_FOR_ROOT = {
+    "EPCISDocument": "EPCglobal-epcis-2_0.xsd",
+    "EPCISCaptureJob": "EPCglobal-epcis-2_0.xsd",
+    "EPCISQueryDocument": "EPCglobal-epcis-query-2_0.xsd",
+    "EPCISMasterDataDocument": "EPCglobal-epcis-masterdata-2_0.xsd",
+}
+
+
+def test_json_examples_accepted_except_the_four_known(
+        json_examples: dict[str, bytes], known_invalid: frozenset[str]) -> None:
+    rejected = {name for name, data in json_examples.items() if validate_bytes(data)}
+    assert rejected == known_invalid
+
+
+def test_known_invalid_examples_name_their_fault(json_examples: dict[str, bytes]) -> None:
+    def problems(name: str) -> list[str]:
+        return [f"{p.location} {p.rule} {p.message}"
+                for p in validate_bytes(json_examples[f"JSON-simple-context/{name}"])]
+
+    found = problems("Example-TransactionEvents-2020_07_03y.jsonld")
+    assert any(p.startswith("/epcisBody/eventList/1/sourceList json-schema:type") for p in found)
+    found = problems("WithSensorData/SensorDataExample12.jsonld")
+    assert any("json-schema:required" in p and "schemaVersion" in p for p in found)
+    found = problems("WithSensorData/SensorDataExample17.jsonld")
+    assert any(p.startswith("/schemaVersion json-schema:type") for p in found)
+    found = problems("WithFullCombinationOfFields/object_event_all_possible_fields.jsonld")
+    assert any("/epcisBody/eventList/0/ilmd: not allowed here" in p for p in found)
+
+
+def test_xml_examples_accepted(xml_examples: dict[str, bytes]) -> None:
+    bad = {name: validate_bytes(data) for name, data in xml_examples.items()}
+    assert {name: p for name, p in bad.items() if p} == {}
+
+
+def test_master_data_checked_against_the_master_data_xsd(gs1: Path) -> None:
+    data = (gs1 / "XML/Mimasu/Example-masterData.xml").read_bytes()
+    assert validate_bytes(data) == []
+    broken = data.replace(b'<Vocabulary type="urn:epcglobal:epcis:vtype:BusinessLocation">',
+                          b"<Vocabulary>", 1)
+    problems = validate_bytes(broken)
+    assert problems and problems[0].location.startswith("line ")
+    assert "Vocabulary" in problems[0].location and problems[0].rule.startswith("xsd:")
+
+
+def test_xml_problem_location_names_line_and_element(gs1: Path) -> None:
+    data = (gs1 / "XML/Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    broken = data.replace(b"<action>OBSERVE</action>", b"<action>WATCH</action>", 1)
+    (problem, *_) = validate_bytes(broken)
+    line = broken[: broken.index(b"<action>WATCH")].count(b"\n") + 1
+    assert problem.location == f"line {line}, element <action>"
+    assert problem.rule.startswith("xsd:SCHEMAV")
+
+
+def test_verdicts_equal_the_python_jsonschema_reference(
+        json_examples: dict[str, bytes], official_schema: dict) -> None:
+    reference = jsonschema.Draft7Validator(official_schema)
+    for name, data in json_examples.items():
+        assert reference.is_valid(json.loads(data)) == (validate_bytes(data) == []), name
+
+
+# ---- randomised mutations ----
+
+_REPLACEMENTS: list[object] = [7, -1.5, "", "x", "urn:epcglobal:cbv:bizstep:shipping",
+                               "not a uri", [], {}, None, True, ["a", "a"], {"k": 1}]
+_NAMES = ["type", "action", "eventTime", "epcList", "quantity", "bizStep", "id", "ilmd",
+          "readPoint", "sensorReport", "schemaVersion", "x", "ext:thing", "@context"]
+
+
+def _paths(value: object, path: tuple = ()) -> list[tuple]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(_paths(item, path + (key,)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_paths(item, path + (index,)))
+    return found
+
+
+def mutate_json(doc: dict, rng: random.Random) -> dict:
+    """Delete, retype or rename one randomly chosen field (or list item)."""
+    doc = copy.deepcopy(doc)
+    path = rng.choice(_paths(doc)[1:])
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    last = path[-1]
+    operation = rng.choice(["delete", "retype", "retype", "rename", "duplicate"])
+    if operation == "delete":
+        del parent[last]
+    elif operation == "retype":
+        parent[last] = copy.deepcopy(rng.choice(_REPLACEMENTS))
+    elif operation == "rename" and isinstance(parent, dict):
+        parent[rng.choice(_NAMES)] = parent.pop(last)
+    elif isinstance(parent, list):
+        parent.append(copy.deepcopy(parent[last]))
+    else:
+        parent[last] = [copy.deepcopy(parent[last])] * 2
+    return doc
+
+
+def test_json_mutations_rejected_whenever_the_official_schema_rejects(
+        json_examples: dict[str, bytes], official_schema: dict,
+        known_invalid: frozenset[str]) -> None:
+    reference = jsonschema.Draft7Validator(official_schema)
+    rng = random.Random(20240517)
+    bases = [json.loads(d) for n, d in sorted(json_examples.items()) if n not in known_invalid]
+    rejected = disagreements = 0
+    for _ in range(600):
+        mutant = mutate_json(rng.choice(bases), rng)
+        ours = validate_bytes(json.dumps(mutant).encode())
+        if not reference.is_valid(mutant):
+            rejected += 1
+            assert ours, f"official schema rejects, Corridor accepts: {json.dumps(mutant)[:400]}"
+        elif ours:
+            disagreements += 1
+    assert rejected > 150  # the mutations really exercise the schema
+    assert disagreements == 0  # and Corridor is no stricter than the standard either
+
+
+@pytest.fixture(scope="session")
+def reference_xsds(gs1: Path) -> dict[str, etree.XMLSchema]:
+    """The XSDs straight from the conformance folder (not Corridor's packaged copies)."""
+    return {root: etree.XMLSchema(etree.parse(str(gs1 / "XSD" / name)))
+            for root, name in XSD_FOR_ROOT.items()}
+
+
+def mutate_xml(data: bytes, rng: random.Random) -> bytes:
+    root = etree.fromstring(data, etree.XMLParser(remove_comments=True))
+    elements = [e for e in root.iter() if isinstance(e.tag, str) and e is not root]
+    target = rng.choice(elements)
+    operation = rng.choice(["delete", "rename", "text", "duplicate", "attribute"])
+    if operation == "delete":
+        target.getparent().remove(target)
+    elif operation == "rename":
+        target.tag = rng.choice(["bogus", "action", "epc", "eventTime", "quantity"])
+    elif operation == "text":
+        target.text = rng.choice(["", "WATCH", "12x", "2020-13-45T99:00:00Z", "-7"])
+    elif operation == "duplicate":
+        target.addnext(copy.deepcopy(target))
+    else:
+        target.set(rng.choice(["type", "id", "value", "bogus"]), rng.choice(["x", "1.5", ""]))
+    return etree.tostring(root)
+
+
+def test_xml_mutations_rejected_whenever_the_xsd_rejects(
+        xml_examples: dict[str, bytes], reference_xsds: dict[str, etree.XMLSchema]) -> None:
+    rng = random.Random(7)
+    bases = sorted(xml_examples.items())
+    rejected = 0
+    for _ in range(300):
+        name, data = rng.choice(bases)
+        mutant = mutate_xml(data, rng)
+        root = etree.fromstring(mutant)
+        schema = reference_xsds[etree.QName(root).localname]
+        ours = validate_bytes(mutant)
+        if not schema.validate(root):
+            rejected += 1
+            assert ours, f"XSD rejects, Corridor accepts a mutant of {name}"
+        else:
+            assert ours == [], f"Corridor rejects what the XSD accepts: {ours[:2]}"
+    assert rejected > 100

@@ -1,0 +1,234 @@
+"""`corridor log export|verify|audit` and `corridor receipt verify`: a sound log passes; a
+rollback, a fork, a changed entry, tile, checkpoint or event document, a wrong signature or a
+missing cosignature each fail with a message naming what and where (randomised mutations)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from ledgertest import ORIGIN, Server, append, make_entries
+
+from corridor.api.log_routes import witness_app
+from corridor.cli import main
+from corridor.config import Settings, WitnessConfig
+from corridor.ledger.jcs import canonicalize
+from corridor.ledger.note import generate_signer
+from corridor.ledger.witness import FileState, Witness
+from corridor.store.ledger_store import Ledger, load_or_create_signer
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def witnessed(node: Callable[..., Ledger], servers, tmp_path: Path):
+    """A node of 1000 entries cosigned by one witness, exported; plus its export at 600."""
+    log_key = load_or_create_signer(Settings(data_dir=tmp_path / "node",
+                                             log_origin=ORIGIN)).verifier
+    w = Witness(generate_signer("w1.test"), [log_key], FileState(tmp_path / "w.json"))
+    server = Server(witness_app(w)).start()
+    servers.append(server)
+    ledger = node(witnesses=[WitnessConfig(server.url, w.verifier.vkey)], quorum=1)
+    append(ledger, 600)
+    ledger.sign_now()
+    assert ledger.witness_now() == 1
+    ledger.export(tmp_path / "at600")
+    append(ledger, 400)
+    ledger.sign_now()
+    assert ledger.witness_now() == 1
+    code, out = run("log", "export", str(tmp_path / "mirror"), "--data-dir",
+                    str(tmp_path / "node"), "--db", ledger.settings.db_url, "--origin", ORIGIN)
+    assert code == 0, out
+    return ledger, log_key.vkey, w.verifier.vkey
+
+
+def test_sound_log_verifies_and_state_tracks_it(witnessed, tmp_path: Path) -> None:
+    ledger, vkey, wkey = witnessed
+    state = tmp_path / "state"
+    code, out = run("log", "verify", str(tmp_path / "at600"), "--vkey", vkey, "--witness", wkey,
+                    "--state", str(state))
+    assert code == 0 and "size 600" in out, out
+    code, out = run("log", "verify", str(tmp_path / "mirror"), "--vkey", vkey, "--witness",
+                    wkey, "--state", str(state))
+    assert code == 0 and "size 1000" in out and "consistent with size 600" in out, out
+    # Rollback: the old mirror after the newer one was verified.
+    code, out = run("log", "verify", str(tmp_path / "at600"), "--vkey", vkey, "--witness", wkey,
+                    "--state", str(state))
+    assert code != 0 and "rollback" in out and "600" in out and "1000" in out, out
+    # Wrong key, missing cosignature.
+    other = generate_signer(ORIGIN).verifier.vkey
+    code, out = run("log", "verify", str(tmp_path / "mirror"), "--vkey", other)
+    assert code != 0 and "wrong signature" in out and "checkpoint" in out, out
+    stranger = generate_signer("w2.test").as_cosigner().verifier.vkey
+    code, out = run("log", "verify", str(tmp_path / "mirror"), "--vkey", vkey, "--witness",
+                    wkey, "--witness", stranger, "--quorum", "2")
+    assert code != 0 and "missing cosignature" in out and "w2.test" in out, out
+    code, out = run("log", "audit", "--data-dir", str(tmp_path / "node"), "--db",
+                    ledger.settings.db_url, "--origin", ORIGIN, "--witness", wkey)
+    assert code == 0 and "size 1000" in out, out
+
+
+def test_fork_is_detected(witnessed, node: Callable[..., Ledger], tmp_path: Path) -> None:
+    _, vkey, wkey = witnessed
+    state = tmp_path / "state"
+    assert run("log", "verify", str(tmp_path / "mirror"), "--vkey", vkey, "--state",
+               str(state), "--witness", wkey, "--quorum", "0")[0] == 0
+    # A second store signed with the same key but other entries: the operator forking.
+    fork_dir = tmp_path / "forknode"
+    (fork_dir / "keys").mkdir(parents=True)
+    shutil.copy(tmp_path / "node" / "keys" / "log.key", fork_dir / "keys" / "log.key")
+    fork = node(db_url=f"sqlite:///{tmp_path / 'fork.sqlite3'}", data_dir=fork_dir)
+    conn = fork._conn()
+    with conn.transaction():
+        fork.append(conn, make_entries(0, 999) + make_entries(5000, 101))
+    fork.sign_now()
+    fork.export(tmp_path / "forked")
+    code, out = run("log", "verify", str(tmp_path / "forked"), "--vkey", vkey, "--state",
+                    str(state))
+    assert code != 0 and "fork" in out and "size 1000" in out, out
+
+
+def _mutate(data: bytes, rng: random.Random, text: bool) -> bytes:
+    i = rng.randrange(len(data))
+    if text:  # keep notes valid UTF-8 text so the change is about content, not encoding
+        chars = data.decode()
+        i = rng.randrange(len(chars))
+        new = rng.choice([c for c in "ABCxyz019+/=\n " if c != chars[i]])
+        return (chars[:i] + new + chars[i + 1:]).encode()
+    return data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1:]
+
+
+def test_random_changes_to_the_mirror_fail_verification(witnessed, tmp_path: Path) -> None:
+    _, vkey, wkey = witnessed
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    files = sorted(p for p in (tmp_path / "mirror").rglob("*") if p.is_file()
+                   and p.name != "info.json")
+    for trial in range(30):
+        copy = tmp_path / f"t{trial}"
+        shutil.copytree(tmp_path / "mirror", copy)
+        victim = copy / rng.choice(files).relative_to(tmp_path / "mirror")
+        victim.write_bytes(_mutate(victim.read_bytes(), rng, victim.name == "checkpoint"))
+        code, out = run("log", "verify", str(copy), "--vkey", vkey, "--witness", wkey)
+        assert code != 0, f"seed {seed}: change to {victim} went unnoticed"
+        named = victim.relative_to(copy).as_posix()
+        assert any(w in out for w in ("checkpoint", "tile", "root")), f"seed {seed}: {out}"
+        if "tile/entries" in named:
+            assert "entr" in out, f"seed {seed}: {out}"
+        shutil.rmtree(copy)
+
+
+def _fill_events(db: str, ledger: Ledger) -> bool:
+    """Rows in the events table (if its columns are the expected ones) for entries 0..19."""
+    con = sqlite3.connect(db)
+    cols = con.execute("PRAGMA table_info(events)").fetchall()
+    names = {c[1] for c in cols}
+    doc_col = "document" if "document" in names else "doc"
+    if not {"event_id", "hash_id", doc_col, "log_index"} <= names:
+        return False
+    for i in range(20):
+        event = {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00Z", "n": i}
+        doc = canonicalize(event).decode()
+        values = {"event_id": f"e{i}", "hash_id": make_entries(i, 1)[0].event_hash_id,
+                  doc_col: doc, "log_index": i}
+        for _, name, _type, notnull, default, pk in cols:
+            if notnull and default is None and not pk and name not in values:
+                values[name] = f"x{i}"
+        con.execute(f"INSERT INTO events ({', '.join(values)}) VALUES "
+                    f"({', '.join('?' * len(values))})", list(values.values()))
+    con.commit()
+    con.close()
+    return True
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    """Copy a live SQLite database, WAL content included."""
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
+                                                    tmp_path: Path) -> None:
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    db = tmp_path / "audit.sqlite3"
+    url = f"sqlite:///{db}"
+    ledger = node(db_url=url, data_dir=tmp_path / "a")
+    # Entries whose documents the events table holds, then more.
+    conn = ledger._conn()
+    entries = make_entries(0, 20)
+    entries = [type(e)(e.event_hash_id, hashlib.sha256(canonicalize(
+        {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00Z", "n": i})).digest(),
+        e.party, e.record_time) for i, e in enumerate(entries)]
+    with conn.transaction():
+        ledger.append(conn, entries)
+    ledger.sign_now()
+    append(ledger, 66000 - 20)
+    ledger.sign_now()
+    append(ledger, 3)
+    has_events = _fill_events(str(db), ledger)
+    assert ledger.audit() == []
+    base = tmp_path / "base.sqlite3"
+    _copy_db(db, base)
+    targets = ["tile", "bundle", "checkpoint"] + (["event"] * has_events)
+    cli = ("log", "audit", "--data-dir", str(tmp_path / "a"), "--origin", ORIGIN, "--db")
+    for trial in range(16):
+        kind = targets[trial % len(targets)]
+        work = tmp_path / f"a{trial}.sqlite3"
+        _copy_db(base, work)
+        con = sqlite3.connect(work)
+        if kind in ("tile", "bundle"):
+            op = "<" if kind == "bundle" else ">="
+            rows = con.execute(f"SELECT level, n, data FROM ledger_tiles WHERE level {op} 0"
+                               ).fetchall()
+            level, n, data = rng.choice(rows)
+            con.execute("UPDATE ledger_tiles SET data = ? WHERE level = ? AND n = ?",
+                        (_mutate(bytes(data), rng, False), level, n))
+        elif kind == "checkpoint":
+            size, note = rng.choice(con.execute(
+                "SELECT size, note FROM ledger_checkpoints").fetchall())
+            con.execute("UPDATE ledger_checkpoints SET note = ? WHERE size = ?",
+                        (_mutate(note.encode(), rng, True).decode(), size))
+        else:
+            col = "document" if any(c[1] == "document" for c in con.execute(
+                "PRAGMA table_info(events)")) else "doc"
+            event_id, doc = rng.choice(con.execute(f"SELECT event_id, {col} FROM events"
+                                                   ).fetchall())
+            new = _mutate(doc.encode(), rng, True).decode()
+            con.execute(f"UPDATE events SET {col} = ? WHERE event_id = ?", (new, event_id))
+        con.commit()
+        con.close()
+        code, out = run(*cli, f"sqlite:///{work}")
+        assert code != 0 and "PROBLEM" in out, f"seed {seed}: {kind} change unnoticed: {out}"
+    # and the untouched copy still passes
+    assert run(*cli, f"sqlite:///{base}")[0] == 0
+
+
+def test_receipt_verify_command(witnessed, tmp_path: Path) -> None:
+    ledger, vkey, wkey = witnessed
+    receipt = tmp_path / "r.tlog-proof"
+    receipt.write_bytes(ledger.receipt(777))
+    code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--witness", wkey)
+    assert code == 0 and "entry 777" in out and "size 1000" in out, out
+    bad = receipt.read_bytes().replace(b"index 777", b"index 778")
+    (tmp_path / "bad.tlog-proof").write_bytes(bad)
+    code, out = run("receipt", "verify", str(tmp_path / "bad.tlog-proof"), "--vkey", vkey,
+                    "--witness", wkey)
+    assert code != 0 and "inclusion of entry 778" in out, out
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"type": "ObjectEvent"}))
+    code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--witness", wkey,
+                    "--event", str(event))
+    assert code != 0 and "event" in out, out
