@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -82,9 +83,21 @@ class AuthError(HTTPException):
                             media_type="application/problem+json")
 
 
+def instance_uri(request: HTTPConnection) -> str:
+    """The absolute, percent-encoded URI of the request, for a problem's `instance` (the REST
+    binding types it `format: uri`, so a bare path or raw Unicode would not do)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    path = quote(bytes(raw), safe=_URI_SAFE)
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    return base + path
+
+
+_URI_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
 async def _auth_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AuthError)
-    return exc.response(request.url.path)
+    return exc.response(instance_uri(request))
 
 
 # For Starlette(exception_handlers=...): renders AuthError raised anywhere in a route.

@@ -7,10 +7,11 @@ corridor.query.visibility for the requesting party.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlencode
 
@@ -34,6 +35,7 @@ from corridor.api.epcis_http import (
 from corridor.epcis.problems import EpcisError, Problem
 from corridor.query import run as qrun
 from corridor.query.engine import compile_query
+from corridor.query.epc import urn_to_dl
 from corridor.query.params import Query, QueryError, from_json, from_url_pairs
 from corridor.store import capture as cap
 from corridor.store import named_queries as nq
@@ -72,6 +74,35 @@ def _options(allow: str, extra: dict[str, str] | None = None) -> Response:
     return Response(status_code=204, headers={**GS1_HEADERS, "Allow": allow, **(extra or {})})
 
 
+def _to_digital_link(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("urn:epc:"):
+        return urn_to_dl(value) or value
+    return value
+
+
+def _event_as_digital_link(doc: str) -> str:
+    """The stored event with its EPC URNs written as GS1 Digital Links (GS1-EPC-Format:
+    Always_GS1_Digital_Link)."""
+    event = json.loads(doc)
+    for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+        if isinstance(event.get(key), list):
+            event[key] = [_to_digital_link(v) for v in event[key]]
+    if "parentID" in event:
+        event["parentID"] = _to_digital_link(event["parentID"])
+    for key in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
+        for q in event.get(key) or ():
+            if isinstance(q, dict) and "epcClass" in q:
+                q["epcClass"] = _to_digital_link(q["epcClass"])
+    for key in ("readPoint", "bizLocation"):
+        if isinstance(event.get(key), dict) and "id" in event[key]:
+            event[key]["id"] = _to_digital_link(event[key]["id"])
+    for key, field in (("sourceList", "source"), ("destinationList", "destination")):
+        for item in event.get(key) or ():
+            if isinstance(item, dict) and field in item:
+                item[field] = _to_digital_link(item[field])
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
 def _event_json(doc: str, record_time: str) -> str:
     """Stored canonical JSON plus recordTime, without parsing it again."""
     stamp = f'"recordTime":"{display_time(record_time)}"'
@@ -83,9 +114,12 @@ class EpcisRoutes:
         self.ctx = ctx
         self.tokens = PageTokens.for_data_dir(ctx.settings.data_dir)
         self._party_ids: dict[int, str] = {}
-        # One writer at a time per process: queueing here is cheaper than SQLite's busy
-        # handler, which sleeps in steps of up to 100 ms when writers collide.
-        self.write_lock = threading.Lock()
+        # One writer per process, committing every capture queued meanwhile at once: cheaper
+        # than SQLite's busy handler (sleeps of up to 100 ms) and than a commit per event.
+        self.committer = cap.GroupCommit()
+        # Captures are CPU-bound Python: a few threads keep the GIL from starving the event
+        # loop (dozens of threads make every request wait on each other's time slices).
+        self.cpu = ThreadPoolExecutor(max_workers=4, thread_name_prefix="epcis-capture")
         settings = ctx.settings
         self.limit_headers = {
             "GS1-EPCIS-Capture-Limit": str(settings.max_capture_events),
@@ -147,8 +181,9 @@ class EpcisRoutes:
         body = await read_body(request, self.ctx.settings.max_capture_bytes,
                                self.limit_headers)
         party = await self._party_identifier(viewer)
-        result = await run_in_threadpool(self._capture_sync, body, media, viewer, party,
-                                         behaviour)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.cpu, self._capture_sync, body, media, viewer,
+                                            party, behaviour)
         if isinstance(result, Response):
             return result
         self._notify(result)
@@ -207,7 +242,7 @@ class EpcisRoutes:
                                headers=self.limit_headers)
             return cap.capture_document(conn, self.ctx.ledger, doc, party_id=viewer.party_id,
                                         party_identifier=party, behaviour=behaviour,
-                                        rejected=per_event, write_lock=self.write_lock)
+                                        rejected=per_event, committer=self.committer)
 
         return read_db(self.ctx.db, work)
 
@@ -284,7 +319,8 @@ class EpcisRoutes:
         body = await read_body(request, self.ctx.settings.max_capture_bytes,
                                self.limit_headers)
         party = await self._party_identifier(viewer)
-        result = await run_in_threadpool(self._post_event_sync, body, viewer, party)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.cpu, self._post_event_sync, body, viewer, party)
         if isinstance(result, Response):
             return result
         self._notify(result)
@@ -329,7 +365,7 @@ class EpcisRoutes:
         def work(conn: Connection) -> cap.CaptureResult | Response:
             result = cap.capture_document(conn, self.ctx.ledger, doc,
                                           party_id=viewer.party_id, party_identifier=party,
-                                          write_lock=self.write_lock)
+                                          committer=self.committer)
             if not result.success:
                 detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
                 return problem(400, "ValidationException", "Event not captured", detail,
@@ -417,7 +453,19 @@ class EpcisRoutes:
                       if k not in _PAGING]
             params += [("perPage", str(limit)), ("nextPageToken", next_token)]
             headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
-        events = ",".join(_event_json(r.doc, r.record_time) for r in rows)
+        epc_format = request.headers.get("gs1-epc-format", "No_Preference")
+        if epc_format not in ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN",
+                              "Never_Translates"):
+            raise ProblemError(400, "ValidationException", "Bad GS1-EPC-Format",
+                               f"GS1-EPC-Format: {epc_format!r} is not a known value")
+        if epc_format == "Always_GS1_Digital_Link":
+            headers["GS1-EPC-Format"] = epc_format
+            events = ",".join(_event_json(_event_as_digital_link(r.doc), r.record_time)
+                              for r in rows)
+        else:
+            # Digital Link -> URN needs each company prefix's length, which a Digital Link
+            # does not carry: events are returned as captured.
+            events = ",".join(_event_json(r.doc, r.record_time) for r in rows)
         results: dict[str, Any] = {"queryName": query_name or "SimpleEventQuery"}
         head = {"@context": [EPCIS_CONTEXT], "type": "EPCISQueryDocument",
                 "schemaVersion": "2.0", "creationDate": display_time(now_utc()),

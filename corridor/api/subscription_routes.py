@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from corridor.api.auth import AuthError, Viewer, read_db, require_party
+from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import GS1_HEADERS, problem
 from corridor.subscriptions import matching, service_for
@@ -45,17 +45,17 @@ def _problem(status: int, type_: str, title: str, detail: str, instance: str | N
     return problem(status, type_.removeprefix("epcisException:"), title, detail, instance)
 
 
-def _no_query(name: str, path: str) -> JSONResponse:
+def _no_query(name: str, path: str) -> Response:
     return _problem(404, "epcisException:NoSuchNameException", "Query not found",
                     f"there is no named query {name!r} for this party", path)
 
 
-def _no_subscription(sub_id: str, path: str) -> JSONResponse:
-    return _problem(404, "epcisException:NoSuchSubscriptionException",
+def _no_subscription(sub_id: str, path: str) -> Response:
+    return _problem(404, "epcisException:NoSuchNameException",
                     "Subscription not found", f"there is no subscription {sub_id!r}", path)
 
 
-def _bad(exc: SubscriptionError, path: str) -> JSONResponse:
+def _bad(exc: SubscriptionError, path: str) -> Response:
     return _problem(400, "epcisException:SubscriptionControlsException",
                     "Subscription error", str(exc), path)
 
@@ -69,7 +69,7 @@ class _Routes:
         try:
             return await require_party(request, self.ctx)
         except AuthError as exc:
-            return exc.response(request.url.path)
+            return exc.response(instance_uri(request))
 
     def _query_exists(self, viewer: Viewer, name: str) -> bool:
         return read_db(self.ctx.db,
@@ -86,7 +86,7 @@ class _Routes:
             return viewer
         exists = await run_in_threadpool(self._query_exists, viewer, name)
         if not exists:
-            return _no_query(name, request.url.path)
+            return _no_query(name, instance_uri(request))
         if request.method == "GET":
             return await self._list(request, viewer, name)
         return await self._create(request, viewer, name)
@@ -98,10 +98,11 @@ class _Routes:
         return JSONResponse([s.to_json() for s in subs], headers=_HEADERS)
 
     async def _create(self, request: Request, viewer: Viewer, name: str) -> Response:
-        path = request.url.path
+        path = instance_uri(request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype not in ("application/json", "application/ld+json"):
-            return _problem(415, "epcisException:ValidationException", "Unsupported media type",
+            return _problem(415, "epcisException:UnsupportedMediaTypeException",
+                            "Unsupported media type",
                             "send the subscription as application/json", path)
         raw = await request.body()
         if len(raw) > _MAX_BODY:
@@ -148,7 +149,7 @@ class _Routes:
         # Someone else's subscription is reported as absent: its existence is not ours to know.
         if (sub is None or sub.query_name != name
                 or (sub.party_id != viewer.party_id and not viewer.is_admin)):
-            return _no_subscription(sub_id, request.url.path)
+            return _no_subscription(sub_id, instance_uri(request))
         if request.method == "DELETE":
             await run_in_threadpool(read_db, self.ctx.db, lambda c: substore.delete(c, sub_id))
             return Response(status_code=204, headers=_HEADERS)

@@ -43,7 +43,8 @@ def read_input(path: str) -> bytes:
     """The bytes of FILE, or of standard input for `-`; a clear error when unreadable or too
     large."""
     if path == "-":
-        return _read_all(click.get_binary_stream("stdin"), None, "<stdin>")
+        with click.open_file("-", "rb") as stdin:
+            return _read_all(stdin, None, "<stdin>")
     try:
         with open(path, "rb") as handle:
             return _read_all(handle, os.fstat(handle.fileno()).st_size, path)
@@ -86,7 +87,8 @@ def convert_command(file: str, target: str) -> None:
                        err=True)
         raise click.ClickException(f"{name} is not a valid EPCIS document") from None
     out = to_json_bytes(doc) + b"\n" if target == "json" else to_xml(doc)
-    click.get_binary_stream("stdout").write(out)
+    with click.open_file("-", "wb") as stdout:
+        stdout.write(out)
 
 
 COMMANDS.append(validate_command)
@@ -119,7 +121,7 @@ def _spool(path: str) -> tuple[BinaryIO, int, bool]:
     import tempfile
 
     if path == "-":
-        source: BinaryIO = click.get_binary_stream("stdin")
+        source: BinaryIO = sys.stdin.buffer
         target: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the caller)
     else:
         try:
@@ -168,7 +170,7 @@ def hash_command(files: tuple[str, ...], prehash: bool, algorithm: str) -> None:
 
     FILE is an EPCIS 2.0 document in JSON-LD or XML, or `-` for standard input. Documents are
     streamed (huge files work); one that declares `ignoreFields` is read whole."""
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     for path in files:
         name = "<stdin>" if path == "-" else path
         stream, size, found_ignore = _spool(path)

@@ -111,7 +111,8 @@ def _iso(place: Place | None, when: datetime) -> tuple[str, str]:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     tz = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    return local.strftime("%Y-%m-%dT%H:%M:%S.000") + tz, tz
+    stamp = local.replace(tzinfo=None, microsecond=0).isoformat()  # faster than strftime
+    return f"{stamp}.000{tz}", tz
 
 
 def _bt(actor: Actor, kind: str, ident: str) -> dict[str, str]:
@@ -399,11 +400,23 @@ def documents(scenario: Scenario) -> Iterator[tuple[str, dict[str, Any]]]:
         yield party, document([e.event for e in events], f"{day}T23:59:00Z")
 
 
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
 def document(events: list[dict[str, Any]], creation_date: str) -> dict[str, Any]:
+    """An EPCISDocument of the events. Their keys are sent in sorted (RFC 8785) order: the
+    store keeps events in that canonical form, and the Event Hash ID (like the GS1 reference
+    generator) reads source/destination entries in document order, so sorting up front keeps
+    the ID recomputed from a stored event equal to the one computed at capture."""
     return {
         "@context": [EPCIS_CONTEXT, {"cor": COR_NS}],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": creation_date,
-        "epcisBody": {"eventList": events},
+        "epcisBody": {"eventList": [_sorted_keys(e) for e in events]},
     }

@@ -59,6 +59,8 @@ def sniff_media_type(data: bytes, media_type: str | None = None) -> str:
 def read_document(data: bytes, media_type: str | None = None, *, validate: bool = True,
                   max_bytes: int | None = None) -> EpcisDocument:
     """Parse a whole document. Raises EpcisError listing every problem found."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     if sniff_media_type(data, media_type) == "xml":
         return _read_xml(data, validate, max_bytes)
     return _read_json(data, validate, max_bytes)
@@ -134,6 +136,8 @@ def document_from_xml(root: etree._Element) -> EpcisDocument:
 def validate_bytes(data: bytes, media_type: str | None = None, *,
                    max_bytes: int | None = None) -> list[Problem]:
     """Every problem of a document (empty list when it is valid)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     try:
         if sniff_media_type(data, media_type) == "xml":
             return validation.validate_xml_tree(safe_xml.parse_bytes(data, max_bytes))
@@ -152,9 +156,11 @@ def iter_events(stream: BinaryIO, media_type: str | None = None, *, validate: bo
     """Yield (event, namespaces) one at a time without holding the whole document.
 
     XML streams through a safe incremental parser that drops each event once converted; JSON
-    streams through ijson. With `validate`, each JSON event is checked against the schema's
-    event definition and XML events against the XSD; the first invalid event raises
-    EpcisError (events before it have already been yielded)."""
+    through json_stream (the C `json` scanner on one value at a time). With `validate`, JSON
+    events are checked in batches of 256 against the schema's event definition (the rest of
+    the document at the end) and XML against the XSD while parsing; the first fault raises
+    EpcisError, after the events before it have been yielded. A seekable stream whose size is
+    over the limit is refused before anything is read."""
     from corridor.epcis import streaming
 
     limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes

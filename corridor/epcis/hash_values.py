@@ -71,7 +71,9 @@ _PLAIN_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z\Z")
 
 
 def _time_uncached(text: str) -> str:
-    if _PLAIN_UTC.match(text):  # already UTC at millisecond precision (or whole seconds)
+    if _PLAIN_UTC.match(text) and "01" <= text[5:7] <= "12" and "01" <= text[8:10] <= "28" \
+            and text[11:13] <= "23" and text[14:16] <= "59" and text[17:19] <= "59":
+        # already UTC at millisecond precision (or whole seconds), and surely a valid date
         return text if len(text) == 24 else text[:19] + ".000Z"
     m = _TIME.match(text)
     if m is None:

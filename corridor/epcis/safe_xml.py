@@ -178,7 +178,12 @@ def iter_end_elements(stream: BinaryIO, tags: tuple[str, ...], max_bytes: int | 
     clears each one when done so memory stays bounded."""
     limit = default_max_bytes() if max_bytes is None else max_bytes
     reader = LimitedReader(stream, limit)
-    head = reader.read(CHUNK)
+    head = b""
+    while len(head) < CHUNK:  # pipes and sockets may deliver less per read
+        more = reader.read(CHUNK - len(head))
+        if not more:
+            break
+        head += more
     check_prolog(head)
     options: dict = parser_options()
     if schema is not None:

@@ -1,4 +1,4 @@
-"""Event-at-a-time reading of large documents (XML with a pull parser, JSON with ijson).
+"""Event-at-a-time reading of large documents (XML with a pull parser, JSON with json_stream).
 
 Only one event (plus the small document header) is held at a time. JSON-LD may put @context
 after the body; events met before it are buffered until it arrives, since their extension
@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-import ijson
 from lxml import etree
 
 from corridor.epcis import safe_xml, validation, xml_read
+from corridor.epcis.json_stream import JsonWalker
 from corridor.epcis.jsonld import context_namespaces
 from corridor.epcis.problems import EpcisError, Problem
 
-_EVENT_PATHS = ("epcisBody.eventList", "epcisBody.queryResults.resultsBody.eventList")
+MAX_EVENT_CHARS = 16 * 1024 * 1024  # the largest single value (event) read in one piece
 _ROOT_NAME = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(EPCIS[A-Za-z]+)[\s>/]")
 
 
@@ -76,8 +76,7 @@ class _JsonStream:
 
     def __init__(self, validate: bool) -> None:
         self.validate = validate
-        self.shell = ijson.ObjectBuilder()
-        self.context_builder: ijson.ObjectBuilder | None = None
+        self.context_builder_value: object = None
         self.namespaces: dict[str, str] | None = None
         self.batch: list[object] = []
         self.batch_path = ""
@@ -114,51 +113,31 @@ class _JsonStream:
             self.checked.clear()
 
     def context_done(self) -> Iterator[tuple[dict, dict[str, str]]]:
-        value = self.context_builder.value if self.context_builder else None
-        self.namespaces = context_namespaces(value)
+        self.namespaces = context_namespaces(self.context_builder_value)
         yield from self.flush()
 
 
 def iter_json_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int | None = None,
                      ) -> Iterator[tuple[dict, dict[str, str]]]:
-    """Stream the events of a JSON-LD document; with `validate`, each event is checked against
-    the schema's event definition and the rest of the document once it has been read."""
+    """Stream the events of a JSON-LD document; with `validate`, events are checked in batches
+    against the schema's event definition and the rest of the document once it has been read."""
     limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
     reader = safe_xml.LimitedReader(stream, limit)
     state = _JsonStream(validate)
-    item_paths = {p + ".item": p for p in _EVENT_PATHS}
-    builder: ijson.ObjectBuilder | None = None
-    current_path = ""
-    try:
-        for prefix, kind, value in ijson.parse(reader, use_float=True):
-            if builder is not None:
-                builder.event(kind, value)
-                if prefix == current_path and kind in ("end_map", "end_array"):
-                    yield from state.add_event(builder.value, item_paths[current_path])
-                    builder = None
-                continue
-            if prefix in item_paths:
-                if kind in ("start_map", "start_array"):
-                    builder = ijson.ObjectBuilder()
-                    builder.event(kind, value)
-                    current_path = prefix
-                else:
-                    yield from state.add_event(value, item_paths[prefix])
-                continue
-            state.shell.event(kind, value)
-            if prefix == "@context" or prefix.startswith("@context."):
-                if state.context_builder is None:
-                    state.context_builder = ijson.ObjectBuilder()
-                state.context_builder.event(kind, value)
-                if prefix == "@context" and kind not in ("start_map", "start_array",
-                                                         "map_key"):
-                    yield from state.context_done()
-    except ijson.JSONError as exc:
-        raise EpcisError([Problem("document", "json-syntax", str(exc))]) from None
+
+    def on_event(path: tuple, event: object) -> Iterator[tuple[dict, dict[str, str]]]:
+        return state.add_event(event, ".".join(path))
+
+    def on_context(context: object) -> Iterator[tuple[dict, dict[str, str]]]:
+        state.context_builder_value = context
+        return state.context_done()
+
+    walker = JsonWalker(reader, on_event, on_context, max_value=min(limit, MAX_EVENT_CHARS))
+    yield from walker.walk()
     if state.namespaces is None:
         yield from state.context_done()
     yield from state.flush()
     if validate:
-        problems = validation.validate_shell(state.shell.value)
+        problems = validation.validate_shell(walker.shell)
         if problems:
             raise EpcisError(problems)

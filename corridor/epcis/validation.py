@@ -151,6 +151,13 @@ def validate_json_document(doc: object) -> list[Problem]:
     """Every problem of a whole JSON document."""
     if document_validator().is_valid(doc):
         return []  # the fast path: one pass over the whole document
+    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
+        # without a type the schema tries every document and event shape and reports them
+        # all; the one fault worth naming is the missing type
+        where, what = ("/", "a document must be a JSON object") if not isinstance(doc, dict) \
+            else ("/type", '"type" is required and must be a string (e.g. "EPCISDocument")')
+        return [Problem(where, "json-schema:required" if isinstance(doc, dict)
+                        else "json-schema:type", what)]
     events, path = _take_events(doc)
     problems = validate_shell(doc)
     if events is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lxml import etree
 
 from corridor.epcis import vocab
+from corridor.epcis.problems import EpcisError, Problem
 from corridor.epcis.xml_read import EPCIS_NS, MASTERDATA_NS, QUERY_NS, SBDH_NS
 
 _BASE = ("eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration",
@@ -192,7 +193,7 @@ def _field(parent: etree._Element, name: str, value: object, names: _Names) -> N
 def event_to_xml(parent: etree._Element, event: dict, names: _Names) -> etree._Element:
     """Append one JSON-LD event to an EventList element."""
     kind = str(event.get("type", ""))
-    element = _sub(parent, kind if kind in _ORDER else "extension")
+    element = _sub(parent, kind)
     for name in _ORDER.get(kind, ()):
         if name in event:
             _field(element, name, event[name], names)
@@ -251,6 +252,24 @@ def _sbdh(parent: etree._Element, header: dict) -> None:
 
 
 def document_to_xml(doc) -> bytes:  # doc: EpcisDocument (import cycle avoided)
+    try:
+        return _document_to_xml(doc)
+    except EpcisError:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # only reachable for documents read with validate=False
+        raise EpcisError([Problem("/", "xml-mapping", f"document header has a shape EPCIS "
+                                  f"XML cannot express: {type(exc).__name__}: {exc}")]) from None
+
+
+def _document_to_xml(doc) -> bytes:
+    unknown = [i for i, e in enumerate(doc.events)
+               if not isinstance(e.get("type"), str) or e["type"] not in _ORDER]
+    if unknown:
+        raise EpcisError([Problem(f"/epcisBody/eventList/{i}/type", "xml-mapping",
+                                  f"event type {doc.events[i].get('type')!r} has no EPCIS XML "
+                                  "form (only the five standard event types do)")
+                          for i in unknown])
     header = doc.header
     names = _Names(doc.namespaces)
     root_ns = {"EPCISQueryDocument": QUERY_NS,
@@ -281,8 +300,16 @@ def document_to_xml(doc) -> bytes:  # doc: EpcisDocument (import cycle avoided)
         else:
             event_parent = body
         event_list = _sub(event_parent, "EventList")
-        for event in doc.events:
-            event_to_xml(event_list, event, names)
+        for index, event in enumerate(doc.events):
+            try:
+                event_to_xml(event_list, event, names)
+            except EpcisError:
+                raise
+            except (AttributeError, TypeError, KeyError, ValueError) as exc:
+                # only reachable for documents read with validate=False
+                raise EpcisError([Problem(f"/epcisBody/eventList/{index}", "xml-mapping",
+                                          f"event has a shape EPCIS XML cannot express: "
+                                          f"{type(exc).__name__}: {exc}")]) from None
     # declare every extension prefix once, on the root, with the document's own prefixes
     final = etree.Element(root.tag, nsmap={**root.nsmap, **names.used})
     final.attrib.update(root.attrib)

@@ -32,9 +32,10 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 def perfect_root(hashes: Sequence[bytes]) -> bytes:
     """Root of a perfect subtree whose bottom-level hashes are given (len a power of two)."""
     level = list(hashes)
+    sha = sha256
     while len(level) > 1:
-        level = [sha256(b"\x01" + level[i] + level[i + 1]).digest()
-                 for i in range(0, len(level), 2)]
+        pairs = iter(level)
+        level = [sha(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=True)]
     return level[0]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import sha256
 
-from corridor.ledger.merkle import HASH_SIZE, leaf_hash, perfect_root
+from corridor.ledger.merkle import HASH_SIZE, perfect_root
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -81,6 +81,24 @@ def tiles_for_size(size: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def tile_nodes(hashes: list[bytes]) -> tuple[bytes, bytes]:
+    """Root of a full tile and its internal nodes at heights 1..7 (254 hashes, lowest level
+    first), stored beside full tiles so proofs need no hashing inside them."""
+    levels: list[bytes] = []
+    level = hashes
+    sha = sha256
+    while len(level) > 1:
+        pairs = iter(level)
+        level = [sha(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=True)]
+        levels.append(b"".join(level))
+    return level[0], b"".join(levels[:-1])
+
+
+def node_offset(sub: int, off: int) -> int:
+    """Index in tile_nodes' output of the node at height `sub` (1..7) over hash `off`."""
+    return (TILE_WIDTH - (2 * TILE_WIDTH >> sub)) + (off >> sub)
+
+
 def encode_bundle(entries: Iterable[bytes]) -> bytes:
     return b"".join(struct.pack(">H", len(e)) + e for e in entries)
 
@@ -127,12 +145,15 @@ def edge_tiles(size: int) -> list[tuple[int, int, int]]:
     return out
 
 
+Write = tuple[bytes, int, "bytes | None"]  # data, width, internal nodes of a full tile
+
+
 def append_entries(edge: Edge, entries: list[bytes]
-                   ) -> tuple[Edge, dict[tuple[int, int], tuple[bytes, int]]]:
-    """Add entries; return the new edge and every tile/bundle to write as (data, width),
-    keyed (level, index) with level ENTRIES for bundles. Cost: one leaf hash per entry plus 255 node hashes per tile
+                   ) -> tuple[Edge, dict[tuple[int, int], Write]]:
+    """Add entries; return the new edge and every tile/bundle to write as (data, width,
+    nodes), keyed (level, index) with level ENTRIES for bundles. Cost: one leaf hash per entry plus 255 node hashes per tile
     completed, i.e. O(N + log size)."""
-    writes: dict[tuple[int, int], tuple[bytes, int]] = {}
+    writes: dict[tuple[int, int], Write] = {}
     # Entry bundles (same geometry as level 0).
     start = edge.size
     bundle = edge.bundle + entries
@@ -140,7 +161,7 @@ def append_entries(edge: Edge, entries: list[bytes]
     new_bundle: list[bytes] = []
     for i in range(0, len(bundle), TILE_WIDTH):
         chunk = bundle[i:i + TILE_WIDTH]
-        writes[(ENTRIES, first + i // TILE_WIDTH)] = (encode_bundle(chunk), len(chunk))
+        writes[(ENTRIES, first + i // TILE_WIDTH)] = (encode_bundle(chunk), len(chunk), None)
         new_bundle = chunk if len(chunk) < TILE_WIDTH else []
     # Merkle tiles, level by level: hashes completed at level L feed level L + 1.
     new_hashes = [sha256(b"\x00" + e).digest() for e in entries]
@@ -155,12 +176,15 @@ def append_entries(edge: Edge, entries: list[bytes]
         rest = b""
         for off in range(0, len(data), tile_bytes):
             chunk = data[off:off + tile_bytes]
-            if new_hashes:
-                writes[(level, first + off // tile_bytes)] = (chunk, len(chunk) // HASH_SIZE)
+            nodes = None
             if len(chunk) == tile_bytes:
-                promoted.append(perfect_root(split_hashes(chunk)))
+                root, nodes = tile_nodes(split_hashes(chunk))
+                promoted.append(root)
             else:
                 rest = chunk
+            if new_hashes:
+                writes[(level, first + off // tile_bytes)] = (chunk, len(chunk) // HASH_SIZE,
+                                                              nodes)
         tiles.append(rest)
         count_before //= TILE_WIDTH
         new_hashes = promoted
@@ -171,14 +195,18 @@ def append_entries(edge: Edge, entries: list[bytes]
 
 
 TileReader = Callable[[int, int, int], bytes]  # (level, index, min width) -> tile bytes
+NodeReader = Callable[[int, int], "bytes | None"]  # (level, index) -> tile_nodes of a full tile
 
 
 class TileHasher:
     """SubtreeHasher over tiles: hash of a perfect subtree of height h is one tile hash when
-    h % 8 == 0, else the root of 2**(h % 8) consecutive hashes of one tile."""
+    h % 8 == 0, else the root of 2**(h % 8) consecutive hashes of one tile (read from the
+    stored internal nodes when `nodes` can give them)."""
 
-    def __init__(self, read: TileReader, cache_size: int = 64) -> None:
+    def __init__(self, read: TileReader, cache_size: int = 64,
+                 nodes: NodeReader | None = None) -> None:
         self.read = read
+        self.nodes = nodes
         self._cache: dict[tuple[int, int], bytes] = {}
         self._cache_size = cache_size
 
@@ -200,6 +228,11 @@ class TileHasher:
         pos = start >> (TILE_HEIGHT * level)  # index of the first hash at that tile level
         n, off = divmod(pos, TILE_WIDTH)
         count = 1 << sub
+        if count > 1 and self.nodes is not None:
+            stored = self.nodes(level, n)
+            if stored:
+                i = node_offset(sub, off) * HASH_SIZE
+                return stored[i:i + HASH_SIZE]
         data = self._tile(level, n, off + count)
         chunk = data[off * HASH_SIZE:(off + count) * HASH_SIZE]
         if count == 1:
@@ -207,5 +240,18 @@ class TileHasher:
         return perfect_root(split_hashes(chunk))
 
 
-def bundle_leaf_hashes(data: bytes, where: str = "entry bundle") -> list[bytes]:
-    return [leaf_hash(e) for e in decode_bundle(data, where)]
+def bundle_leaf_hashes(data: bytes, where: str = "entry bundle") -> tuple[bytes, int]:
+    """Concatenated leaf hashes of a bundle's entries, and their count: one pass, no
+    intermediate list (the verifier's inner loop)."""
+    out = []
+    sha = sha256
+    pos, end = 0, len(data)
+    while pos < end:
+        if pos + 2 > end:
+            raise TileError(f"{where}: truncated length prefix at byte {pos}")
+        start = pos + 2
+        pos = start + ((data[pos] << 8) | data[pos + 1])
+        if pos > end:
+            raise TileError(f"{where}: entry {len(out)} runs past the end of the bundle")
+        out.append(sha(b"\x00" + data[start:pos]).digest())
+    return b"".join(out), len(out)

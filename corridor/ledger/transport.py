@@ -15,14 +15,22 @@ class TransportError(OSError):
     """The log or witness could not be reached (not the same as bad content)."""
 
 
+class DirectoryFetcher:
+    """Files of a static mirror; picklable, so verification can fan out to processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def __call__(self, path: str) -> bytes | None:
+        file = self.root / path
+        try:
+            return file.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+
 def directory_fetcher(root: Path) -> Fetch:
-    root = Path(root)
-
-    def fetch(path: str) -> bytes | None:
-        file = root / path
-        return file.read_bytes() if file.is_file() else None
-
-    return fetch
+    return DirectoryFetcher(root)
 
 
 def url_fetcher(prefix: str, timeout: float = 30.0) -> tuple[Fetch, httpx.Client]:

@@ -4,8 +4,10 @@ and (with a saved state) consistency with the last verified checkpoint."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,6 @@ from corridor.ledger.merkle import (
     HASH_SIZE,
     ProofError,
     consistency_proof,
-    leaf_hash,
     perfect_root,
     tree_root,
     verify_consistency,
@@ -26,12 +27,12 @@ from corridor.ledger.tiles import (
     TILE_WIDTH,
     TileError,
     TileHasher,
-    decode_bundle,
+    bundle_leaf_hashes,
     split_hashes,
     tile_path,
     tiles_for_size,
 )
-from corridor.ledger.transport import Fetch
+from corridor.ledger.transport import DirectoryFetcher, Fetch
 
 
 class VerifyError(Exception):
@@ -74,40 +75,101 @@ def _get(fetch: Fetch, path: str) -> bytes:
     return data
 
 
-def verify_tiles(fetch: Fetch, size: int) -> dict[tuple[int, int], bytes]:
-    """Fetch and cross-check every tile and bundle of a tree of `size`; return the tiles."""
+def _check_level0(fetch: Fetch, n: int, width: int) -> tuple[bytes, bytes | None]:
+    """Level-0 tile n and its entry bundle: fetched, cross-checked; returns the tile and,
+    when full, its root (the hash the level-1 tile must hold)."""
+    path = tile_path(0, n, width)
+    data = _get(fetch, path)
+    if len(data) != width * HASH_SIZE:
+        raise VerifyError(f"changed tile: {path} has {len(data)} bytes, expected "
+                          f"{width * HASH_SIZE}")
+    bpath = tile_path(ENTRIES, n, width)
+    try:
+        hashes, count = bundle_leaf_hashes(_get(fetch, bpath), bpath)
+    except TileError as exc:
+        raise VerifyError(f"changed entry bundle: {exc}") from exc
+    if count != width:
+        raise VerifyError(f"changed entry bundle: {bpath} has {count} entries, "
+                          f"expected {width}")
+    if hashes != data:
+        for i in range(width):
+            if hashes[i * 32:(i + 1) * 32] != data[i * 32:(i + 1) * 32]:
+                raise VerifyError(
+                    f"changed entry: entry {n * TILE_WIDTH + i} ({bpath}, position "
+                    f"{i}) does not hash to its leaf hash in {path}")
+    root = perfect_root(split_hashes(data)) if width == TILE_WIDTH else None
+    return data, root
+
+
+def _level0_chunk(job: tuple[Fetch, list[tuple[int, int]]]
+                  ) -> list[tuple[int, bytes, bytes | None]] | str:
+    """Worker: check a run of level-0 tiles; the first problem as a message."""
+    fetch, items = job
+    out = []
+    for n, width in items:
+        try:
+            data, root = _check_level0(fetch, n, width)
+        except VerifyError as exc:
+            return str(exc)
+        out.append((n, data, root))
+    return out
+
+
+PARALLEL_MIN_TILES = 512  # below this (131,072 entries) worker start-up is not worth it
+
+
+def _workers() -> int:
+    try:
+        return min(len(os.sched_getaffinity(0)), 8)
+    except AttributeError:
+        return min(os.cpu_count() or 1, 8)
+
+
+def verify_tiles(fetch: Fetch, size: int, workers: int | None = None
+                 ) -> dict[tuple[int, int], bytes]:
+    """Fetch and cross-check every tile and bundle of a tree of `size`; return the tiles.
+    Level 0 (nearly all the work) runs in `workers` processes when `fetch` can be sent to
+    them (a directory); the checks and messages are the same either way."""
+    layout = tiles_for_size(size)
+    level0 = [(n, width) for level, n, width in layout if level == 0]
     tiles: dict[tuple[int, int], bytes] = {}
-    for level, n, width in tiles_for_size(size):
+    roots: dict[tuple[int, int], bytes] = {}
+    workers = _workers() if workers is None else workers
+    if workers > 1 and len(level0) >= PARALLEL_MIN_TILES and isinstance(fetch,
+                                                                         DirectoryFetcher):
+        step = max(16, len(level0) // (workers * 8))
+        jobs = [(fetch, level0[i:i + step]) for i in range(0, len(level0), step)]
+        ctx = multiprocessing.get_context("spawn")  # no fork: callers may run threads
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            for result in pool.map(_level0_chunk, jobs):
+                if isinstance(result, str):
+                    pool.shutdown(cancel_futures=True)
+                    raise VerifyError(result)
+                for n, data, root in result:
+                    tiles[(0, n)] = data
+                    if root is not None:
+                        roots[(0, n)] = root
+    else:
+        for n, width in level0:
+            tiles[(0, n)], root = _check_level0(fetch, n, width)
+            if root is not None:
+                roots[(0, n)] = root
+    for level, n, width in layout:
+        if level == 0:
+            continue
         path = tile_path(level, n, width)
         data = _get(fetch, path)
         if len(data) != width * HASH_SIZE:
-            raise VerifyError(f"{path}: {len(data)} bytes, expected {width * HASH_SIZE}")
+            raise VerifyError(f"changed tile: {path} has {len(data)} bytes, expected "
+                              f"{width * HASH_SIZE}")
         tiles[(level, n)] = data
-        if level == 0:
-            bpath = tile_path(ENTRIES, n, width)
-            try:
-                entries = decode_bundle(_get(fetch, bpath), bpath)
-            except TileError as exc:
-                raise VerifyError(f"changed entry bundle: {exc}") from exc
-            if len(entries) != width:
-                raise VerifyError(f"{bpath}: {len(entries)} entries, expected {width}")
-            hashes = b"".join(leaf_hash(e) for e in entries)
-            if hashes != data:
-                for i in range(width):
-                    if hashes[i * 32:(i + 1) * 32] != data[i * 32:(i + 1) * 32]:
-                        raise VerifyError(
-                            f"changed entry: entry {n * TILE_WIDTH + i} ({bpath}, position "
-                            f"{i}) does not hash to its leaf hash in {path}")
-        else:
-            below = level - 1
-            for i in range(width):
-                child = tiles.get((below, n * TILE_WIDTH + i))
-                if child is None or len(child) != TILE_WIDTH * HASH_SIZE:
-                    raise VerifyError(f"{path}: hash {i} has no full tile below it")
-                if perfect_root(split_hashes(child)) != data[i * 32:(i + 1) * 32]:
-                    raise VerifyError(
-                        f"changed tile: hash {i} of {path} is not the root of "
-                        f"{tile_path(below, n * TILE_WIDTH + i)}")
+        if width == TILE_WIDTH:
+            roots[(level, n)] = perfect_root(split_hashes(data))
+        below = level - 1
+        for i in range(width):
+            if roots.get((below, n * TILE_WIDTH + i)) != data[i * 32:(i + 1) * 32]:
+                raise VerifyError(f"changed tile: hash {i} of {path} is not the root of "
+                                  f"{tile_path(below, n * TILE_WIDTH + i)}")
     return tiles
 
 
@@ -122,10 +184,10 @@ def _hasher(tiles: dict[tuple[int, int], bytes]) -> TileHasher:
 
 
 def verify_log(fetch: Fetch, log: Verifier, policy: Policy,
-               state: Path | None = None) -> VerifyResult:
+               state: Path | None = None, workers: int | None = None) -> VerifyResult:
     cp_bytes = _get(fetch, "checkpoint")
     cp, witnesses = check_checkpoint(cp_bytes, log, policy)
-    tiles = verify_tiles(fetch, cp.size)
+    tiles = verify_tiles(fetch, cp.size, workers)
     hasher = _hasher(tiles)
     root = tree_root(hasher, cp.size)
     if root != cp.root:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,22 +161,161 @@ def _existing(conn: Connection, dedups: list[str]) -> dict[str, tuple[str, int |
     return found
 
 
+class CaptureWork:
+    """The write half of one capture, run inside a transaction that may hold other captures
+    too (group commit): `plan` decides what is new and returns its log entries, `finish`
+    stores the events under the log indices the ledger gave them."""
+
+    def __init__(self, doc: Any, prepared: list[_Prepared], errors: list[dict[str, Any]], *,
+                 party_id: int | None, party_identifier: str, behaviour: str,
+                 record_time: str, signature: bytes | None, job_id: int | None) -> None:
+        self.doc = doc
+        self.prepared = prepared
+        self.errors = errors
+        self.party_id = party_id
+        self.party = party_identifier
+        self.behaviour = behaviour
+        self.record_time = record_time
+        self.signature = signature
+        self.job_given = job_id
+        self.job_id = job_id
+        self.event_count = len(doc.events)
+        self._existing: dict[str, tuple[str, int | None]] = {}
+        self._seen: dict[str, _Prepared] = {}
+        self._new: list[_Prepared] = []
+
+    def plan(self, conn: Connection) -> list[Any]:
+        from corridor.ledger.entry import LogEntry
+
+        self.job_id = self.job_given
+        if self.job_id is None:
+            # Inside the capture's transaction: one commit for job and events.
+            self.job_id = create_job(conn, party_id=self.party_id, behaviour=self.behaviour)
+        self._existing = _existing(conn, [p.row.dedup for p in self.prepared])
+        self._seen, self._new = {}, []
+        for p in self.prepared:
+            if p.row.dedup in self._existing or p.row.dedup in self._seen:
+                continue
+            self._seen[p.row.dedup] = p
+            self._new.append(p)
+        return [LogEntry(p.row.hash_id, hashlib.sha256(p.row.doc.encode("utf-8")).digest(),
+                         self.party, self.record_time, self.signature) for p in self._new]
+
+    def finish(self, conn: Connection, indices: Sequence[int]) -> CaptureResult:
+        rows = [p.row for p in self._new]
+        for r, li in zip(rows, indices, strict=True):
+            r.log_index = li
+        if rows:
+            insert_events(conn, rows, captured_by=self.party_id, party=self.party,
+                          job_id=self.job_id)
+        remember_namespaces(conn, self.doc.namespaces)
+        add_location_children(conn, _master_data_children(self.doc.header))
+        results: list[CapturedEvent] = []
+        for p in self.prepared:
+            if p.row.dedup in self._existing:
+                event_id, log_index = self._existing[p.row.dedup]
+                results.append(CapturedEvent(p.index, event_id, p.row.hash_id, log_index, True))
+            elif self._seen[p.row.dedup] is not p:
+                first = self._seen[p.row.dedup].row
+                results.append(CapturedEvent(p.index, first.event_id, first.hash_id,
+                                             first.log_index, True))
+            else:
+                results.append(CapturedEvent(p.index, p.row.event_id, p.row.hash_id,
+                                             p.row.log_index, False))
+        assert self.job_id is not None
+        _finish_job(conn, self.job_id, not self.errors, self.errors, results, self.event_count)
+        return CaptureResult(self.job_id, not self.errors, results, self.errors)
+
+    def failed(self, conn: Connection, exc: BaseException) -> CaptureResult:
+        """Record a failed write (its transaction rolled back: nothing of it is stored)."""
+        errors = [*self.errors, {"location": "/", "rule": "store",
+                                 "message": f"{exc.__class__.__name__}: {exc}"}]
+        # A job created inside the rolled-back transaction is gone too: record a new one.
+        job_id = self.job_given
+        if job_id is None:
+            job_id = create_job(conn, party_id=self.party_id, behaviour=self.behaviour)
+        fail_job(conn, job_id, errors, self.event_count)
+        return CaptureResult(job_id, False, [], errors)
+
+
+def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
+                   ) -> list[CaptureResult]:
+    """Run captures in ONE transaction with ONE ledger append (all or nothing)."""
+    with conn.transaction():
+        plans = [w.plan(conn) for w in works]
+        flat = [entry for plan in plans for entry in plan]
+        indices = ledger.append(conn, flat) if flat else []
+        out: list[CaptureResult] = []
+        pos = 0
+        for work, plan in zip(works, plans, strict=True):
+            out.append(work.finish(conn, indices[pos:pos + len(plan)]))
+            pos += len(plan)
+    return out
+
+
+class GroupCommit:
+    """Group commit for concurrent captures in one process: whoever gets the writer lock
+    commits every capture queued so far in one transaction; the others find theirs done.
+    A failing group is retried one capture at a time, so one bad capture fails alone."""
+
+    def __init__(self, max_batch: int = 256) -> None:
+        self.max_batch = max_batch
+        self._mutex = threading.Lock()
+        self._writer = threading.Lock()
+        self._queue: list[_Slot] = []
+
+    def submit(self, conn: Connection, ledger: Any, work: CaptureWork) -> CaptureResult:
+        slot = _Slot(work)
+        with self._mutex:
+            self._queue.append(slot)
+        while not slot.done:
+            with self._writer:
+                if slot.done:
+                    break
+                with self._mutex:
+                    batch = self._queue[:self.max_batch]
+                    del self._queue[:self.max_batch]
+                _commit(conn, ledger, batch)
+        assert slot.result is not None
+        return slot.result
+
+
+@dataclass
+class _Slot:
+    work: CaptureWork
+    result: CaptureResult | None = None
+    done: bool = False
+
+
+def _commit(conn: Connection, ledger: Any, batch: list[_Slot]) -> None:
+    try:
+        results = write_captures(conn, ledger, [s.work for s in batch])
+    except Exception as exc:  # noqa: BLE001 - retried alone, then recorded in the job
+        if len(batch) == 1:
+            batch[0].result = batch[0].work.failed(conn, exc)
+        else:
+            for slot in batch:
+                _commit(conn, ledger, [slot])
+        for slot in batch:
+            slot.done = True
+        return
+    for slot, result in zip(batch, results, strict=True):
+        slot.result, slot.done = result, True
+
+
 def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: int | None,
                      party_identifier: str, behaviour: str = "rollback",
                      signature: bytes | None = None, job_id: int | None = None,
                      rejected: Mapping[int, list[Problem]] | None = None,
-                     write_lock: AbstractContextManager[Any] | None = None) -> CaptureResult:
+                     committer: GroupCommit | None = None) -> CaptureResult:
     """Store the events of `doc` (an EpcisDocument) for a party, with their ledger entries.
 
     behaviour "rollback": any bad event rejects the whole document; "proceed": bad events are
     reported in the job and the others stored. `rejected` lists events already found invalid
     (by document validation) with their problems. Re-capturing an event the same party already
-    stored (same Event Hash ID) stores nothing and reports `duplicate`. `write_lock`, when
-    given, is held around the write transaction only (so that threads of one process queue
-    for the single writer instead of sleeping in SQLite's busy handler).
+    stored (same Event Hash ID) stores nothing and reports `duplicate`. With a `committer`,
+    concurrent captures of this process share transactions (group commit).
     """
-    from corridor.ledger.entry import LogEntry
-
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"behaviour {behaviour!r}: expected one of {BEHAVIOURS}")
     events: list[dict[str, Any]] = list(doc.events)
@@ -191,59 +330,15 @@ def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: in
             job_id = create_job(db_conn, party_id=party_id, behaviour=behaviour)
         fail_job(db_conn, job_id, errors, len(events))
         return CaptureResult(job_id, False, [], errors)
-
-    results: list[CapturedEvent] = []
-    job_given = job_id
-    try:
-        with write_lock or nullcontext(), db_conn.transaction():
-            if job_id is None:
-                # Inside the capture's transaction: one commit for job and events.
-                job_id = create_job(db_conn, party_id=party_id, behaviour=behaviour)
-            existing = _existing(db_conn, [p.row.dedup for p in prepared])
-            new: list[_Prepared] = []
-            seen: dict[str, _Prepared] = {}
-            for p in prepared:
-                if p.row.dedup in existing or p.row.dedup in seen:
-                    continue
-                seen[p.row.dedup] = p
-                new.append(p)
-            rows = [p.row for p in new]
-            if rows:
-                entries = [LogEntry(r.hash_id, hashlib.sha256(r.doc.encode("utf-8")).digest(),
-                                    party_identifier, record_time, signature) for r in rows]
-                indices = ledger.append(db_conn, entries)
-                for r, li in zip(rows, indices, strict=True):
-                    r.log_index = li
-                insert_events(db_conn, rows, captured_by=party_id, party=party_identifier,
-                              job_id=job_id)
-            remember_namespaces(db_conn, doc.namespaces)
-            add_location_children(db_conn, _master_data_children(doc.header))
-            for p in prepared:
-                if p.row.dedup in existing:
-                    event_id, log_index = existing[p.row.dedup]
-                    results.append(CapturedEvent(p.index, event_id, p.row.hash_id, log_index,
-                                                 True))
-                elif seen[p.row.dedup] is not p:
-                    first = seen[p.row.dedup].row
-                    results.append(CapturedEvent(p.index, first.event_id, first.hash_id,
-                                                 first.log_index, True))
-                else:
-                    results.append(CapturedEvent(p.index, p.row.event_id, p.row.hash_id,
-                                                 p.row.log_index, False))
-            success = not errors
-            _finish_job(db_conn, job_id, success, errors, results, len(events))
-    except Exception as exc:  # noqa: BLE001 - recorded in the job, then reported
-        # The transaction rolled back: nothing of this document is stored.
-        errors.append({"location": "/", "rule": "store",
-                       "message": f"{exc.__class__.__name__}: {exc}"})
-        # A job created inside the rolled-back transaction is gone too: record a new one.
-        job_id = job_given
-        if job_id is None:
-            job_id = create_job(db_conn, party_id=party_id, behaviour=behaviour)
-        fail_job(db_conn, job_id, errors, len(events))
-        return CaptureResult(job_id, False, [], errors)
-    assert job_id is not None
-    return CaptureResult(job_id, not errors, results, errors)
+    work = CaptureWork(doc, prepared, errors, party_id=party_id,
+                       party_identifier=party_identifier, behaviour=behaviour,
+                       record_time=record_time, signature=signature, job_id=job_id)
+    if committer is not None:
+        return committer.submit(db_conn, ledger, work)
+    slot = _Slot(work)
+    _commit(db_conn, ledger, [slot])
+    assert slot.result is not None
+    return slot.result
 
 
 def read_job(conn: Connection, job_id: int) -> dict[str, Any] | None:

@@ -17,7 +17,6 @@ from corridor.query.epc import canonical
 from corridor.query.vocab import normalise
 from corridor.store.db import Connection
 
-
 _UTC_FAST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)")
 
 
@@ -347,23 +346,17 @@ def set_log_indices(conn: Connection, pairs: Iterable[tuple[int, int]]) -> None:
 
 def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None:
     """Prefixes seen at capture, so that query parameters like EQ_example:f resolve."""
-    if not namespaces:
-        return
-    known = {(p, i) for p, i in conn.fetchall("SELECT prefix, iri FROM event_namespaces")}
-    new = [(p, i) for p, i in namespaces.items() if (p, i) not in known]
-    if new:
-        conn.executemany("INSERT INTO event_namespaces (prefix, iri) VALUES (?, ?)", new)
+    if namespaces:
+        conn.executemany("INSERT INTO event_namespaces (prefix, iri) VALUES (?, ?)"
+                         " ON CONFLICT DO NOTHING", list(namespaces.items()))
 
 
 def add_location_children(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:
     """(parent, child) location pairs from master data, for WD_readPoint / WD_bizLocation."""
     wanted = {(canonical(p), canonical(c)) for p, c in pairs}
-    if not wanted:
-        return
-    known = set(conn.fetchall("SELECT parent, child FROM location_children"))
-    new = [pc for pc in wanted if pc not in known]
-    if new:
-        conn.executemany("INSERT INTO location_children (parent, child) VALUES (?, ?)", new)
+    if wanted:
+        conn.executemany("INSERT INTO location_children (parent, child) VALUES (?, ?)"
+                         " ON CONFLICT DO NOTHING", sorted(wanted))
 
 
 def event_document(doc: str, record_time: str) -> dict[str, Any]:

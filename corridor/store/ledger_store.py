@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -30,7 +31,6 @@ from corridor.ledger.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
-    perfect_root,
     tree_root,
     verify_consistency,
 )
@@ -60,6 +60,7 @@ from corridor.ledger.tiles import (
     edge_tiles,
     encode_bundle,
     split_hashes,
+    tile_nodes,
     tile_path,
     tiles_for_size,
 )
@@ -71,8 +72,10 @@ from corridor.store.migrations import migrate
 
 log = logging.getLogger("corridor.ledger")
 
-_UPSERT = ("INSERT INTO ledger_tiles (level, n, width, data) VALUES (?, ?, ?, ?) "
-           "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data")
+_UPSERT = ("INSERT INTO ledger_tiles (level, n, width, data, nodes) VALUES (?, ?, ?, ?, ?) "
+           "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data, "
+           "nodes = excluded.nodes")
+_SUBTREE_CACHE = 200_000  # proof hashes kept (perfect subtrees never change once complete)
 
 
 class LedgerError(RuntimeError):
@@ -125,7 +128,10 @@ class Ledger:
         self.policy: Policy = threshold_policy(
             signer.verifier, [(w.verifier, w.url) for w in self.links], self.quorum)
         self._cache = _Cache()
+        self._subtrees: dict[tuple[int, int], bytes] = {}
         self._local = threading.local()
+        self._conns: list[Connection] = []  # one per thread that used the ledger
+        self._conns_lock = threading.Lock()
         self._push_lock = threading.Lock()
         self._stop = threading.Event()
         self._signed = threading.Event()
@@ -138,6 +144,8 @@ class Ledger:
         if conn is None:
             conn = self.db.connect()
             self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
         return conn
 
     def _end_read(self, conn: Connection) -> None:
@@ -165,8 +173,8 @@ class Ledger:
                 if edge is None or self._cache.stamp != stamp or edge.size != size:
                     edge = self._load_edge(conn, size)
                 new_edge, writes = append_entries(edge, data)
-                conn.executemany(_UPSERT, [(lvl, n, width, blob)
-                                           for (lvl, n), (blob, width) in writes.items()])
+                conn.executemany(_UPSERT, [(lvl, n, width, blob, nodes)
+                                           for (lvl, n), (blob, width, nodes) in writes.items()])
                 new_stamp = secrets.token_hex(8)
                 conn.execute("UPDATE ledger_state SET size = ?, stamp = ? WHERE id = 1",
                              (new_edge.size, new_stamp))
@@ -195,7 +203,44 @@ class Ledger:
         return bytes(row[1])
 
     def _hasher(self, conn: Connection) -> TileHasher:
+        """Straight from the stored tiles (used before signing: no caches)."""
         return TileHasher(lambda level, n, width: self._tile_row(conn, level, n, width))
+
+    def _proof_hasher(self, conn: Connection) -> Callable[[int, int], bytes]:
+        """For serving proofs: stored internal nodes of full tiles, one query per tile, and a
+        shared cache of perfect-subtree hashes (immutable once their leaves exist)."""
+        rows: dict[tuple[int, int], tuple[int, bytes, bytes | None]] = {}
+
+        def row(level: int, n: int) -> tuple[int, bytes, bytes | None]:
+            got = rows.get((level, n))
+            if got is None:
+                r = conn.fetchone("SELECT width, data, nodes FROM ledger_tiles "
+                                  "WHERE level = ? AND n = ?", (level, n))
+                if r is None:
+                    raise LedgerError(f"store is missing {tile_path(level, n)}")
+                got = rows[(level, n)] = (int(r[0]), bytes(r[1]),
+                                          None if r[2] is None else bytes(r[2]))
+            return got
+
+        def read(level: int, n: int, width: int) -> bytes:
+            got_width, data, _ = row(level, n)
+            if got_width < width:
+                raise LedgerError(f"store is missing {tile_path(level, n, width)}")
+            return data
+
+        tiles = TileHasher(read, nodes=lambda level, n: row(level, n)[2])
+        cache = self._subtrees
+
+        def hasher(start: int, height: int) -> bytes:
+            value = cache.get((start, height))
+            if value is None:
+                value = tiles(start, height)
+                if len(cache) >= _SUBTREE_CACHE:
+                    cache.clear()
+                cache[(start, height)] = value
+            return value
+
+        return hasher
 
     # -- checkpoints ---------------------------------------------------------------------
     def size(self) -> int:
@@ -291,7 +336,7 @@ class Ledger:
             if old > cp.size:
                 link.last_error = (f"witness has size {old}, beyond our checkpoint {cp.size}")
                 return []
-            proof = consistency_proof(self._hasher(conn), old, cp.size) if old else []
+            proof = consistency_proof(self._proof_hasher(conn), old, cp.size) if old else []
             try:
                 status, body = post(self._http, link.url + "/add-checkpoint",
                                     add_checkpoint_body(old, proof, note))
@@ -341,9 +386,12 @@ class Ledger:
         self._threads = []
 
     def _sign_loop(self) -> None:
+        signed = -1
         while not self._stop.is_set():
             try:
-                self.sign_now()
+                size = self.size()
+                if size != signed:  # cheap read first: the write lock only when needed
+                    signed = parse_checkpoint(parse_note(self.sign_now()).text).size
             except Exception:  # keep signing later; the error is in the log
                 log.exception("checkpoint signing failed")
             self._stop.wait(self.interval)
@@ -360,8 +408,17 @@ class Ledger:
                 log.exception("witness push failed")
 
     def close(self) -> None:
+        """Stop the background threads and close every connection the ledger opened."""
         self.stop()
         self._http.close()
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:  # closing is best effort at shutdown
+                log.debug("closing a ledger connection failed", exc_info=True)
+        self._local = threading.local()
 
     # -- reading -----------------------------------------------------------------------
     def read_tile(self, level: int, n: int, width: int) -> bytes | None:
@@ -392,13 +449,24 @@ class Ledger:
         cp = parse_checkpoint(parse_note(note).text)
         if not 0 <= index < cp.size:
             return None
-        entry = self.entry(index)
+        proof = self.inclusion_proof(index, cp.size)
+        return Receipt(index, proof, note, self.entry(index)).encode()
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 9162 inclusion proof of leaf `index` in the tree of `size` (from the tiles)."""
         conn = self._conn()
         try:
-            proof = inclusion_proof(self._hasher(conn), index, cp.size)
+            return inclusion_proof(self._proof_hasher(conn), index, size)
         finally:
             self._end_read(conn)
-        return Receipt(index, proof, note, entry).encode()
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """RFC 9162 consistency proof from tree size `old` to `new` (from the tiles)."""
+        conn = self._conn()
+        try:
+            return consistency_proof(self._proof_hasher(conn), old, new)
+        finally:
+            self._end_read(conn)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -426,7 +494,7 @@ class Ledger:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
         write_atomic(directory / "checkpoint", note)
-        (directory / "info.json").write_text(json.dumps(self.info(), indent=2) + "\n")
+        (directory / "info").write_text(json.dumps(self.info(), indent=2) + "\n")
         return cp
 
     # -- audit -------------------------------------------------------------------------
@@ -445,8 +513,17 @@ class Ledger:
 def _audit(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) -> list[str]:
     problems: list[str] = []
     size = int(conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")[0])
-    stored = {(int(lvl), int(n)): (int(w), bytes(d)) for lvl, n, w, d in
-              conn.fetchall("SELECT level, n, width, data FROM ledger_tiles")}
+    stored: dict[tuple[int, int], tuple[int, bytes]] = {}
+    roots: dict[tuple[int, int], bytes] = {}  # root of each full tile, from its hashes
+    for lvl, n, w, d, nodes in conn.fetchall(
+            "SELECT level, n, width, data, nodes FROM ledger_tiles"):
+        key = (int(lvl), int(n))
+        stored[key] = (int(w), bytes(d))
+        if key[0] >= 0 and len(d) == TILE_WIDTH * 32:
+            roots[key], want = tile_nodes(split_hashes(bytes(d)))
+            if nodes is not None and bytes(nodes) != want:
+                problems.append(f"changed tile nodes: the stored internal nodes of "
+                                f"{tile_path(*key)} differ from its hashes")
     expected = {(lvl, n): w for lvl, n, w in tiles_for_size(size)}
     expected.update({(ENTRIES, n): w for lvl, n, w in tiles_for_size(size) if lvl == 0})
     for key in sorted(set(stored) - set(expected)):
@@ -486,9 +563,7 @@ def _audit(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) -> li
                                     f"hash {i} of {path}")
         else:
             for i in range(width):
-                child = stored.get((lvl - 1, n * TILE_WIDTH + i))
-                if child is None or len(child[1]) != TILE_WIDTH * 32 or perfect_root(
-                        split_hashes(child[1])) != data[i * 32:(i + 1) * 32]:
+                if roots.get((lvl - 1, n * TILE_WIDTH + i)) != data[i * 32:(i + 1) * 32]:
                     problems.append(f"changed tile: hash {i} of {path} is not the root of "
                                     f"{tile_path(lvl - 1, n * TILE_WIDTH + i)}")
 

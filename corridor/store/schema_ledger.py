@@ -4,6 +4,7 @@ ledger_state: one row (id 1): committed tree size; `stamp` changes on every appe
   can tell whether its cached right edge is still the stored one.
 ledger_tiles: tlog-tiles hashes per (level, n), widest version only; level -1 holds entry
   bundles (uint16-length-prefixed entries), `width` = hashes or entries in `data`.
+  `nodes` (full tiles only): the tile's internal Merkle nodes, so proofs need no hashing.
 ledger_checkpoints: every signed checkpoint note (with cosignatures added as they arrive);
   `witnessed` counts valid witness cosignatures.
 """
@@ -35,5 +36,9 @@ CREATE TABLE ledger_checkpoints (
   created_at {TEXT} NOT NULL
 );
 """,
+    ),
+    Migration(
+        "ledger-0002-tile-nodes",
+        "ALTER TABLE ledger_tiles ADD COLUMN nodes {BLOB}",
     ),
 ]

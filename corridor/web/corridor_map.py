@@ -17,12 +17,13 @@ LON0, LON1 = 5.0, 82.0
 LAT0, LAT1 = 35.0, 54.0
 # Label placement (dx, dy, anchor) where the default (right, above) would collide.
 _LABEL_AT = {
-    "genoa": (-8, 4, "end"), "brescia": (-8, -8, "end"), "trieste": (8, -8, "start"),
+    "genoa": (-8, 4, "end"), "brescia": (0, -12, "middle"), "trieste": (8, -8, "start"),
+    "pavlodar": (-8, -8, "end"),
     "batumi": (-8, 12, "end"), "poti": (-8, -8, "end"), "kuryk": (8, 14, "start"),
     "baku": (8, -4, "start"), "alat": (-8, 14, "end"), "border": (0, -10, "middle"),
     "aktau": (-8, -8, "end"),
 }
-_SHORT = {"brescia": "Buyer (Brescia)", "border": "AZ/GE border", "pavlodar": "KZPWQ Pavlodar",
+_SHORT = {"brescia": "Buyer", "border": "AZ/GE border", "pavlodar": "KZPWQ Pavlodar",
           "aktobe": "KZAKX Aktobe"}
 _MODE_CLASS = {"rail": "rail", "ferry": "ferry", "sea": "sea", "road": "road"}
 

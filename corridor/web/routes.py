@@ -42,6 +42,10 @@ def _time(stored: str | None) -> str:
 _env.filters["utc"] = _time
 
 
+MAX_INDEX = 2**63 - 1  # log indices are 64-bit
+MAX_QUERY = 500  # characters of a search or identifier worth looking up
+
+
 class Pages:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -80,11 +84,11 @@ class Pages:
     async def overview(self, request: Request) -> Response:
         info = self.info()
         session, ctx = await self._run(
-            request, lambda conn, s: views.overview_page(conn, s, info))
+            request, lambda conn, s: views.overview_page(conn, s, info, self.ctx.db.url))
         return self.render("overview.html", request, session, **ctx)
 
     async def shipment(self, request: Request) -> Response:
-        ref = request.path_params["ref"]
+        ref = request.path_params["ref"][:MAX_QUERY]
         session, ctx = await self._run(request,
                                        lambda conn, s: views.shipment_page(conn, s, ref))
         if ctx is None:
@@ -92,7 +96,7 @@ class Pages:
         return self.render("shipment.html", request, session, **ctx)
 
     async def lot(self, request: Request) -> Response:
-        ref = request.path_params["ref"]
+        ref = request.path_params["ref"][:MAX_QUERY]
         session, ctx = await self._run(request, lambda conn, s: views.lot_page(conn, s, ref))
         if ctx is None:
             return self.not_found(request, session, f"lot {ref}")
@@ -101,6 +105,9 @@ class Pages:
     async def event(self, request: Request) -> Response:
         index = int(request.path_params["index"])
         info = self.info()
+        if index > MAX_INDEX:
+            session, _ = await self._run(request, lambda conn, s: None)
+            return self.not_found(request, session, f"event at log index {index}")
         session, ctx = await self._run(
             request, lambda conn, s: views.event_page(conn, s, index, info))
         if ctx is None:
@@ -109,7 +116,7 @@ class Pages:
 
     async def receipt(self, request: Request) -> Response:
         """The C2SP tlog-proof receipt of a visible event, as a download."""
-        index = int(request.path_params["index"])
+        index = min(int(request.path_params["index"]), MAX_INDEX)
         session, ev = await self._run(
             request, lambda conn, s: views.data.event_by_log_index(conn, s.viewer, index))
         if ev is None or self.ctx.ledger is None:
@@ -124,7 +131,7 @@ class Pages:
 
     async def event_json(self, request: Request) -> Response:
         """The stored event document exactly as digested into the log."""
-        index = int(request.path_params["index"])
+        index = min(int(request.path_params["index"]), MAX_INDEX)
         session, ev = await self._run(
             request, lambda conn, s: views.data.event_by_log_index(conn, s.viewer, index))
         if ev is None:
@@ -143,7 +150,7 @@ class Pages:
         return self.render("log.html", request, session, log=log, base=base)
 
     async def search(self, request: Request) -> Response:
-        q = request.query_params.get("q", "")
+        q = request.query_params.get("q", "")[:MAX_QUERY]
         place = request.query_params.get("place")
         party = request.query_params.get("party")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from corridor.demo.geography import PLACES
 from corridor.query.epc import canonical
+from corridor.query.params import QueryError
 from corridor.query.visibility import visibility_clause
 from corridor.store.db import Connection
 from corridor.web import data
@@ -95,32 +96,56 @@ def ticker_rows(conn: Connection) -> list[Any]:
         return []
 
 
-def overview_page(conn: Connection, session: Session, info: dict[str, Any]) -> dict[str, Any]:
+def overview_page(conn: Connection, session: Session, info: dict[str, Any],
+                  cache_key: str | None = None) -> dict[str, Any]:
     ctx: dict[str, Any] = {"ticker": ticker_rows(conn), "log": log_status(conn, info)}
     if session.public:
         svg, stats = render_map([], link_units=False)
         ctx.update(map_svg=svg, map_stats=stats, ov=None)
         return ctx
-    ov = data.overview(conn, session.viewer)
+    ov = data.overview(conn, session.viewer, cache_key=cache_key)
     svg, stats = render_map(ov.positions)
     ctx.update(map_svg=svg, map_stats=stats, ov=ov)
     return ctx
 
 
-def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[Any]:
+@dataclass
+class ValuationView:
+    valuation: Any  # corridor.fx.valuation.Valuation
+    note: str  # why the rate is not the invoice date's, or ""
+
+
+def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[ValuationView]:
+    """The invoice in KZT (and USD or EUR) at the official rate of the invoice date; when no
+    rate was recorded near that date, at the nearest recorded NBK date, saying so."""
     from corridor.fx.valuation import value
+    from corridor.store.fx_store import effective_dates
 
     out = []
     for target in ("KZT", "USD" if currency != "USD" else "EUR"):
         try:
-            out.append(value(conn, Decimal(amount), currency, target, on))
+            out.append(ValuationView(value(conn, Decimal(amount), currency, target, on), ""))
+            continue
         except (LookupError, ValueError, ArithmeticError):
-            pass  # no rate recorded near that day: the page shows the invoice value alone
+            pass
+        dates = effective_dates(conn, "NBK")
+        if not dates:
+            continue
+        nearest = min(dates, key=lambda d: abs((d - on).days))
+        try:
+            v = value(conn, Decimal(amount), currency, target, nearest)
+        except (LookupError, ValueError, ArithmeticError):
+            continue
+        out.append(ValuationView(v, f"no rate recorded for {on.isoformat()}: nearest recorded "
+                                    f"date {nearest.isoformat()}"))
     return out
 
 
 def shipment_page(conn: Connection, session: Session, ref: str) -> dict[str, Any] | None:
-    ship = data.shipment(conn, session.viewer, data.epc_key(ref))
+    try:
+        ship = data.shipment(conn, session.viewer, data.epc_key(ref))
+    except QueryError:  # not an identifier at all (e.g. a malformed pattern URN)
+        return None
     if ship is None:
         return None
     valuations: list[Any] = []
@@ -135,7 +160,10 @@ def shipment_page(conn: Connection, session: Session, ref: str) -> dict[str, Any
 
 
 def lot_page(conn: Connection, session: Session, ref: str) -> dict[str, Any] | None:
-    lot = data.lot(conn, session.viewer, data.epc_key(ref))
+    try:
+        lot = data.lot(conn, session.viewer, data.epc_key(ref))
+    except QueryError:
+        return None
     if lot is None:
         return None
     shipments = []
@@ -163,6 +191,7 @@ def event_page(conn: Connection, session: Session, index: int,
             "entry": {"eventHashId": ev.hash_id, "party": ev.party,
                       "recordTime": ev.record_time, "logIndex": index, "signature": None},
             "witnesses": [w["vkey"] for w in info.get("witnesses", [])],
+            "quorum": int(info.get("quorum", 0) or 0),
         },
     }
 
@@ -238,20 +267,23 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
 
     epc_hits([key])
     if not hits and "/" not in q and ":" not in q:
-        # A lot number on its own: the end of an LGTIN key.
+        # A lot number on its own: the end of an LGTIN key. Range-scan the GTIN-based keys of
+        # the index rather than LIKE '%...' over every row.
         rows = conn.fetchall(
-            "SELECT DISTINCT x.epc FROM event_epcs x JOIN events e ON e.id = x.event_pk"
-            f" WHERE x.epc LIKE ? AND x.role IN ('class', 'child_class') AND ({vis_sql})"
-            " LIMIT ?", [f"%/10/{q}", *vis_params, limit])
-        epc_hits([r[0] for r in rows])
-    # Business transactions: bill of lading, invoice, order... by full URN or its last part.
+            "SELECT DISTINCT x.epc FROM event_epcs x WHERE x.epc >= ? AND x.epc < ?",
+            [f"{_DL}/01/", f"{_DL}/010"])
+        epc_hits([r[0] for r in rows if r[0].endswith(f"/10/{q}")][:limit])
+    # Business transactions (bill of lading, invoice, order...): by full URN, or by the
+    # document number under any party's GLN (urn:epcglobal:cbv:bt:<GLN>:<number>).
+    candidates = [q, *(f"urn:epcglobal:cbv:bt:{gln}:{q}" for gln in _party_glns(conn))]
+    marks = ",".join("?" * len(candidates))
     rows = conn.fetchall(
         "SELECT f.path, f.sval, e.log_index, x.epc FROM event_fields f"
         " JOIN events e ON e.id = f.event_pk"
         " LEFT JOIN event_epcs x ON x.event_pk = e.id AND x.role IN ('epc', 'parent')"
-        f" WHERE f.path LIKE 'bizTransaction:%' AND (f.sval = ? OR f.sval LIKE ?)"
-        f" AND ({vis_sql}) ORDER BY e.event_time LIMIT ?",
-        [q, f"%:{q}", *vis_params, limit])
+        f" WHERE f.path >= 'bizTransaction:' AND f.path < 'bizTransaction;'"
+        f" AND f.sval IN ({marks}) AND ({vis_sql}) ORDER BY e.event_time LIMIT ?",
+        [*candidates, *vis_params, limit])
     for path, sval, log_index, epc in rows:
         kind = path.split(":", 1)[1]
         if epc and epc.startswith(data.SSCC_PREFIX):
@@ -275,6 +307,20 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
     for h in hits:
         unique.setdefault(h.href, h)
     return list(unique.values())[:limit]
+
+
+_DL = "https://id.gs1.org"
+
+
+def _party_glns(conn: Connection) -> list[str]:
+    """13-digit GLNs of every registered party identifier that is a PGLN or SGLN."""
+    glns = []
+    for (ident,) in conn.fetchall("SELECT DISTINCT identifier FROM party_identifiers"):
+        key = canonical(ident)
+        for ai in ("/417/", "/414/"):
+            if key.startswith(_DL + ai):
+                glns.append(key[len(_DL + ai):len(_DL + ai) + 13])
+    return glns
 
 
 def units_at(conn: Connection, session: Session, *, place_key: str | None = None,

@@ -88,7 +88,7 @@ def test_sigkill_during_captures(kind: str, tmp_path: Path, request) -> None:
     worker = threading.Thread(target=stream.run, daemon=True)
     worker.start()
     try:
-        for _ in range(4):
+        for _ in range(3):
             time.sleep(rng.uniform(0.3, 1.2))
             server.kill()
             time.sleep(rng.uniform(0.0, 0.3))
@@ -119,12 +119,11 @@ def test_sigkill_during_captures(kind: str, tmp_path: Path, request) -> None:
             time.sleep(0.3)
         assert int(cp.text.splitlines()[1]) == len(stored)
         client.close()
-        server.stop()
+        # No capture runs any more: auditing the store beside the live server is safe.
         audit = subprocess.run([CORRIDOR, "log", "audit", "--data-dir", str(server.data_dir),
                                 "--db", url], capture_output=True, text=True, timeout=120,
                                check=False)
         assert audit.returncode == 0, audit.stdout + audit.stderr
-        server.start()
         verify = subprocess.run([CORRIDOR, "log", "verify", server.url + "/log",
                                  "--vkey", info["log_vkey"]], capture_output=True, text=True,
                                 timeout=120, check=False)

@@ -177,3 +177,75 @@ def test_validation_errors_list_every_problem(gs1: Path) -> None:
     assert "/epcisBody/eventList/0/eventTimeZoneOffset" in locations
     assert f"/epcisBody/eventList/{last}" in locations
     assert len(caught.value.problems) >= 3
+
+
+def test_streaming_stops_at_the_first_invalid_batch_with_its_location(gs1: Path) -> None:
+    doc = json.loads((gs1 / "JSON/Example_9.6.1-ObjectEvent.jsonld").read_bytes())
+    good = doc["epcisBody"]["eventList"][0]
+    doc["epcisBody"]["eventList"] = [good] * 300 + [dict(good, action="WATCH")] + [good] * 5
+    with pytest.raises(EpcisError) as caught:
+        list(iter_events(io.BytesIO(json.dumps(doc).encode())))
+    assert caught.value.problems[0].location == "/epcisBody/eventList/300/action"
+    # events before the faulty batch were already handed out, in order
+    handed: list[dict] = []
+    with pytest.raises(EpcisError):
+        for event, _ in iter_events(io.BytesIO(json.dumps(doc).encode())):
+            handed.append(event)
+    assert len(handed) == 256 and handed[0] == good
+
+
+def test_streaming_xml_is_checked_against_the_xsd(gs1: Path) -> None:
+    data = (gs1 / "XML/Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    broken = data.replace(b"<action>OBSERVE</action>", b"<action>WATCH</action>", 1)
+    with pytest.raises(EpcisError) as caught:
+        list(iter_events(io.BytesIO(broken)))
+    problem = caught.value.problems[0]
+    assert problem.location.endswith("element <action>") and problem.rule.startswith("xsd:")
+    assert len(list(iter_events(io.BytesIO(broken), validate=False))) == 2
+
+
+def test_streaming_a_query_document(gs1: Path) -> None:
+    data = (gs1 / "JSON/EPCISQueryDocument.jsonld").read_bytes()
+    events = [e for e, _ in iter_events(io.BytesIO(data))]
+    assert events == read_document(data).events and events
+
+
+EPCIS_1X = b"""<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" xmlns:ex="https://ex.example/"
+    schemaVersion="1.2" creationDate="2020-01-01T00:00:00Z">
+  <EPCISBody><EventList>
+    <ObjectEvent>
+      <eventTime>2020-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>
+      <baseExtension><eventID>urn:uuid:6a3e1c0b-7b43-4d0e-9a8e-2b3f3f0c1a11</eventID>
+      </baseExtension>
+      <epcList/><action>ADD</action>
+      <extension>
+        <quantityList><quantityElement><epcClass>urn:epc:class:lgtin:4012345.012345.1</epcClass>
+          <quantity>2.5</quantity><uom>KGM</uom></quantityElement></quantityList>
+        <ilmd><ex:lot>L1</ex:lot></ilmd>
+      </extension>
+      <ex:note ex:lang="en">hello</ex:note>
+    </ObjectEvent>
+    <extension>
+      <TransformationEvent>
+        <eventTime>2020-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>
+        <inputEPCList><epc>urn:epc:id:sgtin:4012345.011122.25</epc></inputEPCList>
+      </TransformationEvent>
+    </extension>
+  </EventList></EPCISBody>
+</epcis:EPCISDocument>"""
+
+
+def test_epcis_1x_extension_wrappers_are_flattened() -> None:
+    doc = read_document(EPCIS_1X, validate=False)
+    first, second = doc.events
+    assert first["eventID"] == "urn:uuid:6a3e1c0b-7b43-4d0e-9a8e-2b3f3f0c1a11"
+    assert first["quantityList"] == [{"epcClass": "urn:epc:class:lgtin:4012345.012345.1",
+                                      "quantity": 2.5, "uom": "KGM"}]
+    assert first["ilmd"] == {"ex:lot": "L1"}
+    assert first["ex:note"] == {"ex:lang": "en", "@value": "hello"}
+    assert first["epcList"] == []
+    assert second["type"] == "TransformationEvent"
+    assert doc.namespaces == {"ex": "https://ex.example/"}
+    streamed = [e for e, _ in iter_events(io.BytesIO(EPCIS_1X), validate=False)]
+    assert streamed == doc.events

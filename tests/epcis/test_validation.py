@@ -176,3 +176,14 @@ def test_xml_mutations_rejected_whenever_the_xsd_rejects(
         else:
             assert ours == [], f"Corridor rejects what the XSD accepts: {ours[:2]}"
     assert rejected > 100
+
+
+def test_packaged_schemas_are_the_official_files(gs1: Path) -> None:
+    from importlib import resources
+
+    data = resources.files("corridor.epcis").joinpath("data")
+    assert data.joinpath("EPCIS-JSON-Schema.json").read_bytes() == \
+        (gs1 / "EPCIS-JSON-Schema.json").read_bytes()
+    for xsd in (gs1 / "XSD").glob("*.xsd"):
+        assert data.joinpath(xsd.name).read_bytes() == xsd.read_bytes(), xsd.name
+    assert data.joinpath("GS1-LICENSE.txt").read_bytes() == (gs1 / "LICENSE").read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,20 @@ def test_receipt_round_trip_and_failures() -> None:
         verify_receipt(parsed, generate_signer("log.test").verifier, policy)
     with pytest.raises(ReceiptError, match="line 3"):
         parse_receipt(r.encode().replace(b"index 7", b"index 07"))
+
+
+def test_entry_format_doc_example() -> None:
+    """The worked example in docs/ledger-entry-format.md is what the code produces."""
+    from corridor.ledger.jcs import document_digest
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ledger-entry-format.md").read_text()
+    event = {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00Z",
+             "eventTimeZoneOffset": "+05:00", "epcList": ["urn:epc:id:sgtin:4012345.011111.1"],
+             "action": "OBSERVE"}
+    assert canonicalize(event).decode() in doc
+    entry = LogEntry("ni:///sha-256;" + hashlib.sha256(b"example").hexdigest() + "?ver=CBV2.0",
+                     document_digest(event), "urn:epc:id:pgln:4012345.00000",
+                     "2026-11-27T10:15:00.000000Z")
+    data = entry.encode()
+    assert data.decode() in doc and f"{len(data)}\nbytes" in doc.replace(" bytes", "\nbytes")
+    assert leaf_hash(data).hex() in doc

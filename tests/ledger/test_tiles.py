@@ -91,14 +91,19 @@ def test_tile_proofs_equal_list_proofs() -> None:
     _, stored = append_entries(Edge(0, [], []), entries)
     leaves = [leaf_hash(e) for e in entries]
     tiles = TileHasher(lambda lvl, n, w: stored[(lvl, n)][0])
+    with_nodes = TileHasher(lambda lvl, n, w: stored[(lvl, n)][0],
+                            nodes=lambda lvl, n: stored[(lvl, n)][2])
     plain = ListHasher(leaves)
+    for start, height in [(0, 1), (256, 7), (70000 - 112 - 16, 4), (65536, 9), (2, 1)]:
+        assert with_nodes(start, height) == tiles(start, height) == plain(start, height)
     for _ in range(200):
         size = rng.randrange(1, len(entries) + 1)
         index = rng.randrange(size)
         root = root_of(leaves[:size]) if size < 2000 else tree_root(plain, size)
         assert tree_root(tiles, size) == root
         proof = inclusion_proof(tiles, index, size)
-        assert proof == inclusion_proof(plain, index, size)
+        assert proof == inclusion_proof(plain, index, size) == inclusion_proof(with_nodes, index,
+                                                                              size)
         verify_inclusion(index, size, leaves[index], proof, root)
         old = rng.randrange(1, size + 1)
         cproof = consistency_proof(tiles, old, size)

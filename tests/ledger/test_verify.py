@@ -76,6 +76,14 @@ def test_sound_log_verifies_and_state_tracks_it(witnessed, tmp_path: Path) -> No
     code, out = run("log", "audit", "--data-dir", str(tmp_path / "node"), "--db",
                     ledger.settings.db_url, "--origin", ORIGIN, "--witness", wkey)
     assert code == 0 and "size 1000" in out, out
+    # A changed entry: one character of entry 300's party line.
+    bundle = tmp_path / "mirror" / "tile" / "entries" / "001"
+    data = bundle.read_bytes()
+    entry_300 = make_entries(300, 1)[0].encode()
+    at = data.index(entry_300) + entry_300.index(b"party ") + 8
+    bundle.write_bytes(data[:at] + b"X" + data[at + 1:])
+    code, out = run("log", "verify", str(tmp_path / "mirror"), "--vkey", vkey, "--witness", wkey)
+    assert code != 0 and "changed entry: entry 300" in out and "tile/entries/001" in out, out
 
 
 def test_fork_is_detected(witnessed, node: Callable[..., Ledger], tmp_path: Path) -> None:
@@ -113,7 +121,7 @@ def test_random_changes_to_the_mirror_fail_verification(witnessed, tmp_path: Pat
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     files = sorted(p for p in (tmp_path / "mirror").rglob("*") if p.is_file()
-                   and p.name != "info.json")
+                   and p.name != "info")
     for trial in range(30):
         copy = tmp_path / f"t{trial}"
         shutil.copytree(tmp_path / "mirror", copy)
@@ -175,16 +183,16 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
     with conn.transaction():
         ledger.append(conn, entries)
     ledger.sign_now()
-    append(ledger, 66000 - 20)
+    append(ledger, 2100 - 20)
     ledger.sign_now()
     append(ledger, 3)
     has_events = _fill_events(str(db), ledger)
     assert ledger.audit() == []
     base = tmp_path / "base.sqlite3"
     _copy_db(db, base)
-    targets = ["tile", "bundle", "checkpoint"] + (["event"] * has_events)
+    targets = ["tile", "bundle", "checkpoint", "nodes"] + (["event"] * has_events)
     cli = ("log", "audit", "--data-dir", str(tmp_path / "a"), "--origin", ORIGIN, "--db")
-    for trial in range(16):
+    for trial in range(15):
         kind = targets[trial % len(targets)]
         work = tmp_path / f"a{trial}.sqlite3"
         _copy_db(base, work)
@@ -201,6 +209,11 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
                 "SELECT size, note FROM ledger_checkpoints").fetchall())
             con.execute("UPDATE ledger_checkpoints SET note = ? WHERE size = ?",
                         (_mutate(note.encode(), rng, True).decode(), size))
+        elif kind == "nodes":
+            level, n, nodes = rng.choice(con.execute(
+                "SELECT level, n, nodes FROM ledger_tiles WHERE nodes IS NOT NULL").fetchall())
+            con.execute("UPDATE ledger_tiles SET nodes = ? WHERE level = ? AND n = ?",
+                        (_mutate(bytes(nodes), rng, False), level, n))
         else:
             col = "document" if any(c[1] == "document" for c in con.execute(
                 "PRAGMA table_info(events)")) else "doc"
@@ -232,3 +245,74 @@ def test_receipt_verify_command(witnessed, tmp_path: Path) -> None:
     code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--witness", wkey,
                     "--event", str(event))
     assert code != 0 and "event" in out, out
+
+
+def test_receipt_for_a_real_event_checks_the_event(node: Callable[..., Ledger],
+                                                   tmp_path: Path) -> None:
+    from corridor.epcis.hashid import event_hash_id
+    from corridor.ledger.entry import LogEntry
+    from corridor.ledger.jcs import document_digest
+
+    event = {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00.000Z",
+             "eventTimeZoneOffset": "+05:00", "action": "OBSERVE",
+             "epcList": ["urn:epc:id:sgtin:4012345.011111.1"],
+             "bizStep": "shipping", "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"}}
+    ledger = node()
+    append(ledger, 5)
+    conn = ledger._conn()
+    with conn.transaction():
+        [index] = ledger.append(conn, [LogEntry(event_hash_id(event), document_digest(event),
+                                                "urn:epc:id:pgln:4012345.00000",
+                                                "2026-11-27T10:00:01.000000Z", b"sig")])
+    ledger.sign_now()
+    receipt = tmp_path / "e.tlog-proof"
+    receipt.write_bytes(ledger.receipt(index))
+    good, changed = tmp_path / "good.json", tmp_path / "changed.json"
+    good.write_text(json.dumps(event, indent=2))
+    changed.write_text(json.dumps({**event, "eventTimeZoneOffset": "+04:00"}))
+    vkey = ledger.signer.verifier.vkey
+    code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--event", str(good))
+    assert code == 0 and f"entry {index}" in out, out
+    code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--event", str(changed))
+    assert code != 0 and "event hash id" in out, out
+
+
+def test_split_view_a_forked_node_gets_no_cosignature(witnessed, node: Callable[..., Ledger],
+                                                      tmp_path: Path) -> None:
+    ledger, _, _ = witnessed
+    fork_dir = tmp_path / "forknode"
+    (fork_dir / "keys").mkdir(parents=True)
+    shutil.copy(tmp_path / "node" / "keys" / "log.key", fork_dir / "keys" / "log.key")
+    fork = node(db_url=f"sqlite:///{tmp_path / 'fork.sqlite3'}", data_dir=fork_dir,
+                witnesses=ledger.settings.witnesses, quorum=1)
+    conn = fork._conn()
+    with conn.transaction():
+        fork.append(conn, make_entries(0, 999) + make_entries(7000, 301))
+    fork.sign_now()
+    assert fork.witness_now() == 0  # the witness saw the honest 1000 first
+    assert fork.checkpoint() is None and fork.links[0].last_error
+    append(ledger, 10)
+    ledger.sign_now()
+    assert ledger.witness_now() == 1  # the honest log goes on being cosigned
+
+
+def test_parallel_verification_reports_the_same(witnessed, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from corridor.ledger import verify
+    from corridor.ledger.note import parse_vkey
+    from corridor.ledger.policy import threshold_policy
+    from corridor.ledger.transport import directory_fetcher
+
+    _, vkey, _ = witnessed
+    monkeypatch.setattr(verify, "PARALLEL_MIN_TILES", 1)
+    log = parse_vkey(vkey)
+    policy = threshold_policy(log, [], 0)
+    mirror = tmp_path / "mirror"
+    result = verify.verify_log(directory_fetcher(mirror), log, policy, workers=2)
+    assert result.checkpoint.size == 1000
+    bundle = mirror / "tile" / "entries" / "002"
+    data = bundle.read_bytes()
+    at = data.index(b"party ", 2000) + 7
+    bundle.write_bytes(data[:at] + b"Z" + data[at + 1:])
+    with pytest.raises(verify.VerifyError, match=r"changed entry: entry 5\d\d \(tile/entries/002"):
+        verify.verify_log(directory_fetcher(mirror), log, policy, workers=2)

@@ -39,6 +39,7 @@ _SAMPLES = {
     "EXISTS_errorDeclaration": [""], "GE_errorDeclarationTime": ["2020-01-01T00:00:00Z"],
     "LT_errorDeclarationTime": ["2030-01-01T00:00:00Z"],
     "GE_errorDeclaration_Time": ["2020-01-01T00:00:00Z"],
+    "LT_errorDeclaration_Time": ["2030-01-01T00:00:00Z"],
     "EQ_errorReason": ["incorrect_data"],
     "EQ_correctiveEventID": ["urn:uuid:404d95fc-9457-4a51-bd6a-0bba133845a8"],
     "orderBy": ["eventTime"], "orderDirection": ["ASC"], "eventCountLimit": ["5"],

@@ -102,7 +102,7 @@ def test_verify_in_browser_accepts_real_and_rejects_tampered(page: Any, node: No
 
     # A key the log never signed with is refused.
     vkey = page.input_value("#log-vkey")
-    name, key_id, b64 = vkey.split("+")
+    name, key_id, b64 = vkey.split("+", 2)
     other = b64[:-6] + ("A" if b64[-6] != "A" else "B") + b64[-5:]
     page.fill("#log-vkey", f"{name}+{key_id}+{other}")
     assert _verify(page) == "fail"

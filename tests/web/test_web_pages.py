@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -16,13 +18,24 @@ if TYPE_CHECKING:
     from conftest import Node
 
 
-def event_index_of(client: httpx.Client, node: Node, shipper: str) -> int:
-    """Log index of the first event on the shipper's first shipment page."""
+def event_index_of(client: httpx.Client, node: Node, shipper: str, nth: int = 0) -> int:
+    """Log index of the nth event on the shipper's first shipment page."""
     plan = node.shipment_of(shipper)
     page = client.get(f"/shipment/{plan.container}", headers=_as(node, shipper)).text
-    found = re.search(r'href="/event/(\d+)"', page)
-    assert found, "shipment page links no event"
-    return int(found.group(1))
+    found = re.findall(r'href="/event/(\d+)"', page)
+    assert len(found) > nth, "shipment page links too few events"
+    return int(found[nth])
+
+
+def _verifier(vkey: str) -> Any:
+    """A signed-note verifier key, split at its first two '+' (its base64 may hold '+')."""
+    import base64
+
+    from corridor.ledger.note import Verifier
+
+    name, key_id, b64 = vkey.split("+", 2)
+    raw = base64.b64decode(b64)
+    return Verifier(name, int(key_id, 16), raw[0], raw[1:])
 
 
 def _as(node: Node, slug: str) -> dict[str, str]:
@@ -127,7 +140,6 @@ def test_event_page_and_downloads(client: httpx.Client, node: Node) -> None:
     from corridor.epcis.hashid import event_hash_id
     from corridor.ledger.entry import LogEntry
     from corridor.ledger.jcs import document_digest
-    from corridor.ledger.note import parse_vkey
     from corridor.ledger.policy import threshold_policy
     from corridor.ledger.proof import parse_receipt, verify_receipt
 
@@ -150,12 +162,57 @@ def test_event_page_and_downloads(client: httpx.Client, node: Node) -> None:
     proof = client.get(f"/event/{index}/receipt", headers=headers)
     assert proof.status_code == 200
     receipt = parse_receipt(proof.content)
-    vkey = parse_vkey(client.get("/log/info").json()["log_vkey"])
+    vkey = _verifier(client.get("/log/info").json()["log_vkey"])
     verify_receipt(receipt, vkey, threshold_policy(vkey, [], 0))
     entry = LogEntry.decode(receipt.extra or b"")
     assert receipt.index == index and entry.document_sha256 == document_digest(event)
     assert client.get(f"/event/{index}/receipt").status_code == 404  # public: not its event
     assert client.get(f"/event/{index}", headers=_as(node, "ferro")).status_code == 404
+
+
+def test_search_by_urn_digital_link_and_party(client: httpx.Client, node: Node) -> None:
+    plan = node.shipment_of("ferro")
+    headers = _as(node, "ferro")
+    dl = urn_to_dl(plan.container)
+    for q, target in ((plan.container, "/shipment/"), (dl, "/shipment/"),
+                      (plan.lot, "/lot/")):
+        r = client.get("/search", params={"q": q}, headers=headers)
+        assert r.status_code == 200 and f'href="{target}' in r.text, q
+    r = client.get("/search", params={"q": "Aktobe Ferroalloy"}, headers=headers)
+    assert "/search?party=" in r.text
+    r = client.get("/search", params={"party": "urn:epc:id:pgln:4870102.00000"}, headers=headers)
+    digits = dl.rsplit("/", 1)[1]  # type: ignore[union-attr]
+    assert f"/shipment/{digits}" in r.text
+    r = client.get("/search", params={"place": "aktobe"}, headers=headers)
+    assert f"/shipment/{digits}" in r.text
+    assert client.get("/search", params={"q": "x" * 10000}).status_code == 200
+
+
+def test_offline_command_on_event_page_verifies_downloads(client: httpx.Client, node: Node,
+                                                          tmp_path: Path) -> None:
+    """The `corridor receipt verify` command the event page prints accepts its downloads."""
+    import html
+
+    from click.testing import CliRunner
+
+    from corridor.cli import main
+
+    headers = _as(node, "smelter")
+    index = event_index_of(client, node, "smelter", nth=2)  # has source/destination lists
+    page = client.get(f"/event/{index}", headers=headers).text
+    command = re.search(r"<code>corridor receipt verify (.*?)</code>", page, re.DOTALL)
+    assert command
+    args = shlex.split(html.unescape(command.group(1)))
+    (tmp_path / f"corridor-{index}.tlog-proof").write_bytes(
+        client.get(f"/event/{index}/receipt", headers=headers).content)
+    (tmp_path / f"corridor-{index}.json").write_bytes(
+        client.get(f"/event/{index}/event.json", headers=headers).content)
+    with CliRunner().isolated_filesystem(temp_dir=tmp_path) as cwd:
+        for name in (f"corridor-{index}.tlog-proof", f"corridor-{index}.json"):
+            (Path(cwd) / name).write_bytes((tmp_path / name).read_bytes())
+        result = CliRunner().invoke(main, ["receipt", "verify", *args])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"OK entry {index} ")
 
 
 def test_log_page_gives_the_verify_command(client: httpx.Client, node: Node) -> None:
@@ -167,6 +224,37 @@ def test_log_page_gives_the_verify_command(client: httpx.Client, node: Node) -> 
 
 
 @pytest.mark.parametrize("path", ["/shipment/urn:epc:id:sscc:0000000.0000000000",
-                                  "/lot/not-a-lot", "/event/999999"])
+                                  "/shipment/urn:epc:idpat:sscc:*.1", "/shipment/%00%ff",
+                                  "/lot/not-a-lot", "/event/999999",
+                                  "/event/99999999999999999999999",
+                                  "/event/99999999999999999999999/receipt"])
 def test_unknown_things_are_404(client: httpx.Client, node: Node, path: str) -> None:
     assert client.get(path, headers=_as(node, "buyer")).status_code == 404
+
+
+def test_visible_set_equals_the_api_visibility_rule(node: Node) -> None:
+    """The dashboard's set form of visibility selects exactly what the API's rule selects."""
+    from corridor.api.auth import Viewer
+    from corridor.demo.actors import ACTORS
+    from corridor.query.visibility import visibility_clause
+    from corridor.store.db import Database
+    from corridor.store.parties import party_for_key, share_event
+    from corridor.web.visible import visible_ids
+
+    db = Database(node.settings.db_url)
+    with db.connect() as conn:
+        # One explicit share, so that the share arm of the rule is exercised too.
+        event_id = conn.fetchone("SELECT event_id FROM events ORDER BY id LIMIT 1")[0]
+        share_event(conn, event_id, next(a.pgln for a in ACTORS if a.slug == "genoa"))
+        viewers = [Viewer.PUBLIC, Viewer(None, (), "admin")]
+        for actor in ACTORS:
+            party = party_for_key(conn, node.key(actor.slug))
+            assert party is not None
+            viewers.append(Viewer(party.id, party.identifiers, party.role))
+        every = {int(r[0]) for r in conn.fetchall("SELECT id FROM events")}
+        for viewer in viewers:
+            sql, params = visibility_clause(viewer)
+            expected = {int(r[0]) for r in conn.fetchall(
+                f"SELECT e.id FROM events e WHERE {sql}", params)}
+            got = visible_ids(conn, viewer)
+            assert (every if got is None else got) == expected, viewer

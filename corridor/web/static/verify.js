@@ -118,8 +118,13 @@
   }
 
   function parseVkey(vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3) throw new Error("verifier key: expected name+hexid+base64");
+    // name+hexid+base64: split at the first two '+' only (base64 may contain '+').
+    const text = vkey.trim();
+    const a = text.indexOf("+");
+    const b = a < 0 ? -1 : text.indexOf("+", a + 1);
+    if (a <= 0 || b < 0) throw new Error("verifier key: expected name+hexid+base64");
+    const parts = [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1)];
+    if (!/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("verifier key: bad key id");
     const raw = b64decode(parts[2]);
     if (raw.length !== 33) throw new Error("verifier key " + parts[0] + ": not an Ed25519 key");
     return { name: parts[0], keyId: parseInt(parts[1], 16), alg: raw[0], pub: raw.slice(1) };
@@ -167,7 +172,7 @@
   }
 
   // Returns {ok, steps: [{label, ok, detail}]}; never throws.
-  async function verifyEvent({ eventJson, entry, receipt, logVkey, witnessVkeys }) {
+  async function verifyEvent({ eventJson, entry, receipt, logVkey, witnessVkeys, quorum }) {
     const steps = [];
     const step = (label, ok, detail) => { steps.push({ label, ok, detail: detail || "" }); return ok; };
     try {
@@ -215,8 +220,10 @@
             "at " + new Date(c.time * 1000).toISOString());
         }
       }
-      step("Witness cosignatures", true, witnessed + " of " + (witnessVkeys || []).length);
-      return { ok: true, steps };
+      const need = quorum || 0;
+      const enough = step("Witness quorum", witnessed >= need,
+        witnessed + " of " + (witnessVkeys || []).length + " cosigned, " + need + " required");
+      return { ok: enough, steps };
     } catch (err) {
       step("Verification error", false, String(err && err.message ? err.message : err));
       return { ok: false, steps };
@@ -262,6 +269,7 @@
       receipt,
       logVkey: document.getElementById("log-vkey").value,
       witnessVkeys: data.witnesses,
+      quorum: data.quorum,
     });
     render(box, result);
   }
