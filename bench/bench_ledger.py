@@ -165,7 +165,7 @@ def bench_verify(folder: Path, size: int) -> tuple[float, float, float, float, f
     vkey = ledger.signer.verifier
     t0, c0 = time.perf_counter(), time.process_time()
     result = verify_log(directory_fetcher(mirror), vkey, threshold_policy(vkey, [], 0))
-    in_process, in_cpu = time.perf_counter() - t0, time.process_time() - c0
+    in_process, in_cpu = time.perf_counter() - t0, time.process_time() - c0  # one process
     assert result.checkpoint.size == size
     cli = str(Path(sys.executable).parent / "corridor")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -17,6 +17,7 @@ Usage: python bench/bench_query.py [--events 1000000] [--requests 300] [--work D
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -25,8 +26,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
+from bench_capture import RawClient
 
 from corridor.query.epc import canonical
 from corridor.store import parties as party_store
@@ -136,25 +139,33 @@ def run(base: str, key: str, n: int, requests: int, rng: random.Random) -> None:
     def wd_location() -> dict[str, str]:
         return {"WD_bizLocation": _loc(rng.randrange(SITES), 0)}
 
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
-                      timeout=30) as client:
-        for name, make in (("MATCH_epc", match_epc), ("EQ_bizStep+window", step_window),
-                           ("WD_bizLocation", wd_location)):
+    asyncio.run(_timed(base, key, requests, (("MATCH_epc", match_epc),
+                                              ("EQ_bizStep+window", step_window),
+                                              ("WD_bizLocation", wd_location))))
+
+
+async def _timed(base: str, key: str, requests: int, queries: tuple) -> None:
+    host, port = base.split("//")[1].split(":")
+    client = RawClient(host, int(port), {"Authorization": f"Bearer {key}"})
+    try:
+        for name, make in queries:
             times: list[float] = []
             counts: list[int] = []
             for i in range(requests + 20):
-                params = make()
+                target = "/epcis/events?" + urlencode(make())
                 t = time.perf_counter()
-                r = client.get("/epcis/events", params=params)
+                status, body = await client.request("GET", target)
                 dt = (time.perf_counter() - t) * 1000
-                if r.status_code != 200:
-                    raise SystemExit(f"{name}: HTTP {r.status_code} {r.text[:300]}")
+                if status != 200:
+                    raise SystemExit(f"{name}: HTTP {status} {body[:300]!r}")
                 if i >= 20:  # warm-up excluded
                     times.append(dt)
-                    counts.append(r.text.count('"eventID"'))
+                    counts.append(body.count(b'"eventID"'))
             print(f"  {name:<20} p50 {statistics.median(times):6.1f} ms   p95 "
                   f"{percentile(times, 0.95):6.1f} ms   p99 {percentile(times, 0.99):6.1f} ms"
                   f"   (events per response: median {statistics.median(counts):.0f})")
+    finally:
+        await client.close()
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ log = logging.getLogger("corridor.api")
 
 # Route modules of the other concerns: each exposes routes(ctx) -> list[BaseRoute].
 _ROUTE_MODULES = ("corridor.api.log_routes", "corridor.api.fx_routes",
-                  "corridor.api.subscription_routes", "corridor.web.routes")
+                  "corridor.api.subscription_routes", "corridor.web.routes",
+                  "corridor.api.party_routes")
 
 
 def _other_routes(ctx: AppContext) -> list[BaseRoute]:

@@ -414,34 +414,40 @@ class EpcisRoutes:
                               extensions: dict[str, str] | None = None,
                               query_name: str | None = None) -> Response:
         limit = per_page(request)
-        query = await self._compile(request, raw, extensions)
-        scope_key = f"{scope}\n{query.fingerprint}"
+        ext = {**(extensions or {}), **self._extensions(request)}
         token = request.query_params.get("nextPageToken")
-        after, served = None, 0
-        if token:
-            position = self.tokens.check(token, _viewer_key(viewer), scope_key)
-            if not (isinstance(position, list) and len(position) == 3):
-                raise ProblemError(400, "QueryParameterException", "Invalid nextPageToken",
-                                   "nextPageToken: malformed")
-            after, served = (position[0], int(position[1])), int(position[2])
-        if query.max_event_count is not None and not token:
-            cap_n = query.max_event_count + 1
-            count = await self.db(lambda c: qrun.count_events(c, query, viewer, cap_n))
-            if count > query.max_event_count:
-                raise ProblemError(413, "QueryTooLargeException", "Query result too large",
-                                   f"maxEventCount: more than {query.max_event_count} events"
-                                   " match")
-        want = limit
-        if query.event_count_limit is not None:
-            want = max(0, min(limit, query.event_count_limit - served))
-        rows = await self.db(lambda c: qrun.select_events(c, query, viewer, after=after,
-                                                          limit=want + 1)) if want else []
-        next_token = None
-        if len(rows) > want:
-            rows = rows[:want]
-            last = rows[-1]
-            next_token = self.tokens.issue(_viewer_key(viewer), scope_key,
-                                           [last.sort_value, last.pk, served + len(rows)])
+
+        def work(conn: Connection) -> tuple[Query, list[qrun.EventRowOut], str | None]:
+            # One worker-thread hop for compile, count and page.
+            query = compile_query(conn, raw, ext)
+            scope_key = f"{scope}\n{query.fingerprint}"
+            after, served = None, 0
+            if token:
+                position = self.tokens.check(token, _viewer_key(viewer), scope_key)
+                if not (isinstance(position, list) and len(position) == 3):
+                    raise ProblemError(400, "QueryParameterException", "Invalid nextPageToken",
+                                       "nextPageToken: malformed")
+                after, served = (position[0], int(position[1])), int(position[2])
+            if query.max_event_count is not None and not token:
+                count = qrun.count_events(conn, query, viewer, query.max_event_count + 1)
+                if count > query.max_event_count:
+                    raise ProblemError(413, "QueryTooLargeException", "Query result too large",
+                                       f"maxEventCount: more than {query.max_event_count}"
+                                       " events match")
+            want = limit
+            if query.event_count_limit is not None:
+                want = max(0, min(limit, query.event_count_limit - served))
+            rows = qrun.select_events(conn, query, viewer, after=after,
+                                      limit=want + 1) if want else []
+            next_token = None
+            if len(rows) > want:
+                rows = rows[:want]
+                last = rows[-1]
+                next_token = self.tokens.issue(_viewer_key(viewer), scope_key,
+                                               [last.sort_value, last.pk, served + len(rows)])
+            return query, rows, next_token
+
+        _query, rows, next_token = await self.db(work)
         return self._document(request, rows, next_token, query_name, limit)
 
     def _document(self, request: Request, rows: list[qrun.EventRowOut],

@@ -201,8 +201,10 @@ class _Routes:
                         break
                     await asyncio.wait([closed], timeout=(fire - now).total_seconds())
                 else:
-                    await asyncio.wait([closed, asyncio.ensure_future(wake.wait())],
-                                       timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                    waiter = asyncio.ensure_future(wake.wait())
+                    await asyncio.wait([closed, waiter], timeout=1.0,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
                     wake.clear()
                 if closed.done():
                     break

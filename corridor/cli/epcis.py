@@ -52,6 +52,11 @@ def read_input(path: str) -> bytes:
         raise click.ClickException(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def _echo_problems(name: str, exc: EpcisError) -> None:
+    for problem in exc.problems:
+        click.echo(f"{name}: {problem.location}: {problem.message} [{problem.rule}]", err=True)
+
+
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True)
 def validate_command(files: tuple[str, ...]) -> None:
@@ -60,8 +65,14 @@ def validate_command(files: tuple[str, ...]) -> None:
     Prints every problem as FILE: LOCATION: MESSAGE [RULE]; exits 1 if any."""
     failed = False
     for path in files:
-        problems = validate_bytes(read_input(path))
         name = "<stdin>" if path == "-" else path
+        try:
+            data = read_input(path)
+        except click.ClickException as exc:  # unreadable or too large: report, go on
+            click.echo(f"Error: {exc.message}", err=True)
+            failed = True
+            continue
+        problems = validate_bytes(data)
         for problem in problems:
             click.echo(f"{name}: {problem.location}: {problem.message} [{problem.rule}]")
         if problems:
@@ -78,15 +89,17 @@ def validate_command(files: tuple[str, ...]) -> None:
               help="Output syntax: EPCIS 2.0 JSON-LD or XML.")
 def convert_command(file: str, target: str) -> None:
     """Convert an EPCIS 2.0 document between XML and JSON-LD; writes it to stdout."""
+    name = "<stdin>" if file == "-" else file
     try:
         doc = read_document(read_input(file))
     except EpcisError as exc:
-        name = "<stdin>" if file == "-" else file
-        for problem in exc.problems:
-            click.echo(f"{name}: {problem.location}: {problem.message} [{problem.rule}]",
-                       err=True)
+        _echo_problems(name, exc)
         raise click.ClickException(f"{name} is not a valid EPCIS document") from None
-    out = to_json_bytes(doc) + b"\n" if target == "json" else to_xml(doc)
+    try:
+        out = to_json_bytes(doc) + b"\n" if target == "json" else to_xml(doc)
+    except EpcisError as exc:  # valid, but beyond what the target syntax can express
+        _echo_problems(name, exc)
+        raise click.ClickException(f"{name} cannot be converted to {target}") from None
     with click.open_file("-", "wb") as stdout:
         stdout.write(out)
 

@@ -128,8 +128,10 @@ def export(directory: str, data_dir: str | None, db_url: str | None,
               help="A C2SP tlog-policy file instead of --witness/--quorum.")
 @click.option("--state", type=click.Path(dir_okay=False), default=None,
               help="File keeping the last verified checkpoint (consistency is proved).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Processes hashing a directory mirror (0: one per CPU).")
 def verify(location: str, vkey: str, witnesses: tuple[str, ...], quorum: int | None,
-           policy_file: str | None, state: str | None) -> None:
+           policy_file: str | None, state: str | None, workers: int) -> None:
     """Fetch and check a whole log (URL prefix or directory)."""
     log, policy = _policy(vkey, witnesses, quorum, policy_file)
     try:
@@ -137,7 +139,7 @@ def verify(location: str, vkey: str, witnesses: tuple[str, ...], quorum: int | N
     except TransportError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        result = verify_log(fetch, log, policy, Path(state) if state else None)
+        result = verify_log(fetch, log, policy, Path(state) if state else None, workers)
     except (VerifyError, TransportError) as exc:
         raise click.ClickException(f"{location}: {exc}") from None
     finally:
@@ -179,32 +181,33 @@ def receipt_group() -> None:
 
 
 def _event_matches(entry: LogEntry, path: Path) -> None:
+    """The event in `path` (JSON object, as stored; an "@context" member, if present, only
+    supplies the namespaces of extension fields and is not part of the event) must have the
+    entry's Event Hash ID and document digest."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"{path}: not readable JSON: {exc}") from None
-    try:
-        from corridor.epcis.hashid import event_hash_id
-    except ImportError as exc:
-        raise click.ClickException(f"event hash ids are unavailable: {exc}") from None
-    namespaces: dict[str, str] = {}
-    if isinstance(data, dict) and "@context" in data:
-        try:
-            from corridor.epcis.documents import context_namespaces
-
-            namespaces = context_namespaces(data["@context"])
-        except ImportError:
-            namespaces = {}
     if not isinstance(data, dict):
         raise click.ClickException(f"{path}: expected a JSON object (an EPCIS event)")
     try:
-        hash_id = event_hash_id(data, namespaces)
-        digest = document_digest(data)
+        from corridor.epcis.documents import context_namespaces
+        from corridor.epcis.hashid import event_hash_id
+    except ImportError as exc:
+        raise click.ClickException(f"event hash ids are unavailable: {exc}") from None
+    event = {k: v for k, v in data.items() if k != "@context"}
+    try:
+        namespaces = context_namespaces(data["@context"]) if "@context" in data else {}
+        hash_id = event_hash_id(event, namespaces)
+        digest = document_digest(event)
     except (CanonicalizationError, ValueError, KeyError, TypeError) as exc:
         raise click.ClickException(f"{path}: cannot fingerprint the event: {exc}") from None
     if hash_id != entry.event_hash_id:
+        hint = "" if "@context" in data else (
+            " (if the event has extension fields, add the capture document's \"@context\" "
+            "to the event so their namespaces are known)")
         raise click.ClickException(f"{path}: event hash id {hash_id} differs from the "
-                                   f"receipt's entry {entry.event_hash_id}")
+                                   f"receipt's entry {entry.event_hash_id}{hint}")
     if digest != entry.document_sha256:
         raise click.ClickException(f"{path}: SHA-256 of the canonical event document "
                                    f"{digest.hex()} differs from the entry's "

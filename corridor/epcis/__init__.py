@@ -9,10 +9,10 @@ from corridor.epcis.documents import (  # noqa: F401  (A: documents)
     to_xml,
     validate_bytes,
 )
-from corridor.epcis.problems import EpcisError, Problem  # noqa: F401
 from corridor.epcis.hashid import (  # noqa: F401  (B: Event Hash ID)
     ALGORITHMS,
     document_ignore_fields,
     event_hash_id,
     prehash_string,
 )
+from corridor.epcis.problems import EpcisError, Problem  # noqa: F401

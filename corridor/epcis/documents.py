@@ -7,6 +7,7 @@ write them, whichever syntax the document came in.
 from __future__ import annotations
 
 import copy
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -18,6 +19,7 @@ from corridor.epcis import safe_xml, validation, xml_read
 from corridor.epcis.jsonld import context_namespaces, load_json
 from corridor.epcis.problems import EpcisError, Problem
 
+STREAM_FROM = 8 * 1024 * 1024  # validate_bytes streams documents larger than this
 KINDS = ("EPCISDocument", "EPCISQueryDocument", "EPCISMasterDataDocument")
 
 __all__ = [
@@ -135,15 +137,24 @@ def document_from_xml(root: etree._Element) -> EpcisDocument:
 
 def validate_bytes(data: bytes, media_type: str | None = None, *,
                    max_bytes: int | None = None) -> list[Problem]:
-    """Every problem of a document (empty list when it is valid)."""
+    """Every problem of a document (empty list when it is valid).
+
+    Documents over STREAM_FROM bytes are checked as a stream, so that their parsed form is
+    never held whole; that check stops at the first faulty run of events."""
     if isinstance(data, str):
         data = data.encode("utf-8")
+    syntax = sniff_media_type(data, media_type)
     try:
-        if sniff_media_type(data, media_type) == "xml":
-            return validation.validate_xml_tree(safe_xml.parse_bytes(data, max_bytes))
         limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
         if len(data) > limit:
             raise safe_xml.too_large(limit)
+        if len(data) > STREAM_FROM:
+            from corridor.epcis import streaming
+
+            streaming.check_stream(io.BytesIO(data), syntax, max_bytes=limit)
+            return []
+        if syntax == "xml":
+            return validation.validate_xml_tree(safe_xml.parse_bytes(data, limit))
         return validation.validate_json_document(load_json(data))
     except EpcisError as exc:
         return list(exc.problems)

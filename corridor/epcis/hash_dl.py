@@ -53,8 +53,11 @@ def _pct(text: str) -> str:
 
 def check_digit(digits: str) -> int:
     """GS1 mod-10 check digit of a key given without it (weights 3, 1, 3, ... from the right)."""
-    odd = digits[::-1][::2].encode()  # ASCII digits: byte value - 48 is the digit
-    even = digits[::-1][1::2].encode()
+    if not digits.isascii():  # other Unicode decimal digits, which the EPC patterns allow
+        digits = "".join(str(int(d)) for d in digits)
+    raw = digits.encode()  # ASCII digits: byte value - 48 is the digit
+    odd = raw[-1::-2]
+    even = raw[-2::-2]
     total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
     return (10 - total % 10) % 10
 
@@ -76,11 +79,20 @@ def _gtin(uri: str, start: int, dot: int) -> str:
     return hit
 
 
+_keys: dict[str, str] = {}
+
+
 def _key12(uri: str, start: int, dot: int) -> str:
     """13-digit key (GLN, GDTI, GCN base) with check digit."""
-    cp = uri[start:dot]
-    raw = cp + uri[dot + 1:dot + 1 + 12 - len(cp)]
-    return raw + str(check_digit(raw))
+    key = uri[start:start + 13]  # many extensions / serials share one key
+    hit = _keys.get(key)
+    if hit is None:
+        cp = uri[start:dot]
+        raw = cp + uri[dot + 1:dot + 1 + 12 - len(cp)]
+        if len(_keys) > 100_000:
+            _keys.clear()
+        hit = _keys[key] = raw + str(check_digit(raw))
+    return hit
 
 
 _Rule = tuple["re.Pattern[str]", Callable[[str, int], str]]
@@ -243,7 +255,16 @@ _VALID = re.compile("|".join(rf"(?:https://id.gs1.org/{p})\Z" for p in (
     r"8010/[\x23\x2D\x2F\x30-\x39\x41-\x5A]{0,30}", r"8017/\d{18}", r"8018/\d{18}")))
 
 
+# Already canonical: every step below leaves such a URI as it is (digits right after the key,
+# no query, no CPV, not both lot and serial, no short names), so it is its own result.
+_ALREADY_CANONICAL = re.compile(
+    rf"https://id\.gs1\.org/(?:01/\d{{14}}(?:/21/{_S}{{1,20}}|/10/{_S}{{1,20}})?|00/\d{{18}}"
+    rf"|414/\d{{13}}(?:/254/{_S}{{1,20}})?|417/\d{{13}})\Z")
+
+
 def _canonical_dl(uri: str) -> str | None:
+    if "?" not in uri and _ALREADY_CANONICAL.match(uri):
+        return uri
     if _DL_SYNTAX.match(uri) is None:
         return None
     q = uri.find("?")
@@ -279,11 +300,39 @@ def _canonical_dl(uri: str) -> str | None:
     return uri if _VALID.match(uri) else None
 
 
+_SERIAL20 = re.compile(_C + "{1,20}")
+_NO_PCT = re.compile(r"[^!()*+,:]*\Z")
+_sgtin_keys: dict[str, str | None] = {}
+
+
+def _sgtin(value: str, dot: int) -> str | None:
+    """urn:epc:id:sgtin: without the general rule: the `prefix.itemref` part is checked and
+    converted once per GTIN, the serial on every call. Same result as the rule."""
+    key = value[17:31]
+    gtin = _sgtin_keys.get(key, "")
+    if gtin == "":
+        cp = value[17:dot]
+        ok = 6 <= len(cp) <= 12 and cp.isdecimal() and key[len(cp) + 1:].isdecimal()
+        gtin = _gtin(value, 17, dot) if ok else None
+        if len(_sgtin_keys) > 100_000:
+            _sgtin_keys.clear()
+        _sgtin_keys[key] = gtin
+    if gtin is None or value[31:32] != "." or not _SERIAL20.fullmatch(value, 32):
+        return None
+    serial = value[32:]
+    if not _NO_PCT.match(serial):
+        serial = _pct(serial)
+    return "https://id.gs1.org/01/" + gtin + "/21/" + serial
+
+
 def normalise(value: str) -> str | None:
-    """Canonical GS1 Digital Link URI for an EPC URI or Digital Link URI, else None."""
+    """Canonical GS1 Digital Link URI for an EPC URI or Digital Link URI, else None.
+    `value` is stripped (as every value of the pre-hash string is)."""
     dot = value.find(".")
     if dot < 0:
         return None
+    if value.startswith("urn:epc:id:sgtin:") and value.isascii():
+        return _sgtin(value, dot)
     if value.startswith("urn:epc:"):
         end = value.find(":", value.find(":", 8) + 1)
         for pattern, convert in _EPC_RULES.get(value[:end + 1], ()):

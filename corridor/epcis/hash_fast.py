@@ -21,6 +21,7 @@ from corridor.epcis.hash_tree import (
     value_prefixes,
 )
 from corridor.epcis.hash_values import _NOT_NUMERIC, canon, canon_time, canon_uncached
+from corridor.epcis.hash_values import _time_uncached as time_uncached
 from corridor.epcis.hash_vocab import VOCAB_PREFIXES, replacements, tables
 
 EVENT_TYPES = frozenset({"ObjectEvent", "AggregationEvent", "TransactionEvent",
@@ -98,7 +99,10 @@ def _cache(name: str) -> dict[str, str]:
 
 def _piece(name: str, v: object, c: _Ctx, cache: dict[str, str]) -> str:
     """_field through the per-field cache of plain values."""
-    if v.__class__ is str and v not in c.swaps:
+    if v.__class__ is str and v in c.swaps:  # a bare CBV word: its URI (in c.uris)
+        t = c.swaps[v].strip()
+        return name + "=" + canon(t) if t else ""
+    if v.__class__ is str:
         hit = cache.get(v)
         if hit is None:
             if v.startswith(c.special):
@@ -231,8 +235,11 @@ def _epcs(name: str) -> Callable[[object, _Ctx], str]:
         if v.__class__ is not list:
             raise Fallback
         parts = []
+        swaps = c.swaps
         for x in v:
-            p = _piece("epc", x, c, _EPC_CACHE)
+            p = _EPC_CACHE.get(x) if x.__class__ is str and x not in swaps else None
+            if p is None:
+                p = _piece("epc", x, c, _EPC_CACHE)
             if p:
                 parts.append(p)
         if not parts:
@@ -360,6 +367,8 @@ def _sensors(v: object, c: _Ctx) -> str:
 
 def _party_list(name: str, member: str) -> Callable[[object, _Ctx], str]:
     """bizTransactionList / sourceList / destinationList: `type` then value as written."""
+    type_cache, member_cache = _cache("type"), _cache(member)
+
     def render(v: object, c: _Ctx) -> str:
         if v.__class__ is not list:
             raise Fallback
@@ -367,12 +376,16 @@ def _party_list(name: str, member: str) -> Callable[[object, _Ctx], str]:
         for item in v:
             if item.__class__ is not dict or member not in item:
                 raise Fallback
-            keys = list(item)
-            if len(keys) > 2 or (len(keys) == 2 and "type" not in item):
+            size = len(item)
+            if size == 2 and "type" in item:
+                keys: tuple[str, ...] | list[str] = tuple(item)  # as written: the reference
+            elif size == 1:                                    # keeps the JSON key order
+                keys = (member,)
+            else:
                 raise Fallback  # the reference keeps only the first two keys
             pair = ""
             for key in keys:
-                text = _piece(key, item[key], c, _cache(key))
+                text = _piece(key, item[key], c, type_cache if key == "type" else member_cache)
                 pair += text if text else key
             pairs.append(pair)
         if not pairs:
@@ -385,7 +398,17 @@ def _party_list(name: str, member: str) -> Callable[[object, _Ctx], str]:
 def _ilmd(v: object, c: _Ctx) -> str:
     if v.__class__ is not dict:
         raise Fallback
-    return "".join(_extension_piece("ilmd", v, c))
+    pieces = []
+    for key, value in v.items():  # the usual flat ILMD of namespaced scalars
+        if value.__class__ is not str or ":" not in key or key in _SKIP:
+            return "".join(_extension_piece("ilmd", v, c))
+        name = key_name(key, c.ns)
+        if "{" not in name:
+            return "".join(_extension_piece("ilmd", v, c))
+        pieces.extend(_extension_piece(name, value, c))
+    if len(pieces) > 1:
+        pieces.sort()
+    return "ilmd" + "".join(pieces)
 
 
 # field -> (position in the canonical order, renderer); position -1: the sorted tail
@@ -425,42 +448,52 @@ _IGNORED = frozenset({"recordTime", "eventID", "type"})
 
 # ---- vocabulary words ----
 
+_vocab_memo: dict[str, dict[str, str]] = {}
+
+
+def _vocab_uri(kind: str, value: object) -> str:
+    """The URI a vocabulary field's value adds to the event's URIs ("" for none)."""
+    if value.__class__ is not str:
+        if value is None or value.__class__ is list:
+            return ""  # absent, or a shape the renderer refuses
+        raise Fallback
+    memo = _vocab_memo.setdefault(kind, {})
+    uri = memo.get(value)
+    if uri is None:
+        uri = tables()[kind].get(value)
+        if uri is None:
+            uri = value
+            if uri.startswith(("cbv:", "gs1:")):
+                uri = ("https://ref.gs1.org/cbv/" if uri[0] == "c"
+                       else "https://gs1.org/voc/") + uri[4:]
+            if not uri.startswith(VOCAB_PREFIXES):
+                uri = ""
+        if len(memo) < 10_000:
+            memo[value] = uri
+    return uri
+
+
+_PARTY_KINDS = (("bizTransactionList", "btt"), ("sourceList", "sdt"), ("destinationList", "sdt"))
+
+
 def _uris(event: Mapping) -> frozenset[str]:
     """The web-vocabulary URIs of the event, read from the vocabulary fields only (a URI
     anywhere else sends the event to hash_tree, see _text)."""
-    found: list[str] = []
-    t = tables()
-
-    def add(kind: str, value: object) -> None:
-        if value.__class__ is str:
-            uri = t[kind].get(value)
-            if uri is None:
-                if value.startswith(("cbv:", "gs1:")):
-                    value = ("https://ref.gs1.org/cbv/" if value[0] == "c"
-                             else "https://gs1.org/voc/") + value[4:]
-                if not value.startswith(VOCAB_PREFIXES):
-                    return
-                uri = value
-            found.append(uri)
-        elif value is not None and value.__class__ is not list:
-            raise Fallback
-
-    add("bizStep", event.get("bizStep"))
-    add("disposition", event.get("disposition"))
+    found = {_vocab_uri("bizStep", event.get("bizStep")),
+             _vocab_uri("disposition", event.get("disposition"))}
     persistent = event.get("persistentDisposition")
     if persistent.__class__ is dict:
         for key in ("set", "unset"):
             words = persistent.get(key)
             if words.__class__ is list:
                 for word in words:
-                    add("disposition", word)
-    for list_name, kind in (("bizTransactionList", "btt"), ("sourceList", "sdt"),
-                            ("destinationList", "sdt")):
+                    found.add(_vocab_uri("disposition", word))
+    for list_name, kind in _PARTY_KINDS:
         items = event.get(list_name)
         if items.__class__ is list:
             for item in items:
                 if item.__class__ is dict:
-                    add(kind, item.get("type"))
+                    found.add(_vocab_uri(kind, item.get("type")))
     sensors = event.get("sensorElementList")
     if sensors.__class__ is list:
         for element in sensors:
@@ -468,9 +501,10 @@ def _uris(event: Mapping) -> frozenset[str]:
                 reports = element.get("sensorReport")
                 for report in reports if reports.__class__ is list else [reports]:
                     if report.__class__ is dict:
-                        add("measurement", report.get("type"))
-                        add("exception", report.get("exception"))
-                        add("component", report.get("component"))
+                        found.add(_vocab_uri("measurement", report.get("type")))
+                        found.add(_vocab_uri("exception", report.get("exception")))
+                        found.add(_vocab_uri("component", report.get("component")))
+    found.discard("")
     return frozenset(found)
 
 
@@ -497,17 +531,23 @@ def prehash(event: Mapping, namespaces: Mapping[str, str]) -> str | None:
     try:
         uris = _uris(event)
         swaps = replacements(uris) if uris else {}
-        c = _Ctx(namespaces, swaps, uris, _setup(namespaces))
+        c = _Ctx(namespaces, swaps, uris, _setup(namespaces))  # small; one per event
         slots = [""] * _SLOTS
         tail: list[str] = []
+        special = c.special
         for key, value in event.items():
             planned = _PLAN.get(key)
             if planned is not None:
                 pos, render, cache = planned
-                if cache is not None and value.__class__ is str and value not in swaps:
-                    hit = cache.get(value)
-                    if hit is not None:
-                        slots[pos] = hit
+                if value.__class__ is str and value not in swaps:
+                    if cache is not None:  # a plain scalar seen before
+                        hit = cache.get(value)
+                        if hit is not None:
+                            slots[pos] = hit
+                            continue
+                    elif pos == 0 and not value.startswith(special):  # eventTime: unique
+                        text = value.strip()
+                        slots[0] = "eventTime=" + time_uncached(text) if text else ""
                         continue
                 slots[pos] = render(value, c)
             elif key in _TAIL:
@@ -515,7 +555,10 @@ def prehash(event: Mapping, namespaces: Mapping[str, str]) -> str | None:
                 if piece:
                     tail.append(piece)
             elif key in _IGNORED or key in _SKIP:
-                if _has_vocab_uri(value, c):
+                if value.__class__ is str:
+                    if value.startswith(VOCAB_PREFIXES) and value not in uris:
+                        return None
+                elif _has_vocab_uri(value, c):
                     return None
             elif ":" in key:
                 name = key_name(key, namespaces)

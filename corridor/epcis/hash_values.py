@@ -67,6 +67,8 @@ def canon(text: str) -> str:
 _TIME = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)?\s*"
     r"(?:([Zz])|([+-])(\d\d)(?::?(\d\d))?)?\Z")
+# the usual `2019-04-02T15:00:00.000+01:00`, which the C parser reads the same way
+_OFFSET_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d:\d\d\Z")
 _PLAIN_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z\Z")
 
 
@@ -75,10 +77,7 @@ def _time_uncached(text: str) -> str:
             and text[11:13] <= "23" and text[14:16] <= "59" and text[17:19] <= "59":
         # already UTC at millisecond precision (or whole seconds), and surely a valid date
         return text if len(text) == 24 else text[:19] + ".000Z"
-    m = _TIME.match(text)
-    if m is None:
-        return text  # not an xsd:dateTime: hashed as written, like the reference does
-    if m.group(6) and m.group(9) and m.group(11) and text[10] == "T":
+    if _OFFSET_TIME.match(text):
         # the usual `...T10:00:00.123+05:00`: the C parser, same result as below
         try:
             moment = datetime.fromisoformat(text).astimezone(UTC)
@@ -88,6 +87,9 @@ def _time_uncached(text: str) -> str:
         if micro < 1_000_000:
             return moment.replace(microsecond=micro, tzinfo=None).isoformat(
                 timespec="milliseconds") + "Z"
+    m = _TIME.match(text)
+    if m is None:
+        return text  # not an xsd:dateTime: hashed as written, like the reference does
     year, month, day, hour, minute, second, frac, _z, sign, off_h, off_m = m.groups()
     micro = int((frac or "")[:6].ljust(6, "0"))
     try:

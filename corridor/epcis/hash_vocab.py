@@ -81,13 +81,18 @@ def replacements(uris: frozenset[str]) -> dict[str, str]:
     hit = _replacement_cache.get(uris)
     if hit is not None:
         return hit
-    owners: dict[str, set[str]] = {}
+    owners: dict[str, str | None] = {}
     for uri in uris:
-        for i, ch in enumerate(uri):
-            if ch == "/" or ch == "-":
-                owners.setdefault(uri[i + 1:], set()).add(uri)
-    table = {tail: next(iter(found)) for tail, found in owners.items() if len(found) == 1}
+        for tail in _tails(uri):
+            owners[tail] = None if tail in owners else uri  # None: more than one owner
+    table = {tail: uri for tail, uri in owners.items() if uri is not None}
     if len(_replacement_cache) > 4096:
         _replacement_cache.clear()
     _replacement_cache[uris] = table
     return table
+
+
+@cache
+def _tails(uri: str) -> tuple[str, ...]:
+    """Every `v` with uri.endswith("/" + v) or uri.endswith("-" + v), once each."""
+    return tuple(dict.fromkeys(uri[i + 1:] for i, ch in enumerate(uri) if ch in "/-"))

@@ -25,8 +25,11 @@ ALGORITHMS: tuple[str, ...] = tuple(_ALGORITHMS)
 _EMPTY: Mapping[str, str] = {}
 
 
+_LOOKUP = {**_ALGORITHMS, **{alias: _ALGORITHMS[name] for alias, name in _ALIASES.items()}}
+
+
 def _algorithm(name: str) -> tuple:
-    found = _ALGORITHMS.get(_ALIASES.get(name.lower(), name.lower()))
+    found = _LOOKUP.get(name) or _LOOKUP.get(name.lower())
     if found is None:
         raise ValueError(f"unsupported hash algorithm {name!r}; use one of "
                          + ", ".join(ALGORITHMS))

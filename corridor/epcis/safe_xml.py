@@ -46,6 +46,8 @@ def check_prolog(head: bytes) -> None:
     the root element and refuse DTD subsets, entity declarations and external identifiers.
     The root must start within the first CHUNK bytes, so a huge prolog is refused too."""
     head = head[:CHUNK]
+    if not head.strip():
+        raise EpcisError([Problem("line 1", "xml-well-formed", "the document is empty")])
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         head = head[: (len(head) // 2) * 2].decode("utf-16", errors="replace").encode()
     pos = 0
@@ -87,18 +89,14 @@ def parser_options() -> dict[str, bool]:
 _SAFETY_ERRORS = ("ERR_RESOURCE_LIMIT", "ENTITY", "DTD", "DOCTYPE", "EXTERNAL")
 
 
-def xml_problem(exc: etree.XMLSyntaxError, parser: object = None,
-                validating: bool = False) -> EpcisError:
-    """A libxml2 error (syntax, or XSD when validating while parsing) as Problems."""
+def xml_problem(exc: etree.XMLSyntaxError, parser: object = None) -> EpcisError:
+    """A libxml2 parse error as Problems."""
     log = getattr(parser, "error_log", None) or exc.error_log
     problems: list[Problem] = []
     for entry in log:
         if entry.domain_name == "SCHEMASV":
-            if not validating:
-                continue  # left in libxml2's thread log by an earlier validation
-
-            problem = Problem(xsd_location(entry), f"xsd:{entry.type_name}", entry.message)
-        elif "depth" in entry.message.lower():
+            continue  # left in libxml2's thread log by an earlier validation
+        if "depth" in entry.message.lower():
             problem = Problem(f"line {entry.line}", "xml-safety",
                               f"elements nest deeper than {MAX_DEPTH} levels")
         else:
@@ -171,11 +169,11 @@ class LimitedReader:
 
 
 def iter_end_elements(stream: BinaryIO, tags: tuple[str, ...], max_bytes: int | None = None,
-                      schema: etree.XMLSchema | None = None) -> Iterator[etree._Element]:
+                      root_out: list | None = None) -> Iterator[etree._Element]:
     """Stream the elements named `tags` ("{ns}name", "{}name" for no namespace) as each one
-    ends, from a safe incremental parse that validates against `schema` on the way when
-    given. The tag filter runs inside libxml2, so Python sees only those elements; the caller
-    clears each one when done so memory stays bounded."""
+    ends, from a safe incremental parse. The tag filter runs inside libxml2, so Python sees
+    only those elements; the caller clears each one when done so memory stays bounded. Once
+    the document is complete its root is appended to `root_out` (when given)."""
     limit = default_max_bytes() if max_bytes is None else max_bytes
     reader = LimitedReader(stream, limit)
     head = b""
@@ -185,10 +183,7 @@ def iter_end_elements(stream: BinaryIO, tags: tuple[str, ...], max_bytes: int | 
             break
         head += more
     check_prolog(head)
-    options: dict = parser_options()
-    if schema is not None:
-        options["schema"] = schema
-    parser = etree.XMLPullParser(events=("end",), tag=tags, **options)
+    parser = etree.XMLPullParser(events=("end",), tag=tags, **parser_options())
     etree.clear_error_log()
     data = head
     try:
@@ -201,5 +196,7 @@ def iter_end_elements(stream: BinaryIO, tags: tuple[str, ...], max_bytes: int | 
         for _event, element in parser.read_events():
             yield element
     except etree.XMLSyntaxError as exc:
-        raise xml_problem(exc, parser, validating=schema is not None) from None
+        raise xml_problem(exc, parser) from None
     _check_dtd(root)
+    if root_out is not None:
+        root_out.append(root)

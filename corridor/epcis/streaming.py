@@ -7,8 +7,10 @@ prefixes cannot be resolved without it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
+from copy import deepcopy
 from typing import BinaryIO
 
 from lxml import etree
@@ -24,6 +26,16 @@ _ROOT_NAME = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(EPCIS[A-Za-z]+)[\s>/]")
 
 # ---- XML ----
 
+def _head(stream: BinaryIO) -> bytes:
+    """The first bytes of a stream, left in place for the parser."""
+    if hasattr(stream, "head"):
+        return stream.head(safe_xml.CHUNK)
+    position = stream.tell()
+    head = stream.read(safe_xml.CHUNK)
+    stream.seek(position)
+    return head
+
+
 def _schema_for(head: bytes) -> etree.XMLSchema | None:
     match = _ROOT_NAME.search(head)
     filename = validation.XSD_FILES.get(match.group(1).decode()) if match else None
@@ -31,6 +43,7 @@ def _schema_for(head: bytes) -> etree.XMLSchema | None:
 
 
 _EVENT_TAGS = tuple("{}" + name for name in xml_read.EVENT_TYPES)
+_EVENT_NAMES = frozenset(xml_read.EVENT_TYPES)
 
 
 def _in_event_list(element: etree._Element) -> bool:
@@ -44,30 +57,117 @@ def _in_event_list(element: etree._Element) -> bool:
             and xml_read.is_event_list(grand))
 
 
+BATCH = 256  # events validated per call into a schema validator
+
+
+def _skeleton(event: etree._Element) -> etree._Element:
+    """A copy of the document around `event` with an empty event list: every ancestor of the
+    event list with the (complete) elements before it, e.g. the header, but no events. Events
+    placed in its event list can be validated against the XSD as a real document, and keep
+    their source line numbers for the problems found."""
+    chain = []
+    node = event.getparent()
+    while node is not None and not xml_read.is_event_list(node):
+        node = node.getparent()  # a 1.x `extension` wrapper inside the EventList
+    while node is not None:
+        chain.append(node)
+        node = node.getparent()
+    chain.reverse()  # root ... EventList
+    top = copy = etree.Element(chain[0].tag, attrib=dict(chain[0].attrib), nsmap=chain[0].nsmap)
+    copy.sourceline = chain[0].sourceline
+    for original, following in itertools.pairwise(chain):
+        for sibling in original:
+            if sibling is following:
+                break
+            copy.append(deepcopy(sibling))
+        inner = etree.SubElement(copy, following.tag, attrib=dict(following.attrib))
+        inner.sourceline = following.sourceline
+        copy = inner
+    return top
+
+
+def _event_list_of(skeleton: etree._Element) -> etree._Element:
+    node = skeleton
+    while len(node) and not xml_read.is_event_list(node):
+        node = node[-1]
+    return node
+
+
+def _check_batch(schema: etree.XMLSchema, batch: list[etree._Element]) -> None:
+    """Validate a run of events inside a skeleton of their document; raise on any fault. The
+    events move into the skeleton: out of the document tree, which so stays small."""
+    skeleton = _skeleton(batch[0])
+    event_list = _event_list_of(skeleton)
+    for element in batch:
+        event_list.append(element)
+    if not schema.validate(skeleton):
+        raise EpcisError([Problem(safe_xml.xsd_location(e), f"xsd:{e.type_name}", e.message)
+                          for e in schema.error_log])
+
+
+def check_stream(stream: BinaryIO, syntax: str, *, max_bytes: int) -> None:
+    """Validate a whole document as a stream (nothing converted, nothing kept); raises
+    EpcisError at the first faulty run of events, or for the rest of the document."""
+    if syntax == "xml":
+        for _ in iter_xml_events(stream, max_bytes=max_bytes, convert=False):
+            pass
+    else:
+        for _ in iter_json_events(stream, max_bytes=max_bytes):
+            pass
+
+
 def iter_xml_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int | None = None,
-                    ) -> Iterator[tuple[dict, dict[str, str]]]:
-    """Stream XML events; with `validate`, the XSD checks the document as it is parsed."""
+                    convert: bool = True) -> Iterator[tuple[dict, dict[str, str]]]:
+    """Stream XML events. With `validate`, events are checked against the XSD in batches
+    (inside a copy of the surrounding document, so problems keep their line numbers) before
+    they are handed out, and the rest of the document once it has been read."""
     schema = None
     if validate:
-        head = stream.head(safe_xml.CHUNK) if hasattr(stream, "head") else b""
+        head = _head(stream)
         schema = _schema_for(head)
         if schema is None:
             raise EpcisError([Problem("line 1", "epcis-root",
                                       "the root element is not an EPCIS document element")])
     ns = xml_read.Namespaces()
-    for element in safe_xml.iter_end_elements(stream, _EVENT_TAGS, max_bytes, schema=schema):
+    batch: list[etree._Element] = []
+    roots: list[etree._Element] = []
+
+    def emit() -> Iterator[tuple[dict, dict[str, str]]]:
+        if schema is not None:
+            _check_batch(schema, batch)
+        if convert:
+            for element in batch:
+                yield xml_read.event_from_xml(element, ns), dict(ns.by_prefix)
+        if schema is None:  # (validated events have already left the tree)
+            last = batch[-1]
+            parent = last.getparent()
+            for element in batch:
+                element.clear(keep_tail=False)
+            while last.getprevious() is not None:  # drop the handled events from the tree
+                del parent[0]
+        batch.clear()
+
+    for element in safe_xml.iter_end_elements(stream, _EVENT_TAGS, max_bytes, roots):
         if not _in_event_list(element):
             continue  # an element that merely shares an event's name
-        yield xml_read.event_from_xml(element, ns), dict(ns.by_prefix)
-        parent = element.getparent()
-        element.clear(keep_tail=False)
-        while element.getprevious() is not None:
-            del parent[0]
+        if batch and schema is None and element.getparent() is not batch[-1].getparent():
+            yield from emit()
+        batch.append(element)
+        if len(batch) >= BATCH:
+            yield from emit()
+    if batch:
+        yield from emit()
+    if schema is not None and roots:
+        root = roots[0]
+        for event_list in root.iter("EventList"):
+            for element in [e for e in event_list if xml_read.local(e) in _EVENT_NAMES]:
+                event_list.remove(element)  # handled (and cleared) events
+        problems = validation.validate_xml_tree(root)
+        if problems:
+            raise EpcisError(problems)
 
 
 # ---- JSON ----
-
-BATCH = 256  # events validated per call into the schema validator
 
 
 class _JsonStream:

@@ -8,6 +8,7 @@ whole document, but lets events be checked one at a time as they stream by.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -214,11 +215,22 @@ def _data_dir() -> Path:
     return Path(str(resources.files("corridor.epcis").joinpath("data")))
 
 
-@cache
+_per_thread = threading.local()
+
+
 def xml_schema(filename: str) -> etree.XMLSchema:
-    """A compiled XSD from the package data (imports resolve to sibling files, no network)."""
-    parser = etree.XMLParser(no_network=True, resolve_entities=False)
-    return etree.XMLSchema(etree.parse(str(_data_dir() / filename), parser))
+    """A compiled XSD from the package data (imports resolve to sibling files, no network).
+    One per thread: an lxml XMLSchema keeps its error log on the object, so concurrent
+    validations (a threaded server) must not share one."""
+    schemas = getattr(_per_thread, "schemas", None)
+    if schemas is None:
+        schemas = _per_thread.schemas = {}
+    schema = schemas.get(filename)
+    if schema is None:
+        parser = etree.XMLParser(no_network=True, resolve_entities=False)
+        schema = schemas[filename] = etree.XMLSchema(
+            etree.parse(str(_data_dir() / filename), parser))
+    return schema
 
 
 def validate_xml_tree(root: etree._Element) -> list[Problem]:

@@ -19,6 +19,7 @@ SBDH_NS = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 CONTEXT_URL = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
+_EPCIS_NAMESPACES = frozenset({EPCIS_NS, EPCIS1_NS, QUERY_NS, MASTERDATA_NS, SBDH_NS})
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent",
                "AssociationEvent")
 _EPC_LISTS = frozenset({"epcList", "childEPCs", "inputEPCList", "outputEPCList"})
@@ -365,14 +366,18 @@ def header_from_xml(root: etree._Element, ns: Namespaces) -> dict:
     if vocab_list is not None:
         header["epcisHeader"] = {"epcisMasterData": {
             "vocabularyList": _vocabulary_list(vocab_list, ns)}}
+    _extensions_of(root, header, ns)  # document-level extensions, e.g. x:ignoreFields
+    body = _find(root, "EPCISBody")
     if kind == "EPCISQueryDocument":
-        results = _find(root, "EPCISBody", "QueryResults")
+        results = _query_results(root)
         query: dict = {}
         if results is not None:
             for name in ("queryName", "subscriptionID"):
                 found = _find(results, name)
                 if found is not None:
                     query[name] = _text(found)
+            if results is not root:
+                _extensions_of(results, query, ns)
         query["resultsBody"] = {}
         header["epcisBody"] = {"queryResults": query}
     elif kind == "EPCISMasterDataDocument":
@@ -381,7 +386,25 @@ def header_from_xml(root: etree._Element, ns: Namespaces) -> dict:
                                if body_list is not None else []}
     else:
         header["epcisBody"] = {}
+    if body is not None:
+        _extensions_of(body, header["epcisBody"], ns)
     return header
+
+
+def _extensions_of(element: etree._Element, out: dict, ns: Namespaces) -> None:
+    """Namespaced (user extension) children of a document-level element, as prefixed keys."""
+    for child in _children(element):
+        if namespaced(child) and etree.QName(child).namespace not in _EPCIS_NAMESPACES:
+            _put(out, ns.key(child), extension_value(child, ns))
+
+
+def _query_results(root: etree._Element) -> etree._Element | None:
+    """The QueryResults of a query document; some writers leave out EPCISBody/QueryResults
+    and put queryName and resultsBody straight under the root."""
+    found = _find(root, "EPCISBody", "QueryResults")
+    if found is None and _find(root, "resultsBody") is not None:
+        return root
+    return found
 
 
 def context_for(namespaces: dict[str, str]) -> list:
@@ -394,5 +417,6 @@ def context_for(namespaces: dict[str, str]) -> list:
 
 def event_list_of(root: etree._Element) -> etree._Element | None:
     if local(root) == "EPCISQueryDocument":
-        return _find(root, "EPCISBody", "QueryResults", "resultsBody", "EventList")
+        results = _query_results(root)
+        return _find(results, "resultsBody", "EventList") if results is not None else None
     return _find(root, "EPCISBody", "EventList")

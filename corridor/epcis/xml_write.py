@@ -233,6 +233,14 @@ def _vocabulary_list(parent: etree._Element, vocabularies: list, names: _Names) 
                     _sub(kids, "id", child)
 
 
+def _extensions_after(parent: etree._Element, fields: dict, names: _Names) -> None:
+    """Document-level user extensions (prefixed keys) as the element's trailing children,
+    where the XSDs allow elements of other namespaces."""
+    for key, value in fields.items():
+        if _is_extension(key) and key != "@context" and key not in _COMMENT_KEYS:
+            _extension(parent, key, value, names)
+
+
 def _sbdh(parent: etree._Element, header: dict) -> None:
     """A minimal Standard Business Document Header carrying sender, receiver and instance."""
     def s(p: etree._Element, name: str, text: str | None = None) -> etree._Element:
@@ -297,6 +305,7 @@ def _document_to_xml(doc) -> bytes:
             if "subscriptionID" in query:
                 _sub(results, "subscriptionID", str(query["subscriptionID"]))
             event_parent = _sub(results, "resultsBody")
+            _extensions_after(results, query, names)
         else:
             event_parent = body
         event_list = _sub(event_parent, "EventList")
@@ -310,6 +319,8 @@ def _document_to_xml(doc) -> bytes:
                 raise EpcisError([Problem(f"/epcisBody/eventList/{index}", "xml-mapping",
                                           f"event has a shape EPCIS XML cannot express: "
                                           f"{type(exc).__name__}: {exc}")]) from None
+    _extensions_after(body, header.get("epcisBody", {}), names)
+    _extensions_after(root, header, names)  # e.g. x:ignoreFields
     # declare every extension prefix once, on the root, with the document's own prefixes
     final = etree.Element(root.tag, nsmap={**root.nsmap, **names.used})
     final.attrib.update(root.attrib)

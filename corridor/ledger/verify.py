@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,21 +126,24 @@ def _workers() -> int:
         return min(os.cpu_count() or 1, 8)
 
 
-def verify_tiles(fetch: Fetch, size: int, workers: int | None = None
-                 ) -> dict[tuple[int, int], bytes]:
+def verify_tiles(fetch: Fetch, size: int, workers: int = 1) -> dict[tuple[int, int], bytes]:
     """Fetch and cross-check every tile and bundle of a tree of `size`; return the tiles.
-    Level 0 (nearly all the work) runs in `workers` processes when `fetch` can be sent to
-    them (a directory); the checks and messages are the same either way."""
+    Level 0 (nearly all the work) runs in `workers` processes (0: one per CPU) when `fetch`
+    can be sent to them (a directory); the checks and messages are the same either way.
+    Worker processes are spawned, so a calling script needs the `if __name__ == "__main__"`
+    guard; the default (1) starts none."""
     layout = tiles_for_size(size)
     level0 = [(n, width) for level, n, width in layout if level == 0]
     tiles: dict[tuple[int, int], bytes] = {}
     roots: dict[tuple[int, int], bytes] = {}
-    workers = _workers() if workers is None else workers
+    workers = workers or _workers()
     if workers > 1 and len(level0) >= PARALLEL_MIN_TILES and isinstance(fetch,
                                                                          DirectoryFetcher):
         step = max(16, len(level0) // (workers * 8))
         jobs = [(fetch, level0[i:i + step]) for i in range(0, len(level0), step)]
-        ctx = multiprocessing.get_context("spawn")  # no fork: callers may run threads
+        # fork starts workers at once, but is only safe while this process has one thread.
+        method = "fork" if threading.active_count() == 1 else "spawn"
+        ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             for result in pool.map(_level0_chunk, jobs):
                 if isinstance(result, str):
@@ -184,7 +188,7 @@ def _hasher(tiles: dict[tuple[int, int], bytes]) -> TileHasher:
 
 
 def verify_log(fetch: Fetch, log: Verifier, policy: Policy,
-               state: Path | None = None, workers: int | None = None) -> VerifyResult:
+               state: Path | None = None, workers: int = 1) -> VerifyResult:
     cp_bytes = _get(fetch, "checkpoint")
     cp, witnesses = check_checkpoint(cp_bytes, log, policy)
     tiles = verify_tiles(fetch, cp.size, workers)

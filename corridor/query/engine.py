@@ -16,7 +16,9 @@ def compile_query(conn: Connection, raw: Mapping[str, list[str]],
                   extensions: Mapping[str, str] | None = None) -> Query:
     """Compile name -> values; `extensions` (GS1-Extensions) take precedence over the
     prefixes seen at capture. Raises corridor.query.params.QueryError."""
-    namespaces = {**known_namespaces(conn), **(extensions or {})}
+    # Stored prefixes are read only when a parameter names an extension field.
+    stored = known_namespaces(conn) if any(":" in name for name in raw) else {}
+    namespaces = {**stored, **(extensions or {})}
     return parse_query(raw, namespaces, lambda locs: descendants(conn, locs))
 
 

@@ -21,10 +21,8 @@ DL_BASE = "https://id.gs1.org"
 
 def check_digit(digits: str) -> str:
     """GS1 mod-10 check digit of a digit string (weights 3,1,3,... from the right)."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return str((10 - total % 10) % 10)
+    total = 3 * sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2]))
+    return str(-total % 10)
 
 
 def _q(text: str) -> str:

@@ -257,3 +257,21 @@ def verifier_key_of(conn: Connection, party_id: int) -> bytes | None:
     """The party's raw 32-byte Ed25519 public key, if it registered one."""
     row = conn.fetchone("SELECT verifier_key FROM parties WHERE id = ?", (party_id,))
     return base64.b64decode(row[0]) if row and row[0] else None
+
+
+def verify_signature(conn: Connection, party_id: int, message: bytes, signature: bytes) -> None:
+    """Check a party's Ed25519 signature over `message` (for signed captures: the document
+    digest) against its registered verifier key. Raises PartyError naming what is wrong."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    raw = verifier_key_of(conn, party_id)
+    if raw is None:
+        raise PartyError("signature", "this party has no verifier key; register one with "
+                                      "`corridor party add --verifier-key`")
+    if len(signature) != 64:
+        raise PartyError("signature", f"an Ed25519 signature has 64 bytes, got {len(signature)}")
+    try:
+        Ed25519PublicKey.from_public_bytes(raw).verify(signature, message)
+    except InvalidSignature:
+        raise PartyError("signature", "does not verify with the party's verifier key") from None

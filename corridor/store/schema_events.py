@@ -94,4 +94,18 @@ CREATE TABLE named_queries (
   PRIMARY KEY (owner, name)
 )
 """),
+    # Leaner writes: drop indexes no query uses, index numbers only where there are some,
+    # and put the row id into the time-ordered indexes so that PostgreSQL, like SQLite, can
+    # return `ORDER BY event_time, id` pages straight from the index.
+    Migration("events-002", """
+DROP INDEX events_captured_by;
+DROP INDEX event_epcs_event;
+DROP INDEX event_fields_event;
+DROP INDEX event_fields_n;
+CREATE INDEX event_fields_n ON event_fields (path, nval, event_pk) WHERE nval IS NOT NULL;
+DROP INDEX events_biz_step_time;
+CREATE INDEX events_biz_step_time ON events (biz_step, event_time, id);
+DROP INDEX events_biz_location_time;
+CREATE INDEX events_biz_location_time ON events (biz_location, event_time, id)
+"""),
 ]

@@ -41,15 +41,15 @@ def matching_events(conn: Connection, party_id: int, query_name: str, *, after: 
                     limit: int, min_record_time: str | None = None,
                     viewer: Any | None = None) -> list[tuple[int, dict[str, Any]]] | None:
     """(log index, event) of the events with index in (after, upto] that the named query
-    matches and the party may read, in index order, at most `limit`. None when the query or
-    the party no longer exists (the subscription has nothing more to deliver)."""
+    matches and the party may read, in index order, at most `limit`. None when the named query
+    no longer exists (deleting a query ends its subscriptions)."""
     nq = named_query(conn, party_id, query_name)
     if nq is None:
         return None
     if viewer is None:
         viewer = _viewer_of(conn, party_id)
-        if viewer is None:
-            return None
+        if viewer is None:  # a revoked party reads nothing from now on
+            return []
     condition, cond_params = query_condition(conn, nq)
     vis, vis_params = visibility_clause(viewer)
     sql = ("SELECT e.log_index, e.doc, e.record_time FROM events e"

@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class Tuning:
     backoff_base: float = 0.5
     backoff_max: float = 300.0
     timeout: float = 10.0  # per delivery request
+    keep_delivered: float = 86400.0  # seconds a delivered or failed outbox row is kept
 
 
 class SubscriptionService:
@@ -64,6 +66,7 @@ class SubscriptionService:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._listeners: set[asyncio.Event] = set()
+        self._pruned = 0.0
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -157,6 +160,9 @@ class SubscriptionService:
         """Write the outbox rows that are due now; return how many were written."""
         written = 0
         now = datetime.now(UTC)
+        if time.monotonic() - self._pruned > 60:
+            substore.prune(conn, self.tuning.keep_delivered)
+            self._pruned = time.monotonic()
         for sub in substore.list_for(conn):
             try:
                 if sub.stream:
@@ -168,21 +174,26 @@ class SubscriptionService:
         return written
 
     def _decide_stream(self, conn: Connection, sub: Subscription) -> int:
+        # The reads run outside any write transaction (SQLite's single writer lock stays free
+        # for captures); only the outbox insert and the cursor move share one short
+        # transaction. This task is the only writer of cursors, so the read stays valid: a
+        # crash before the write just means the same read is made again.
         written = 0
         while True:
+            cursor = -1 if sub.cursor is None else sub.cursor
+            top = matching.max_log_index(conn)
+            if top <= cursor:
+                return written
+            found = matching.matching_events(
+                conn, sub.party_id, sub.query_name, after=cursor, upto=top,
+                limit=self.tuning.batch, min_record_time=sub.initial_record_time)
+            if found is None:  # the query was deleted: so is the subscription
+                substore.delete(conn, sub.id)
+                return written
+            new_cursor = top if len(found) < self.tuning.batch else found[-1][0]
+            body = query_document(sub, [e for _, e in found]) if found else None
             with conn.transaction():
-                top = matching.max_log_index(conn)
-                cursor = -1 if sub.cursor is None else sub.cursor
-                if top <= cursor:
-                    return written
-                found = matching.matching_events(
-                    conn, sub.party_id, sub.query_name, after=cursor, upto=top,
-                    limit=self.tuning.batch, min_record_time=sub.initial_record_time)
-                if found is None:  # the query or the party is gone: nothing to deliver
-                    return written
-                new_cursor = top if len(found) < self.tuning.batch else found[-1][0]
-                if found:
-                    body = query_document(sub, [e for _, e in found])
+                if body is not None:
                     substore.enqueue(conn, sub.id, body, len(found))
                     written += 1
                 conn.execute("UPDATE subscriptions SET cursor = ? WHERE id = ?",
@@ -202,8 +213,9 @@ class SubscriptionService:
                 found = matching.matching_events(
                     conn, sub.party_id, sub.query_name, after=cursor, upto=top,
                     limit=self.tuning.batch, min_record_time=sub.initial_record_time)
-                if found is None:
-                    break
+                if found is None:  # the query was deleted: so is the subscription
+                    substore.delete(conn, sub.id)
+                    return 0
                 events.extend(e for _, e in found)
                 if len(found) < self.tuning.batch:
                     break

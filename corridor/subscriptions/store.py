@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from corridor.store.db import Connection
 from corridor.subscriptions.model import Request, Subscription, iso, new_id, now_iso
@@ -66,12 +66,24 @@ def delete(conn: Connection, sub_id: str) -> bool:
         return bool(cur.rowcount)
 
 
-def delete_for_query(conn: Connection, query_name: str) -> int:
-    """Unsubscribe everyone from a query (the query was deleted)."""
+def delete_for_query(conn: Connection, party_id: int, query_name: str) -> int:
+    """Unsubscribe everyone from a party's named query (the query was deleted)."""
     with conn.transaction():
-        conn.execute("DELETE FROM subscription_outbox WHERE subscription_id IN "
-                     "(SELECT id FROM subscriptions WHERE query_name = ?)", (query_name,))
-        cur = conn.execute("DELETE FROM subscriptions WHERE query_name = ?", (query_name,))
+        conn.execute("DELETE FROM subscription_outbox WHERE subscription_id IN (SELECT id"
+                     " FROM subscriptions WHERE party_id = ? AND query_name = ?)",
+                     (party_id, query_name))
+        cur = conn.execute("DELETE FROM subscriptions WHERE party_id = ? AND query_name = ?",
+                           (party_id, query_name))
+        return int(cur.rowcount or 0)
+
+
+def prune(conn: Connection, older_than: float) -> int:
+    """Forget outbox rows delivered (or given up) more than `older_than` seconds ago."""
+    cutoff = iso(datetime.now(UTC) - timedelta(seconds=older_than))
+    with conn.transaction():
+        cur = conn.execute("DELETE FROM subscription_outbox WHERE (delivered_at IS NOT NULL"
+                           " AND delivered_at < ?) OR (failed_at IS NOT NULL AND failed_at < ?)",
+                           (cutoff, cutoff))
         return int(cur.rowcount or 0)
 
 

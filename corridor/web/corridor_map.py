@@ -10,7 +10,8 @@ from html import escape
 from urllib.parse import quote
 
 from corridor.demo.geography import PLACE_BY_KEY, PLACES, TYPICAL_LEG_DAYS, WAYPOINTS, leg_mode
-from corridor.web.data import Position, unit_ref
+from corridor.web.data import unit_ref
+from corridor.web.overview import Position
 
 WIDTH, HEIGHT = 1000, 420
 LON0, LON1 = 5.0, 82.0

@@ -17,6 +17,7 @@ from corridor.query.visibility import visibility_clause
 from corridor.store.db import Connection
 from corridor.web import data
 from corridor.web.corridor_map import render_map
+from corridor.web.overview import overview
 from corridor.web.session import Session
 
 # ---------------------------------------------------------------- log status
@@ -103,7 +104,7 @@ def overview_page(conn: Connection, session: Session, info: dict[str, Any],
         svg, stats = render_map([], link_units=False)
         ctx.update(map_svg=svg, map_stats=stats, ov=None)
         return ctx
-    ov = data.overview(conn, session.viewer, cache_key=cache_key)
+    ov = overview(conn, session.viewer, cache_key=cache_key)
     svg, stats = render_map(ov.positions)
     ctx.update(map_svg=svg, map_stats=stats, ov=ov)
     return ctx

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from e2_harness import (
     CORRIDOR,
+    Receiver,
     Server,
     add_party,
     auth,
@@ -273,3 +274,31 @@ def test_bad_and_revoked_keys_are_401(world) -> None:
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert client.get("/epcis/events", headers=auth(key)).status_code == 401
+
+
+@pytest.mark.parametrize("who", [p for p in PARTIES if p != "PUBLIC"])
+def test_subscriptions_deliver_only_what_the_subscriber_may_read(world, who: str) -> None:
+    """A stream subscription from the beginning of time replays exactly the visible set."""
+    _, client, keys, _ = world
+    name = f"sub-{who.lower()}"
+    create_query(client, keys[who], name, {})
+    receiver = Receiver()
+    try:
+        r = client.post(f"/epcis/queries/{name}/subscriptions", headers=auth(keys[who]),
+                        json={"dest": receiver.url, "stream": True,
+                              "initialRecordTime": "2000-01-01T00:00:00Z"})
+        assert r.status_code == 201, r.text
+        want = {eid(n) for n in VISIBLE[who]}
+        receiver.wait_for(len(want), timeout=15)
+        time.sleep(0.5)
+        assert sorted(receiver.event_ids()) == sorted(want)
+        assert client.delete(r.headers["Location"], headers=auth(keys[who])).status_code == 204
+    finally:
+        receiver.close()
+
+
+def test_public_cannot_subscribe(world) -> None:
+    _, client, _, _ = world
+    r = client.post("/epcis/queries/sub-a/subscriptions",
+                    json={"dest": "http://127.0.0.1:9/x", "stream": True})
+    assert r.status_code == 401

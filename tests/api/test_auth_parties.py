@@ -147,3 +147,18 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "verifier_key" in bad.stderr
     bad = _corridor("party", "revoke", "nobody", "--db", url)
     assert bad.returncode != 0 and "no party" in bad.stderr
+
+
+def test_capture_signatures_verify_with_the_registered_key(conn) -> None:
+    private = Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    signer, _ = store.add_party(conn, "Signer", "sig", verifier_key=base64.b64encode(raw).decode())
+    plain, _ = store.add_party(conn, "Plain", "plain")
+    digest = hashlib.sha256(b'{"type":"EPCISDocument"}').digest()
+    store.verify_signature(conn, signer.id, digest, private.sign(digest))
+    with pytest.raises(store.PartyError, match="does not verify"):
+        store.verify_signature(conn, signer.id, digest[::-1], private.sign(digest))
+    with pytest.raises(store.PartyError, match="64 bytes"):
+        store.verify_signature(conn, signer.id, digest, b"short")
+    with pytest.raises(store.PartyError, match="no verifier key"):
+        store.verify_signature(conn, plain.id, digest, private.sign(digest))

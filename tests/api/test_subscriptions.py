@@ -301,3 +301,38 @@ async def _ws_events(ws, count: int, timeout: float = 10.0) -> list[str]:
         ids.extend(e["eventID"] for e in doc["epcisBody"]["queryResults"]["resultsBody"]
                    ["eventList"])
     return ids
+
+
+def test_deleting_the_query_ends_its_subscriptions(node) -> None:
+    _, client, keys = node
+    receiver = Receiver()
+    try:
+        create_query(client, keys["a"], "doomed", {})
+        r = _subscribe(client, keys["a"], "doomed", {"dest": receiver.url, "stream": True})
+        assert r.status_code == 201, r.text
+        assert client.delete("/epcis/queries/doomed", headers=auth(keys["a"])).status_code == 204
+        capture(client, keys["a"], [object_event(epc=_epc(1))])
+        time.sleep(1.5)
+        assert receiver.event_ids() == []
+        assert client.get(r.headers["Location"], headers=auth(keys["a"])).status_code == 404
+    finally:
+        receiver.close()
+
+
+def test_websocket_schedule(node) -> None:
+    server, client, keys = node
+    create_query(client, keys["a"], "all-ws-sched", {})
+    url = (server.url.replace("http://", "ws://") + "/epcis/queries/all-ws-sched/events"
+           "?second=%5B0-59%5D&reportIfEmpty=true")
+
+    async def scenario() -> list[str]:
+        async with websockets.connect(url, additional_headers=auth(keys["a"])) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+            assert first["type"] == "EPCISQueryDocument"  # empty report: reportIfEmpty
+            event = object_event(epc=_epc(1))
+            await asyncio.to_thread(capture, client, keys["a"], [event])
+            got = await _ws_events(ws, 1, timeout=5)
+            assert got == [event["eventID"]]
+            return got
+
+    asyncio.run(scenario())

@@ -65,10 +65,12 @@ def test_convert_refuses_invalid_documents_without_traceback(gs1: Path) -> None:
     assert isinstance(result.exception, SystemExit)
 
 
-def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    result = run("validate", str(tmp_path / "nope.xml"))
+def test_missing_file_is_a_clear_error(tmp_path: Path, gs1: Path) -> None:
+    good = str(gs1 / "JSON/Example_9.6.1-ObjectEvent.jsonld")
+    result = run("validate", str(tmp_path / "nope.xml"), good)
     assert result.exit_code == 1
     assert "cannot read" in result.output and "Traceback" not in result.output
+    assert f"{good}: valid" in result.output  # the other files are still checked
 
 
 def test_hostile_xml_is_reported_not_crashed() -> None:
@@ -76,3 +78,16 @@ def test_hostile_xml_is_reported_not_crashed() -> None:
     result = run("validate", "-", stdin=bomb)
     assert result.exit_code == 1
     assert "[xml-safety]" in result.output
+
+
+def test_convert_explains_what_xml_cannot_hold(gs1: Path) -> None:
+    doc = json.loads((gs1 / "JSON/Example_9.6.1-ObjectEvent.jsonld").read_bytes())
+    extended = dict(doc["epcisBody"]["eventList"][0], type="https://example.com/MyEvent")
+    del extended["action"]
+    doc["epcisBody"]["eventList"].append(extended)
+    data = json.dumps(doc).encode()
+    assert run("validate", "-", stdin=data).exit_code == 0  # the schema allows extended events
+    result = run("convert", "-", "--to", "xml", stdin=data)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot be converted to xml" in result.output
+    assert "no EPCIS XML form" in result.output

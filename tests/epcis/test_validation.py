@@ -124,11 +124,14 @@ def test_json_mutations_rejected_whenever_the_official_schema_rejects(
     rejected = disagreements = 0
     for _ in range(600):
         mutant = mutate_json(rng.choice(bases), rng)
-        ours = validate_bytes(json.dumps(mutant).encode())
+        data = json.dumps(mutant).encode()
+        ours = validate_bytes(data)
+        streamed = _stream_verdict(data)
         if not reference.is_valid(mutant):
             rejected += 1
-            assert ours, f"official schema rejects, Corridor accepts: {json.dumps(mutant)[:400]}"
-        elif ours:
+            assert ours, f"official schema rejects, Corridor accepts: {data[:400]!r}"
+            assert streamed, f"official schema rejects, streaming accepts: {data[:400]!r}"
+        elif ours or streamed:
             disagreements += 1
     assert rejected > 150  # the mutations really exercise the schema
     assert disagreements == 0  # and Corridor is no stricter than the standard either
@@ -159,6 +162,20 @@ def mutate_xml(data: bytes, rng: random.Random) -> bytes:
     return etree.tostring(root)
 
 
+def _stream_verdict(data: bytes) -> list:
+    import io
+
+    from corridor.epcis import EpcisError
+    from corridor.epcis.documents import iter_events
+
+    try:
+        for _ in iter_events(io.BytesIO(data)):
+            pass
+    except EpcisError as exc:
+        return exc.problems
+    return []
+
+
 def test_xml_mutations_rejected_whenever_the_xsd_rejects(
         xml_examples: dict[str, bytes], reference_xsds: dict[str, etree.XMLSchema]) -> None:
     rng = random.Random(7)
@@ -170,11 +187,14 @@ def test_xml_mutations_rejected_whenever_the_xsd_rejects(
         root = etree.fromstring(mutant)
         schema = reference_xsds[etree.QName(root).localname]
         ours = validate_bytes(mutant)
+        streamed = _stream_verdict(mutant)
         if not schema.validate(root):
             rejected += 1
             assert ours, f"XSD rejects, Corridor accepts a mutant of {name}"
+            assert streamed, f"XSD rejects, streaming accepts a mutant of {name}"
         else:
             assert ours == [], f"Corridor rejects what the XSD accepts: {ours[:2]}"
+            assert streamed == [], f"streaming rejects what the XSD accepts: {streamed[:2]}"
     assert rejected > 100
 
 
@@ -187,3 +207,19 @@ def test_packaged_schemas_are_the_official_files(gs1: Path) -> None:
     for xsd in (gs1 / "XSD").glob("*.xsd"):
         assert data.joinpath(xsd.name).read_bytes() == xsd.read_bytes(), xsd.name
     assert data.joinpath("GS1-LICENSE.txt").read_bytes() == (gs1 / "LICENSE").read_bytes()
+
+
+def test_concurrent_xml_validation_keeps_verdicts_apart(gs1: Path) -> None:
+    """A threaded server validates documents at once; each verdict stays its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = (gs1 / "XML/Example_9.6.1-ObjectEvent-2020_06_18a.xml").read_bytes()
+    bad = good.replace(b"<action>OBSERVE</action>", b"<action>WATCH</action>", 1)
+    jobs = [good, bad] * 40
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = list(pool.map(validate_bytes, jobs))
+    for data, problems in zip(jobs, verdicts, strict=True):
+        if data is good:
+            assert problems == []
+        else:
+            assert len(problems) == 1 and problems[0].location.endswith("<action>")

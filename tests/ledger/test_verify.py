@@ -277,6 +277,37 @@ def test_receipt_for_a_real_event_checks_the_event(node: Callable[..., Ledger],
     assert code != 0 and "event hash id" in out, out
 
 
+def test_receipt_event_with_extension_fields_needs_its_context(node: Callable[..., Ledger],
+                                                               tmp_path: Path) -> None:
+    from corridor.epcis.hashid import event_hash_id
+    from corridor.ledger.entry import LogEntry
+    from corridor.ledger.jcs import document_digest
+
+    namespaces = {"ex": "https://ns.example.org/epcis/"}
+    event = {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00.000Z",
+             "eventTimeZoneOffset": "+05:00", "action": "ADD",
+             "epcList": ["urn:epc:id:sgtin:4012345.011111.2"], "ex:cnCode": "72024110"}
+    ledger = node()
+    conn = ledger._conn()
+    with conn.transaction():
+        [index] = ledger.append(conn, [LogEntry(event_hash_id(event, namespaces),
+                                                document_digest(event), "p",
+                                                "2026-11-27T10:00:01Z")])
+    ledger.sign_now()
+    receipt = tmp_path / "x.tlog-proof"
+    receipt.write_bytes(ledger.receipt(index))
+    bare, with_context = tmp_path / "bare.json", tmp_path / "ctx.json"
+    bare.write_text(json.dumps(event))
+    with_context.write_text(json.dumps({"@context": [
+        "https://ref.gs1.org/standards/epcis/epcis-context.jsonld", namespaces], **event}))
+    vkey = ledger.signer.verifier.vkey
+    code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--event",
+                    str(with_context))
+    assert code == 0, out
+    code, out = run("receipt", "verify", str(receipt), "--vkey", vkey, "--event", str(bare))
+    assert code != 0 and "@context" in out, out
+
+
 def test_split_view_a_forked_node_gets_no_cosignature(witnessed, node: Callable[..., Ledger],
                                                       tmp_path: Path) -> None:
     ledger, _, _ = witnessed

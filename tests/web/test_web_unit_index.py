@@ -7,7 +7,7 @@ from pathlib import Path
 from corridor.config import Settings
 from corridor.demo import load_demo
 from corridor.store.db import Database
-from corridor.web import data
+from corridor.web import overview as data
 
 
 def test_incremental_index_equals_full_rebuild(tmp_path: Path) -> None:

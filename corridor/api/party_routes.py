@@ -1,0 +1,206 @@
+"""HTTP management of parties, shares and auditor grants (the CLI's `corridor party ...`).
+
+  GET    /parties/me                         the calling party (any party)
+  POST   /parties/shares   {eventID, party}  share an event the caller captured (admin: any)
+  DELETE /parties/shares?eventID=..&party=.. withdraw such a share
+  GET    /parties                            list parties (admin)
+  POST   /parties          {name, identifier, role?, verifierKey?, identifiers?}
+                                             add a party; the response shows its key once (admin)
+  POST   /parties/{ref}/revoke               revoke a party (admin)
+  POST   /parties/grants   {auditor, party}  let an auditor read what a party may (admin)
+  DELETE /parties/grants?auditor=..&party=.. withdraw a grant (admin)
+
+A party names another by numeric id, main identifier or name. An event the caller may not
+share answers 404, like an event it may not read: existence is not disclosed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
+from corridor.api.context import AppContext
+from corridor.api.epcis_http import GS1_HEADERS, problem
+from corridor.store import parties as store
+from corridor.store.db import Connection
+
+Handler = Callable[[Request, Viewer], Awaitable[Response]]
+
+
+class _BadRequest(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+
+
+def _party_json(p: store.Party, grants: list[int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": p.id, "name": p.name, "identifier": p.identifier,
+                           "role": p.role, "identifiers": list(p.identifiers),
+                           "verifierKey": p.verifier_key, "createdAt": p.created_at,
+                           "revokedAt": p.revoked_at}
+    if grants is not None:
+        out["grants"] = grants
+    return out
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        raise _BadRequest("/", "body larger than 64 KiB")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _BadRequest("/", f"not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _BadRequest("/", "must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], field: str, *, required: bool = True) -> str | None:
+    value = body.get(field)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _BadRequest(f"/{field}", "must be a non-empty string")
+    return value
+
+
+def _param(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise _BadRequest(name, "query parameter is required")
+    return value
+
+
+class _Routes:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def _db(self, fn: Callable[[Connection], Any]) -> Awaitable[Any]:
+        return run_in_threadpool(read_db, self.ctx.db, fn)
+
+    def wrap(self, handler: Handler, *, admin: bool = False) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            where = instance_uri(request)
+            try:
+                viewer = await require_party(request, self.ctx)
+                if admin and not viewer.is_admin:
+                    raise AuthError(403, "only an admin party may do this")
+                return await handler(request, viewer)
+            except AuthError as exc:
+                return exc.response(where)
+            except (_BadRequest, store.PartyError) as exc:
+                status = 404 if isinstance(exc, store.PartyError) and exc.field == "party" \
+                    and "no party" in str(exc) else 400
+                return problem(status, "ValidationException" if status == 400
+                               else "NoSuchNameException",
+                               "Bad request" if status == 400 else "Not found", str(exc), where)
+
+        return endpoint
+
+    async def me(self, request: Request, viewer: Viewer) -> Response:
+        assert viewer.party_id is not None
+        pid = viewer.party_id
+
+        def load(conn: Connection) -> dict[str, Any]:
+            party = store.get_party(conn, pid)
+            assert party is not None
+            grants = store.grants_of(conn, pid) if party.role == "auditor" else None
+            return _party_json(party, grants)
+
+        return JSONResponse(await self._db(load), headers=GS1_HEADERS)
+
+    async def share(self, request: Request, viewer: Viewer) -> Response:
+        body = await _json_body(request)
+        event_id, target = _text(body, "eventID"), _text(body, "party")
+        assert event_id is not None and target is not None
+        return await self._share(request, viewer, event_id, target, undo=False)
+
+    async def unshare(self, request: Request, viewer: Viewer) -> Response:
+        return await self._share(request, viewer, _param(request, "eventID"),
+                                 _param(request, "party"), undo=True)
+
+    async def _share(self, request: Request, viewer: Viewer, event_id: str, target: str, *,
+                     undo: bool) -> Response:
+        def run(conn: Connection) -> str:
+            row = conn.fetchone("SELECT event_id, captured_by FROM events"
+                                " WHERE event_id = ? OR hash_id = ? ORDER BY id LIMIT 1",
+                                (event_id, event_id))
+            if row is None or (not viewer.is_admin and row[1] != viewer.party_id):
+                return "missing"
+            if undo:
+                return "done" if store.unshare_event(conn, row[0], target) else "missing"
+            store.share_event(conn, row[0], target)
+            return "done"
+
+        outcome = await self._db(run)
+        if outcome == "missing":
+            return problem(404, "NoSuchNameException", "Not found",
+                           f"no event {event_id!r} that this party captured"
+                           + (" shared with that party" if undo else ""), instance_uri(request))
+        return Response(status_code=204 if undo else 201, headers=GS1_HEADERS)
+
+    async def list_parties(self, request: Request, viewer: Viewer) -> Response:
+        def load(conn: Connection) -> list[dict[str, Any]]:
+            return [_party_json(p, store.grants_of(conn, p.id) if p.role == "auditor" else None)
+                    for p in store.list_parties(conn)]
+
+        return JSONResponse(await self._db(load), headers=GS1_HEADERS)
+
+    async def add(self, request: Request, viewer: Viewer) -> Response:
+        body = await _json_body(request)
+        extra = body.get("identifiers", [])
+        if not isinstance(extra, list) or not all(isinstance(i, str) for i in extra):
+            raise _BadRequest("/identifiers", "must be an array of strings")
+        role = body.get("role", "member")
+        if not isinstance(role, str):
+            raise _BadRequest("/role", "must be a string")
+        name, ident = _text(body, "name"), _text(body, "identifier")
+        vkey = _text(body, "verifierKey", required=False)
+
+        def run(conn: Connection) -> tuple[store.Party, str]:
+            return store.add_party(conn, name or "", ident or "", role=role, verifier_key=vkey,
+                                   extra_identifiers=extra)
+
+        party, key = await self._db(run)
+        return JSONResponse({**_party_json(party), "apiKey": key}, status_code=201,
+                            headers=GS1_HEADERS)
+
+    async def revoke(self, request: Request, viewer: Viewer) -> Response:
+        ref = request.path_params["ref"]
+        party = await self._db(lambda c: store.revoke_party(c, ref))
+        return JSONResponse(_party_json(party), headers=GS1_HEADERS)
+
+    async def grant(self, request: Request, viewer: Viewer) -> Response:
+        body = await _json_body(request)
+        auditor, party = _text(body, "auditor"), _text(body, "party")
+        await self._db(lambda c: store.grant_auditor(c, auditor or "", party or ""))
+        return Response(status_code=201, headers=GS1_HEADERS)
+
+    async def ungrant(self, request: Request, viewer: Viewer) -> Response:
+        auditor, party = _param(request, "auditor"), _param(request, "party")
+        done = await self._db(lambda c: store.revoke_grant(c, auditor, party))
+        if not done:
+            return problem(404, "NoSuchNameException", "Not found", "no such grant",
+                           instance_uri(request))
+        return Response(status_code=204, headers=GS1_HEADERS)
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    r = _Routes(ctx)
+    return [
+        Route("/parties/me", r.wrap(r.me), methods=["GET"]),
+        Route("/parties/shares", r.wrap(r.share), methods=["POST"]),
+        Route("/parties/shares", r.wrap(r.unshare), methods=["DELETE"]),
+        Route("/parties/grants", r.wrap(r.grant, admin=True), methods=["POST"]),
+        Route("/parties/grants", r.wrap(r.ungrant, admin=True), methods=["DELETE"]),
+        Route("/parties", r.wrap(r.list_parties, admin=True), methods=["GET"]),
+        Route("/parties", r.wrap(r.add, admin=True), methods=["POST"]),
+        Route("/parties/{ref}/revoke", r.wrap(r.revoke, admin=True), methods=["POST"]),
+    ]
