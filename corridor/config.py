@@ -20,6 +20,17 @@ class WitnessConfig:
     vkey: str  # signed-note verifier key: name+hexid+base64
 
 
+def parse_witnesses(text: str) -> list[WitnessConfig]:
+    """`URL=VKEY` items separated by commas or white space (CORRIDOR_WITNESSES)."""
+    found: list[WitnessConfig] = []
+    for item in text.replace(",", " ").split():
+        url, sep, vkey = item.partition("=")
+        if not sep or not url or not vkey:
+            raise ValueError(f"CORRIDOR_WITNESSES: {item!r} is not URL=VKEY")
+        found.append(WitnessConfig(url=url.rstrip("/"), vkey=vkey))
+    return found
+
+
 @dataclass
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "corridor-data")))
@@ -27,8 +38,10 @@ class Settings:
     # The log's origin line (C2SP tlog-checkpoint): a schema-less URL that names the log.
     log_origin: str = field(default_factory=lambda: _env("LOG_ORIGIN", "corridor.example/log"))
     log_key_file: Path | None = None  # default: data_dir/keys/log.key (created on first start)
-    witnesses: list[WitnessConfig] = field(default_factory=list)
-    witness_quorum: int = 0  # cosignatures a checkpoint needs to count as witnessed
+    witnesses: list[WitnessConfig] = field(
+        default_factory=lambda: parse_witnesses(_env("WITNESSES", "")))
+    # cosignatures a checkpoint needs to count as witnessed (CORRIDOR_WITNESS_QUORUM)
+    witness_quorum: int = field(default_factory=lambda: int(_env("WITNESS_QUORUM", "0")))
     max_capture_bytes: int = field(
         default_factory=lambda: int(_env("MAX_CAPTURE_BYTES", str(64 * 1024 * 1024))))
     max_capture_events: int = field(

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from corridor.api import epcis_routes
 from corridor.api.context import AppContext
-from corridor.api.epcis_http import problem
+from corridor.api.epcis_http import problem, version_problem
 from corridor.config import Settings
 from corridor.store.db import Database
 from corridor.store.migrations import migrate
@@ -80,6 +81,26 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             ledger.stop()
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers())
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers(),
+                    middleware=[Middleware(_VersionCheck)])
     app.state.ctx = ctx
     return app
+
+
+class _VersionCheck:
+    """406 for /epcis/ requests asking for an EPCIS or CBV version other than 2.0."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/epcis"):
+            from starlette.datastructures import Headers
+
+            why = version_problem(Headers(scope=scope))
+            if why:
+                response = problem(406, "NotAcceptableException", "Version not supported",
+                                   why, scope["path"])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

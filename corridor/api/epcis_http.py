@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ GS1_HEADERS = {
     "GS1-EPC-Format": "No_Preference",
     "GS1-Vendor-Version": f"corridor/{__version__}",
 }
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/._~:-]*")
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 
@@ -53,7 +55,9 @@ def problem(status: int, exception: str, title: str, detail: str, instance: str 
             *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": f"epcisException:{exception}", "title": title,
                             "status": status, "detail": detail}
-    if instance:
+    if instance and _PLAIN_PATH.fullmatch(instance):
+        # Only plain paths: `instance` must be a URI, and a decoded request path may hold
+        # spaces, '|' or non-ASCII (the member is optional, so such paths are left out).
         body["instance"] = instance
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
@@ -159,3 +163,30 @@ def per_page(request: Request, default: int = 100, maximum: int = 10000) -> int:
         raise ProblemError(400, "QueryParameterException", "Invalid perPage",
                            f"perPage: {raw!r} must be an integer from 1 to {maximum}")
     return n
+
+
+def _version(text: str) -> tuple[int, ...] | None:
+    parts = text.strip().split(".")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
+
+
+def version_problem(headers: Any) -> str | None:
+    """Why the GS1 version headers of a request cannot be met (we speak EPCIS and CBV 2.0),
+    or None."""
+    for kind in ("EPCIS", "CBV"):
+        exact = headers.get(f"gs1-{kind.lower()}-version")
+        low = headers.get(f"gs1-{kind.lower()}-min")
+        high = headers.get(f"gs1-{kind.lower()}-max")
+        for name, value in ((f"GS1-{kind}-Version", exact), (f"GS1-{kind}-Min", low),
+                            (f"GS1-{kind}-Max", high)):
+            if value is not None and _version(value) is None:
+                return f"{name}: {value!r} is not a version like 2.0.0"
+        if exact is not None and _version(exact)[:2] != (2, 0):  # type: ignore[index]
+            return f"GS1-{kind}-Version {exact}: this server speaks {kind} 2.0"
+        if low is not None and _version(low) > (2, 0, 0):  # type: ignore[operator]
+            return f"GS1-{kind}-Min {low}: this server speaks {kind} 2.0"
+        if high is not None and _version(high) < (2, 0, 0):  # type: ignore[operator]
+            return f"GS1-{kind}-Max {high}: this server speaks {kind} 2.0"
+    return None

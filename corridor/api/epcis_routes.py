@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -117,9 +118,11 @@ class EpcisRoutes:
         # One writer per process, committing every capture queued meanwhile at once: cheaper
         # than SQLite's busy handler (sleeps of up to 100 ms) and than a commit per event.
         self.committer = cap.GroupCommit()
-        # Captures are CPU-bound Python: a few threads keep the GIL from starving the event
-        # loop (dozens of threads make every request wait on each other's time slices).
-        self.cpu = ThreadPoolExecutor(max_workers=4, thread_name_prefix="epcis-capture")
+        # Captures are CPU-bound Python: at most a few threads do CPU work at once (more
+        # only fight over the GIL and starve the event loop); the others wait for the
+        # writer, so that group commit gathers them into one transaction.
+        self.cpu = ThreadPoolExecutor(max_workers=32, thread_name_prefix="epcis-capture")
+        self.cpu_slots = threading.BoundedSemaphore(3)
         settings = ctx.settings
         self.limit_headers = {
             "GS1-EPCIS-Capture-Limit": str(settings.max_capture_events),
@@ -218,33 +221,43 @@ class EpcisRoutes:
 
     def _capture_sync(self, body: bytes, media: str, viewer: Viewer, party: str,
                       behaviour: str) -> cap.CaptureResult | Response:
-        doc, per_event, whole = self._parse(body, media, behaviour)
-
-        def work(conn: Connection) -> cap.CaptureResult | Response:
+        with self.cpu_slots:
+            doc, per_event, whole = self._parse(body, media, behaviour)
             if doc is None:
-                job_id = cap.create_job(conn, party_id=viewer.party_id, behaviour=behaviour)
-                errors = [cap.problem_dict(p) for p in whole]
-                cap.fail_job(conn, job_id, errors)
-                return problem(400, "ValidationException", "Invalid EPCIS document",
-                               "; ".join(str(p) for p in whole[:20])
-                               + (f" (+{len(whole) - 20} more)" if len(whole) > 20 else ""),
-                               f"/epcis/capture/{job_id}",
-                               headers={"Location": f"/epcis/capture/{job_id}"},
-                               errors=[cap.problem_dict(p) for p in whole[:100]])
-            if len(doc.events) > self.ctx.settings.max_capture_events:
-                job_id = cap.create_job(conn, party_id=viewer.party_id, behaviour=behaviour)
-                cap.fail_job(conn, job_id, [{"location": "/epcisBody/eventList",
-                                             "rule": "capture-limit",
-                                             "message": "too many events"}], len(doc.events))
-                return problem(413, "CaptureLimitExceededException", "Too many events",
-                               f"{len(doc.events)} events; GS1-EPCIS-Capture-Limit is"
-                               f" {self.ctx.settings.max_capture_events}",
-                               headers=self.limit_headers)
-            return cap.capture_document(conn, self.ctx.ledger, doc, party_id=viewer.party_id,
-                                        party_identifier=party, behaviour=behaviour,
-                                        rejected=per_event, committer=self.committer)
+                def refuse(conn: Connection) -> Response:
+                    job_id = cap.create_job(conn, party_id=viewer.party_id,
+                                            behaviour=behaviour)
+                    cap.fail_job(conn, job_id, [cap.problem_dict(p) for p in whole])
+                    return problem(
+                        400, "ValidationException", "Invalid EPCIS document",
+                        "; ".join(str(p) for p in whole[:20])
+                        + (f" (+{len(whole) - 20} more)" if len(whole) > 20 else ""),
+                        f"/epcis/capture/{job_id}",
+                        headers={"Location": f"/epcis/capture/{job_id}"},
+                        errors=[cap.problem_dict(p) for p in whole[:100]])
 
-        return read_db(self.ctx.db, work)
+                return read_db(self.ctx.db, refuse)
+            limit = self.ctx.settings.max_capture_events
+            if len(doc.events) > limit:
+                def too_many(conn: Connection) -> Response:
+                    job_id = cap.create_job(conn, party_id=viewer.party_id,
+                                            behaviour=behaviour)
+                    cap.fail_job(conn, job_id, [{"location": "/epcisBody/eventList",
+                                                 "rule": "capture-limit",
+                                                 "message": "too many events"}],
+                                 len(doc.events))
+                    return problem(413, "CaptureLimitExceededException", "Too many events",
+                                   f"{len(doc.events)} events; GS1-EPCIS-Capture-Limit is"
+                                   f" {limit}", headers=self.limit_headers)
+
+                return read_db(self.ctx.db, too_many)
+            prepared = read_db(self.ctx.db, lambda c: cap.prepare_capture(
+                c, doc, party_id=viewer.party_id, party_identifier=party,
+                behaviour=behaviour, rejected=per_event))
+        if isinstance(prepared, cap.CaptureResult):
+            return prepared
+        return read_db(self.ctx.db, lambda c: cap.commit_capture(
+            c, self.ctx.ledger, prepared, self.committer))
 
     def _notify(self, result: cap.CaptureResult) -> None:
         fresh = [e.event_id for e in result.events if not e.duplicate]
@@ -340,39 +353,38 @@ class EpcisRoutes:
                          ) -> cap.CaptureResult | Response:
         from corridor.epcis.documents import read_document
 
-        try:
-            event = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return problem(400, "ValidationException", "Invalid JSON", f"/: {exc}")
-        if not isinstance(event, dict):
-            return problem(400, "ValidationException", "Invalid event",
-                           "/: an event must be a JSON object")
-        context: list[Any] = [EPCIS_CONTEXT]
-        own = event.pop("@context", None)
-        for item in own if isinstance(own, list) else [own] if own else []:
-            if isinstance(item, dict):
-                context.append(item)
-        wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
-                   "creationDate": display_time(now_utc()),
-                   "epcisBody": {"eventList": [event]}}
-        try:
-            doc = read_document(json.dumps(wrapper).encode(), "application/ld+json")
-        except EpcisError as exc:
-            detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
-                               for p in exc.problems[:20])
-            return problem(400, "ValidationException", "Invalid EPCIS event", detail)
-
-        def work(conn: Connection) -> cap.CaptureResult | Response:
-            result = cap.capture_document(conn, self.ctx.ledger, doc,
-                                          party_id=viewer.party_id, party_identifier=party,
-                                          committer=self.committer)
-            if not result.success:
-                detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
-                return problem(400, "ValidationException", "Event not captured", detail,
-                               f"/epcis/capture/{result.job_id}")
-            return result
-
-        return read_db(self.ctx.db, work)
+        with self.cpu_slots:
+            try:
+                event = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                return problem(400, "ValidationException", "Invalid JSON", f"/: {exc}")
+            if not isinstance(event, dict):
+                return problem(400, "ValidationException", "Invalid event",
+                               "/: an event must be a JSON object")
+            context: list[Any] = [EPCIS_CONTEXT]
+            own = event.pop("@context", None)
+            for item in own if isinstance(own, list) else [own] if own else []:
+                if isinstance(item, dict):
+                    context.append(item)
+            wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
+                       "creationDate": display_time(now_utc()),
+                       "epcisBody": {"eventList": [event]}}
+            try:
+                doc = read_document(json.dumps(wrapper).encode(), "application/ld+json")
+            except EpcisError as exc:
+                detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
+                                   for p in exc.problems[:20])
+                return problem(400, "ValidationException", "Invalid EPCIS event", detail)
+            prepared = read_db(self.ctx.db, lambda c: cap.prepare_capture(
+                c, doc, party_id=viewer.party_id, party_identifier=party))
+        result = prepared if isinstance(prepared, cap.CaptureResult) else read_db(
+            self.ctx.db, lambda c: cap.commit_capture(c, self.ctx.ledger, prepared,
+                                                      self.committer))
+        if not result.success:
+            detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
+            return problem(400, "ValidationException", "Event not captured", detail,
+                           f"/epcis/capture/{result.job_id}")
+        return result
 
     async def event(self, request: Request) -> Response:
         if request.method == "OPTIONS":

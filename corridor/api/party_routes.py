@@ -9,6 +9,7 @@
   POST   /parties/{ref}/revoke               revoke a party (admin)
   POST   /parties/grants   {auditor, party}  let an auditor read what a party may (admin)
   DELETE /parties/grants?auditor=..&party=.. withdraw a grant (admin)
+  GET    /openapi/parties.json               OpenAPI of these and the subscription resources
 
 A party names another by numeric id, main identifier or name. An event the caller may not
 share answers 404, like an event it may not read: existence is not disclosed.
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from corridor.api import openapi_e2
 from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import GS1_HEADERS, problem
@@ -68,6 +70,8 @@ def _text(body: dict[str, Any], field: str, *, required: bool = True) -> str | N
         return None
     if not isinstance(value, str) or not value.strip():
         raise _BadRequest(f"/{field}", "must be a non-empty string")
+    if "\x00" in value:
+        raise _BadRequest(f"/{field}", "must not contain a NUL character")
     return value
 
 
@@ -75,6 +79,8 @@ def _param(request: Request, name: str) -> str:
     value = request.query_params.get(name)
     if not value:
         raise _BadRequest(name, "query parameter is required")
+    if "\x00" in value:
+        raise _BadRequest(name, "must not contain a NUL character")
     return value
 
 
@@ -192,9 +198,14 @@ class _Routes:
         return Response(status_code=204, headers=GS1_HEADERS)
 
 
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi_e2.document())
+
+
 def routes(ctx: AppContext) -> list[BaseRoute]:
     r = _Routes(ctx)
     return [
+        Route("/openapi/parties.json", _openapi, methods=["GET"]),
         Route("/parties/me", r.wrap(r.me), methods=["GET"]),
         Route("/parties/shares", r.wrap(r.share), methods=["POST"]),
         Route("/parties/shares", r.wrap(r.unshare), methods=["DELETE"]),

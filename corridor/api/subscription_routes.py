@@ -72,6 +72,8 @@ class _Routes:
             return exc.response(instance_uri(request))
 
     def _query_exists(self, viewer: Viewer, name: str) -> bool:
+        if "\x00" in name:  # cannot be stored (PostgreSQL text), so cannot exist
+            return False
         return read_db(self.ctx.db,
                        lambda c: matching.named_query(c, viewer.party_id or 0, name)) is not None
 
@@ -145,7 +147,8 @@ class _Routes:
         viewer = await self._viewer(request)
         if isinstance(viewer, Response):
             return viewer
-        sub = await run_in_threadpool(read_db, self.ctx.db, lambda c: substore.get(c, sub_id))
+        sub = None if "\x00" in sub_id else await run_in_threadpool(
+            read_db, self.ctx.db, lambda c: substore.get(c, sub_id))
         # Someone else's subscription is reported as absent: its existence is not ours to know.
         if (sub is None or sub.query_name != name
                 or (sub.party_id != viewer.party_id and not viewer.is_admin)):

@@ -325,14 +325,54 @@ def _sgtin(value: str, dot: int) -> str | None:
     return "https://id.gs1.org/01/" + gtin + "/21/" + serial
 
 
+_sgln_keys: dict[str, str | None] = {}
+
+
+def _sgln(value: str, dot: int) -> str | None:
+    """urn:epc:id:sgln: as the rule does, the `prefix.locationref` part checked once per GLN."""
+    key = value[16:29]
+    gln = _sgln_keys.get(key, "")
+    if gln == "":
+        cp = value[16:dot]
+        ref = key[len(cp) + 1:]  # empty for a 12-digit company prefix
+        ok = 6 <= len(cp) <= 12 and cp.isdecimal() and (ref.isdecimal() or ref == "")
+        gln = _key12(value, 16, dot) if ok else None
+        if len(_sgln_keys) > 100_000:
+            _sgln_keys.clear()
+        _sgln_keys[key] = gln
+    if gln is None or value[29:30] != "." or not _SERIAL20.fullmatch(value, 30):
+        return None
+    ext = value[30:]
+    if ext == "0":
+        return "https://id.gs1.org/414/" + gln
+    return "https://id.gs1.org/414/" + gln + "/254/" + (
+        ext if _NO_PCT.match(ext) else _pct(ext))
+
+
+def _sscc(value: str, dot: int) -> str | None:
+    """urn:epc:id:sscc: as the rule does: prefix (6..12 digits) `.` 17 digits in all."""
+    cp = value[16:dot]
+    rest = value[dot + 1:]
+    if not (6 <= len(cp) <= 12 and len(cp) + len(rest) == 17 and cp.isdecimal()
+            and rest.isdecimal()):
+        return None
+    raw = rest[:1] + cp + rest[1:]
+    return "https://id.gs1.org/00/" + raw + str(check_digit(raw))
+
+
 def normalise(value: str) -> str | None:
     """Canonical GS1 Digital Link URI for an EPC URI or Digital Link URI, else None.
     `value` is stripped (as every value of the pre-hash string is)."""
     dot = value.find(".")
     if dot < 0:
         return None
-    if value.startswith("urn:epc:id:sgtin:") and value.isascii():
-        return _sgtin(value, dot)
+    if value.startswith("urn:epc:id:s") and value.isascii():  # the usual three, quicker
+        if value.startswith("urn:epc:id:sgtin:"):
+            return _sgtin(value, dot)
+        if value.startswith("urn:epc:id:sscc:"):
+            return _sscc(value, dot)
+        if value.startswith("urn:epc:id:sgln:"):
+            return _sgln(value, dot)
     if value.startswith("urn:epc:"):
         end = value.find(":", value.find(":", 8) + 1)
         for pattern, convert in _EPC_RULES.get(value[:end + 1], ()):

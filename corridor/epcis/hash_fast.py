@@ -254,6 +254,8 @@ def _fields(*names: str) -> dict[str, tuple[bool, dict]]:
 
 
 _QTY_FIELDS = _fields("epcClass", "quantity", "uom")
+_QTY_NAMES = frozenset(_QTY_FIELDS)
+_QTY_ORDER = tuple((name, cache) for name, (_, cache) in _QTY_FIELDS.items())
 
 
 def _quantities(name: str) -> Callable[[object, _Ctx], str]:
@@ -264,8 +266,14 @@ def _quantities(name: str) -> Callable[[object, _Ctx], str]:
         for q in v:
             if not q:
                 raise Fallback  # an empty element keeps an odd shape in the reference
-            fields, ext = _object(q, _QTY_FIELDS, c)
-            body = "".join(fields) + ext
+            if q.__class__ is dict and q.keys() <= _QTY_NAMES:  # no extensions: direct
+                body = ""
+                for field, cache in _QTY_ORDER:
+                    if field in q:
+                        body += _piece(field, q[field], c, cache)
+            else:
+                fields, ext = _object(q, _QTY_FIELDS, c)
+                body = "".join(fields) + ext
             if body:
                 parts.append("quantityElement" + body)
         if not parts:
@@ -366,7 +374,7 @@ def _sensors(v: object, c: _Ctx) -> str:
 
 
 def _party_list(name: str, member: str) -> Callable[[object, _Ctx], str]:
-    """bizTransactionList / sourceList / destinationList: `type` then value as written."""
+    """bizTransactionList / sourceList / destinationList: `type` then the value."""
     type_cache, member_cache = _cache("type"), _cache(member)
 
     def render(v: object, c: _Ctx) -> str:
@@ -377,9 +385,13 @@ def _party_list(name: str, member: str) -> Callable[[object, _Ctx], str]:
             if item.__class__ is not dict or member not in item:
                 raise Fallback
             size = len(item)
+            # `type` before the value whatever the JSON key order: JSON members are
+            # unordered, and the GS1 examples and vectors all write `type` first. (The
+            # reference 1.9.3 keeps the written order, so a document with the value first
+            # would hash differently once stored with sorted keys.)
             if size == 2 and "type" in item:
-                keys: tuple[str, ...] | list[str] = tuple(item)  # as written: the reference
-            elif size == 1:                                    # keeps the JSON key order
+                keys: tuple[str, ...] = ("type", member)
+            elif size == 1:
                 keys = (member,)
             else:
                 raise Fallback  # the reference keeps only the first two keys

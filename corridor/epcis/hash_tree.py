@@ -196,6 +196,10 @@ def _rename(name: str, text: str, kids: list) -> Node:
     return (name, text, kids)
 
 
+def _type_first(pair: list) -> list:
+    return sorted(pair, key=lambda kid: kid[0] != "type")
+
+
 def correct(node: Node) -> Node:
     """Give a JSON-born tree the XML shape: `xList: [..]` -> `xList/x`, childEPCs -> epc."""
     name, text, kids = node
@@ -208,7 +212,8 @@ def correct(node: Node) -> Node:
         kids.remove(el)
     for list_name, elements in lists.items():
         if list_name in PARTY_LISTS:
-            kids.append((list_name, "", [(GROUP, "", list(e[2][:2])) for e in elements]))
+            # `type` first, whatever the JSON key order (see hash_fast._party_list)
+            kids.append((list_name, "", [(GROUP, "", _type_first(e[2][:2])) for e in elements]))
         else:
             kids.append((list_name, "", elements))
     epcs = [("epc", e[1], []) for e in kids if e[0] == "childEPCs"]

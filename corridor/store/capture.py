@@ -184,47 +184,39 @@ class CaptureWork:
         self._seen: dict[str, _Prepared] = {}
         self._new: list[_Prepared] = []
 
-    def plan(self, conn: Connection) -> list[Any]:
+    def plan(self, existing: Mapping[str, tuple[str, int | None]],
+             seen: dict[str, _Prepared]) -> list[Any]:
+        """Decide what is new (not stored, not earlier in this group) and return its log
+        entries. `seen` is shared by the captures of one group."""
         from corridor.ledger.entry import LogEntry
 
-        self.job_id = self.job_given
-        if self.job_id is None:
-            # Inside the capture's transaction: one commit for job and events.
-            self.job_id = create_job(conn, party_id=self.party_id, behaviour=self.behaviour)
-        self._existing = _existing(conn, [p.row.dedup for p in self.prepared])
-        self._seen, self._new = {}, []
+        self._existing = dict(existing)
+        self._seen, self._new = seen, []
         for p in self.prepared:
-            if p.row.dedup in self._existing or p.row.dedup in self._seen:
+            if p.row.dedup in existing or p.row.dedup in seen:
                 continue
-            self._seen[p.row.dedup] = p
+            seen[p.row.dedup] = p
             self._new.append(p)
+            p.row.captured_by, p.row.party, p.row.job_id = (self.party_id, self.party,
+                                                            self.job_id)
         return [LogEntry(p.row.hash_id, hashlib.sha256(p.row.doc.encode("utf-8")).digest(),
                          self.party, self.record_time, self.signature) for p in self._new]
 
-    def finish(self, conn: Connection, indices: Sequence[int]) -> CaptureResult:
-        rows = [p.row for p in self._new]
-        for r, li in zip(rows, indices, strict=True):
-            r.log_index = li
-        if rows:
-            insert_events(conn, rows, captured_by=self.party_id, party=self.party,
-                          job_id=self.job_id)
-        remember_namespaces(conn, self.doc.namespaces)
-        add_location_children(conn, _master_data_children(self.doc.header))
-        results: list[CapturedEvent] = []
+    def results(self) -> CaptureResult:
+        out: list[CapturedEvent] = []
         for p in self.prepared:
             if p.row.dedup in self._existing:
                 event_id, log_index = self._existing[p.row.dedup]
-                results.append(CapturedEvent(p.index, event_id, p.row.hash_id, log_index, True))
+                out.append(CapturedEvent(p.index, event_id, p.row.hash_id, log_index, True))
             elif self._seen[p.row.dedup] is not p:
                 first = self._seen[p.row.dedup].row
-                results.append(CapturedEvent(p.index, first.event_id, first.hash_id,
-                                             first.log_index, True))
+                out.append(CapturedEvent(p.index, first.event_id, first.hash_id,
+                                         first.log_index, True))
             else:
-                results.append(CapturedEvent(p.index, p.row.event_id, p.row.hash_id,
-                                             p.row.log_index, False))
+                out.append(CapturedEvent(p.index, p.row.event_id, p.row.hash_id,
+                                         p.row.log_index, False))
         assert self.job_id is not None
-        _finish_job(conn, self.job_id, not self.errors, self.errors, results, self.event_count)
-        return CaptureResult(self.job_id, not self.errors, results, self.errors)
+        return CaptureResult(self.job_id, not self.errors, out, self.errors)
 
     def failed(self, conn: Connection, exc: BaseException) -> CaptureResult:
         """Record a failed write (its transaction rolled back: nothing of it is stored)."""
@@ -238,18 +230,60 @@ class CaptureWork:
         return CaptureResult(job_id, False, [], errors)
 
 
+def _new_job_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for `count` capture jobs inside the caller's write transaction (one round trip)."""
+    if conn.dialect == "postgresql":
+        rows = conn.fetchall("SELECT nextval(pg_get_serial_sequence('capture_jobs', 'id'))"
+                             " FROM generate_series(1, ?)", (count,))
+        return [int(r[0]) for r in rows]
+    row = conn.fetchone("SELECT COALESCE(MAX(id), 0) FROM capture_jobs")
+    start = int(row[0]) + 1 if row else 1
+    return list(range(start, start + count))
+
+
 def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
                    ) -> list[CaptureResult]:
-    """Run captures in ONE transaction with ONE ledger append (all or nothing)."""
+    """Run captures in ONE transaction with ONE ledger append and one statement per table
+    (all or nothing)."""
     with conn.transaction():
-        plans = [w.plan(conn) for w in works]
+        for w in works:
+            w.job_id = w.job_given
+        fresh = [w for w in works if w.job_id is None]
+        if fresh:
+            created = now_utc()
+            ids = _new_job_ids(conn, len(fresh))
+            for w, job_id in zip(fresh, ids, strict=True):
+                w.job_id = job_id
+            conn.executemany(
+                "INSERT INTO capture_jobs (id, party_id, behaviour, running, success,"
+                " created_at) VALUES (?, ?, ?, 1, 1, ?)",
+                [(w.job_id, w.party_id, w.behaviour, created) for w in fresh])
+        existing = _existing(conn, [p.row.dedup for w in works for p in w.prepared])
+        seen: dict[str, _Prepared] = {}
+        plans = [w.plan(existing, seen) for w in works]
         flat = [entry for plan in plans for entry in plan]
         indices = ledger.append(conn, flat) if flat else []
-        out: list[CaptureResult] = []
-        pos = 0
-        for work, plan in zip(works, plans, strict=True):
-            out.append(work.finish(conn, indices[pos:pos + len(plan)]))
-            pos += len(plan)
+        rows = [p.row for w in works for p in w._new]
+        for row, log_index in zip(rows, indices, strict=True):
+            row.log_index = log_index
+        if rows:
+            insert_events(conn, rows, captured_by=None, party="", job_id=None)
+        namespaces: dict[str, str] = {}
+        children: list[tuple[str, str]] = []
+        for w in works:
+            namespaces.update(w.doc.namespaces)
+            children.extend(_master_data_children(w.doc.header))
+        remember_namespaces(conn, namespaces)
+        add_location_children(conn, children)
+        out = [w.results() for w in works]
+        finished = now_utc()
+        conn.executemany(
+            "UPDATE capture_jobs SET running = 0, success = ?, finished_at = ?,"
+            " event_count = ?, errors = ?, results = ? WHERE id = ?",
+            [(1 if r.success else 0, finished, w.event_count, json.dumps(r.errors),
+              json.dumps([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
+                          for e in r.events]), r.job_id) for w, r in zip(works, out,
+                                                                       strict=True)])
     return out
 
 
@@ -303,19 +337,13 @@ def _commit(conn: Connection, ledger: Any, batch: list[_Slot]) -> None:
         slot.result, slot.done = result, True
 
 
-def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: int | None,
-                     party_identifier: str, behaviour: str = "rollback",
-                     signature: bytes | None = None, job_id: int | None = None,
-                     rejected: Mapping[int, list[Problem]] | None = None,
-                     committer: GroupCommit | None = None) -> CaptureResult:
-    """Store the events of `doc` (an EpcisDocument) for a party, with their ledger entries.
-
-    behaviour "rollback": any bad event rejects the whole document; "proceed": bad events are
-    reported in the job and the others stored. `rejected` lists events already found invalid
-    (by document validation) with their problems. Re-capturing an event the same party already
-    stored (same Event Hash ID) stores nothing and reports `duplicate`. With a `committer`,
-    concurrent captures of this process share transactions (group commit).
-    """
+def prepare_capture(db_conn: Connection, doc: Any, *, party_id: int | None,
+                    party_identifier: str, behaviour: str = "rollback",
+                    signature: bytes | None = None, job_id: int | None = None,
+                    rejected: Mapping[int, list[Problem]] | None = None
+                    ) -> CaptureWork | CaptureResult:
+    """The CPU half of capture_document: a CaptureWork ready to commit, or the failed result
+    (already recorded) when behaviour "rollback" meets a bad event."""
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"behaviour {behaviour!r}: expected one of {BEHAVIOURS}")
     events: list[dict[str, Any]] = list(doc.events)
@@ -330,15 +358,41 @@ def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: in
             job_id = create_job(db_conn, party_id=party_id, behaviour=behaviour)
         fail_job(db_conn, job_id, errors, len(events))
         return CaptureResult(job_id, False, [], errors)
-    work = CaptureWork(doc, prepared, errors, party_id=party_id,
+    return CaptureWork(doc, prepared, errors, party_id=party_id,
                        party_identifier=party_identifier, behaviour=behaviour,
                        record_time=record_time, signature=signature, job_id=job_id)
+
+
+def commit_capture(db_conn: Connection, ledger: Any, work: CaptureWork,
+                   committer: GroupCommit | None = None) -> CaptureResult:
+    """The write half: alone, or with the concurrent captures queued on `committer`."""
     if committer is not None:
         return committer.submit(db_conn, ledger, work)
     slot = _Slot(work)
     _commit(db_conn, ledger, [slot])
     assert slot.result is not None
     return slot.result
+
+
+def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: int | None,
+                     party_identifier: str, behaviour: str = "rollback",
+                     signature: bytes | None = None, job_id: int | None = None,
+                     rejected: Mapping[int, list[Problem]] | None = None,
+                     committer: GroupCommit | None = None) -> CaptureResult:
+    """Store the events of `doc` (an EpcisDocument) for a party, with their ledger entries.
+
+    behaviour "rollback": any bad event rejects the whole document; "proceed": bad events are
+    reported in the job and the others stored. `rejected` lists events already found invalid
+    (by document validation) with their problems. Re-capturing an event the same party already
+    stored (same Event Hash ID) stores nothing and reports `duplicate`. With a `committer`,
+    concurrent captures of this process share transactions (group commit).
+    """
+    work = prepare_capture(db_conn, doc, party_id=party_id, party_identifier=party_identifier,
+                           behaviour=behaviour, signature=signature, job_id=job_id,
+                           rejected=rejected)
+    if isinstance(work, CaptureResult):
+        return work
+    return commit_capture(db_conn, ledger, work, committer)
 
 
 def read_job(conn: Connection, job_id: int) -> dict[str, Any] | None:

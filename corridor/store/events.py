@@ -289,6 +289,11 @@ class EventRow:
     record_time: str
     ix: IndexedEvent
     log_index: int | None = None
+    # Who captured it, when rows of several captures are written together (else the
+    # insert_events arguments apply).
+    captured_by: int | None = None
+    party: str | None = None
+    job_id: int | None = None
 
 
 _INSERT_EVENT = (
@@ -320,10 +325,12 @@ def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: in
     ev, ep, fl, pa = [], [], [], []
     for pk, r in zip(pks, rows, strict=True):
         ix = r.ix
+        own = r.party is not None
         ev.append((pk, r.event_id, r.hash_id, r.dedup, ix.event_type, ix.action,
                    ix.event_time, r.record_time, ix.biz_step, ix.disposition, ix.read_point,
-                   ix.biz_location, ix.transformation_id, ix.error_time, captured_by, party,
-                   job_id, r.log_index, r.doc))
+                   ix.biz_location, ix.transformation_id, ix.error_time,
+                   r.captured_by if own else captured_by, r.party if own else party,
+                   r.job_id if own else job_id, r.log_index, r.doc))
         ep.extend((pk, *e) for e in ix.epcs)
         fl.extend((pk, *f) for f in ix.fields)
         pa.extend((pk, v) for v in ix.parties)

@@ -86,6 +86,9 @@ def add_party(conn: Connection, name: str, identifier: str, *, role: str = "memb
     """Create a party; return it and its API key (the key is not stored, only its hash)."""
     name = (name or "").strip()
     identifier = (identifier or "").strip()
+    for field, value in (("name", name), ("identifier", identifier),
+                         *(("identifiers", i) for i in extra_identifiers)):
+        _no_nul(field, value)
     if not name:
         raise PartyError("name", "must not be empty")
     if not identifier:
@@ -114,6 +117,12 @@ def add_party(conn: Connection, name: str, identifier: str, *, role: str = "memb
     return party, key
 
 
+def _no_nul(field: str, value: str) -> None:
+    # PostgreSQL text cannot hold NUL; refuse it up front, the same on both databases.
+    if "\x00" in value:
+        raise PartyError(field, "must not contain a NUL character")
+
+
 def get_party(conn: Connection, party_id: int) -> Party | None:
     row = conn.fetchone(f"SELECT {_COLUMNS} FROM parties WHERE id = ?", (party_id,))
     return _load(conn, row) if row else None
@@ -122,7 +131,10 @@ def get_party(conn: Connection, party_id: int) -> Party | None:
 def find_party(conn: Connection, ref: str | int) -> Party:
     """The party named by numeric id, main identifier or name (names must be unambiguous)."""
     text = str(ref).strip()
-    if text.isdigit():
+    if "\x00" in text:
+        raise PartyError("party", f"no party with id, identifier or name {text!r}")
+    # ASCII digits only ("¹".isdigit() is true), and within BIGINT range.
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         party = get_party(conn, int(text))
         if party:
             return party
@@ -180,6 +192,7 @@ def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:
     identifier = (identifier or "").strip()
     if not identifier:
         raise PartyError("identifier", "must not be empty")
+    _no_nul("identifier", identifier)
     with conn.transaction():
         party = find_party(conn, ref)
         if identifier not in party.identifiers:
@@ -195,6 +208,7 @@ def share_event(conn: Connection, event_id: str, ref: str | int) -> Party:
     event_id = (event_id or "").strip()
     if not event_id:
         raise PartyError("event_id", "must not be empty")
+    _no_nul("event_id", event_id)
     with conn.transaction():
         party = find_party(conn, ref)
         if not conn.fetchone("SELECT 1 FROM event_shares WHERE event_id = ? AND party_id = ?",

@@ -51,6 +51,8 @@ def parse_time(field: str, value: object) -> datetime:
 def check_dest(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SubscriptionError("/dest", "is required: the callback URL (http or https)")
+    if "\x00" in value or any(c.isspace() for c in value.strip()):
+        raise SubscriptionError("/dest", "must not contain NUL or white space")
     url = urlparse(value.strip())
     if url.scheme not in ("http", "https") or not url.hostname:
         raise SubscriptionError("/dest", f"{value!r} is not an absolute http(s) URL")
@@ -85,7 +87,8 @@ def parse_controls(source: dict[str, Any], *, pointer: str = "/", dest_required:
                                 f"unknown field; expected {', '.join(sorted(_KNOWN))}")
     dest = check_dest(source.get("dest")) if dest_required else None
     secret = source.get("signatureToken", source.get("secret"))
-    if secret is not None and (not isinstance(secret, str) or not secret or len(secret) > 1024):
+    if secret is not None and (not isinstance(secret, str) or not secret or len(secret) > 1024
+                               or "\x00" in secret):
         raise SubscriptionError(pointer + "signatureToken", "must be a string of 1 to 1024 "
                                                             "characters")
     stream = _flag(pointer + "stream", source["stream"]) if "stream" in source else False

@@ -47,6 +47,7 @@ T = TypeVar("T")
 @dataclass
 class Tuning:
     poll_interval: float = 1.0  # seconds between scans when nothing wakes the task
+    min_round_gap: float = 0.05  # seconds between rounds however often captures wake us
     batch: int = 500  # events per delivered document
     max_attempts: int = 8
     backoff_base: float = 0.5
@@ -154,6 +155,9 @@ class SubscriptionService:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.01))
             except TimeoutError:
                 pass
+            # Captures notify many times a second; a short pause lets them coalesce into one
+            # round instead of a round per capture competing with capture for the CPU.
+            await asyncio.sleep(self.tuning.min_round_gap)
             self._wake.clear()
 
     def decide(self, conn: Connection) -> int:

@@ -99,8 +99,9 @@ def test_duplicate_identifier_refused(conn) -> None:
     store.add_party(conn, "A", "same")
     with pytest.raises(store.PartyError, match="already belongs"):
         store.add_party(conn, "B", "same")
-    with pytest.raises(store.PartyError, match="no party"):
-        store.find_party(conn, "nobody")
+    for ref in ("nobody", "\u00b9", "9" * 40):  # superscript one is a digit to isdigit()
+        with pytest.raises(store.PartyError, match="no party"):
+            store.find_party(conn, ref)
 
 
 @pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer   ", "Token x",

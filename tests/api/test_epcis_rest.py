@@ -415,3 +415,34 @@ def test_epc_format_digital_link(node: Node) -> None:
         assert dl["readPoint"]["id"] == "https://id.gs1.org/414/0614141007776"
         bad = alice.get("/epcis/events", headers={"GS1-EPC-Format": "Sometimes"})
         assert bad.status_code == 400 and "GS1-EPC-Format" in bad.json()["detail"]
+
+
+def test_wd_follows_master_data_hierarchy(node: Node) -> None:
+    site = "urn:epc:id:sgln:0614141.77700.0"
+    dock = "urn:epc:id:sgln:0614141.77701.0"
+    doc = event_doc([object_event("urn:epc:id:sgtin:0614141.812345.WD1", location=dock,
+                                  biz_step="storing")])
+    doc["epcisHeader"] = {"epcisMasterData": {"vocabularyList": [{
+        "type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+        "vocabularyElementList": [{"id": site, "children": [dock]}]}]}}
+    with node.client("alice") as alice:
+        r = capture(alice, doc)
+        assert r.status_code == 202, r.text
+        assert len(all_events(alice, {"WD_bizLocation": site})) == 1
+        assert all_events(alice, {"EQ_bizLocation": site}) == []
+        assert len(all_events(alice, {"WD_readPoint": "https://id.gs1.org/414/0614141777006"})) == 1
+        bad = alice.get("/epcis/events", headers={"GS1-Extensions": "no-equals-sign"})
+        assert bad.status_code == 400 and "GS1-Extensions" in bad.json()["detail"]
+
+
+def test_version_negotiation(node: Node) -> None:
+    with node.client("alice") as alice:
+        ok = alice.get("/epcis/eventTypes", headers={"GS1-EPCIS-Version": "2.0.0",
+                                                     "GS1-CBV-Min": "2.0"})
+        assert ok.status_code == 200 and ok.headers["GS1-EPCIS-Version"] == "2.0.0"
+        for headers in ({"GS1-EPCIS-Version": "1.2"}, {"GS1-EPCIS-Min": "2.1.0"},
+                        {"GS1-CBV-Max": "1.2.2"}, {"GS1-EPCIS-Version": "two"}):
+            r = alice.get("/epcis/events", headers=headers)
+            assert r.status_code == 406, headers
+            assert r.json()["type"] == "epcisException:NotAcceptableException"
+            assert next(iter(headers)) in r.json()["detail"]

@@ -91,3 +91,25 @@ def test_check_digit(digits: str) -> None:
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
     assert check_digit(digits) == (10 - total % 10) % 10
     assert check_digit("952012345678") == 8  # GTIN-13 9520123456788
+
+
+def test_party_and_transaction_lists_ignore_json_key_order() -> None:
+    """JSON members are unordered: `{"source": .., "type": ..}` hashes as `type` first."""
+    from corridor.epcis.hashid import event_hash_id
+
+    base = {
+        "type": "ObjectEvent", "eventTime": "2020-01-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00", "action": "OBSERVE",
+        "epcList": ["urn:epc:id:sgtin:0614141.107346.2017"],
+        "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epc:id:gdti:0614141.00001.1618034"}],
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00001"},
+                       {"type": "location", "source": "urn:epc:id:sgln:0614141.00001.0"}],
+        "destinationList": [{"type": "owning_party", "destination": "urn:epc:id:pgln:0614141.00002"}],
+    }
+    flipped = dict(base)
+    for name in ("bizTransactionList", "sourceList", "destinationList"):
+        flipped[name] = [dict(reversed(list(item.items()))) for item in base[name]]
+    assert event_hash_id(flipped) == event_hash_id(base)
+    # the slow path (taken when fields are ignored) agrees
+    assert event_hash_id(flipped, ignore_fields=["x:none"], namespaces={"x": "urn:x:"}) == \
+        event_hash_id(base, ignore_fields=["x:none"], namespaces={"x": "urn:x:"})
