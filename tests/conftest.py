@@ -38,12 +38,12 @@ def conformance() -> Path:
 
 
 def _pg_available() -> str | None:
-    try:
-        import psycopg
+    import psycopg
 
+    try:
         with psycopg.connect(PG_URL, connect_timeout=3):
             return None
-    except Exception as exc:  # any failure to connect means: no server for the tests
+    except (psycopg.Error, OSError) as exc:  # no server for the tests
         return f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
 
 

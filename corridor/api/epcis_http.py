@@ -29,7 +29,7 @@ GS1_HEADERS = {
     "GS1-EPC-Format": "No_Preference",
     "GS1-Vendor-Version": f"corridor/{__version__}",
 }
-_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/._~:-]*")
+_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9/._~:%-]+")
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 
@@ -55,9 +55,9 @@ def problem(status: int, exception: str, title: str, detail: str, instance: str 
             *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": f"epcisException:{exception}", "title": title,
                             "status": status, "detail": detail}
-    if instance and _PLAIN_PATH.fullmatch(instance):
-        # Only plain paths: `instance` must be a URI, and a decoded request path may hold
-        # spaces, '|' or non-ASCII (the member is optional, so such paths are left out).
+    if instance and _ABSOLUTE.fullmatch(instance):
+        # The binding types `instance` as an absolute URI; request paths (relative, possibly
+        # with '|' or non-ASCII) are left out, the member being optional.
         body["instance"] = instance
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json",

@@ -118,11 +118,11 @@ class EpcisRoutes:
         # One writer per process, committing every capture queued meanwhile at once: cheaper
         # than SQLite's busy handler (sleeps of up to 100 ms) and than a commit per event.
         self.committer = cap.GroupCommit()
-        # Captures are CPU-bound Python: at most a few threads do CPU work at once (more
+        # Captures are CPU-bound Python: one thread does capture CPU work at a time (more
         # only fight over the GIL and starve the event loop); the others wait for the
         # writer, so that group commit gathers them into one transaction.
         self.cpu = ThreadPoolExecutor(max_workers=32, thread_name_prefix="epcis-capture")
-        self.cpu_slots = threading.BoundedSemaphore(3)
+        self.cpu_slots = threading.BoundedSemaphore(1)
         settings = ctx.settings
         self.limit_headers = {
             "GS1-EPCIS-Capture-Limit": str(settings.max_capture_events),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import click
@@ -37,14 +37,14 @@ def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo:
         kwargs["data_dir"] = data_dir
     settings = Settings(**kwargs)  # type: ignore[arg-type]
     if demo:
-        if importlib.util.find_spec("corridor.demo.load") is None:
-            raise click.ClickException("--demo: the demo scenario (corridor.demo) is not"
-                                       " installed in this build")
         from corridor.demo import load_demo
 
         summary = load_demo(settings, shipments=shipments)
         click.echo(f"demo loaded: {summary}")
     app = create_app(settings)
+    # The writer thread makes many short database calls that each release the GIL; with the
+    # default 5 ms switch interval it waits behind CPU-bound capture work after each one.
+    sys.setswitchinterval(0.0005)
     click.echo(f"Corridor serving on http://{host}:{port}/ (EPCIS at /epcis/, database"
                f" {settings.db_url})")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -346,11 +346,6 @@ def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: in
     return pks
 
 
-def set_log_indices(conn: Connection, pairs: Iterable[tuple[int, int]]) -> None:
-    """(log_index, pk) pairs."""
-    conn.executemany("UPDATE events SET log_index = ? WHERE id = ?", list(pairs))
-
-
 def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None:
     """Prefixes seen at capture, so that query parameters like EQ_example:f resolve."""
     if namespaces:

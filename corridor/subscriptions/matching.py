@@ -12,7 +12,7 @@ from corridor.query.params import from_json
 from corridor.query.visibility import visibility_clause
 from corridor.store import named_queries
 from corridor.store.db import Connection
-from corridor.store.events import event_document
+from corridor.store.events import event_document, utc_time
 from corridor.store.named_queries import NamedQuery
 from corridor.store.parties import get_party
 
@@ -57,8 +57,9 @@ def matching_events(conn: Connection, party_id: int, query_name: str, *, after: 
            f" AND ({vis}) AND ({condition})")
     args: list[Any] = [after, upto, *vis_params, *cond_params]
     if min_record_time:
+        # Stored record times are fixed-width UTC text: compare in exactly that form.
         sql += " AND e.record_time >= ?"
-        args.append(min_record_time)
+        args.append(utc_time(min_record_time))
     sql += " ORDER BY e.log_index LIMIT ?"
     args.append(limit)
     return [(int(r[0]), event_document(r[1], r[2])) for r in conn.fetchall(sql, args)]

@@ -45,7 +45,10 @@ def parse_time(field: str, value: object) -> datetime:
         raise SubscriptionError(field, f"{value!r} is not an RFC 3339 date-time") from None
     if when.tzinfo is None:
         raise SubscriptionError(field, f"{value!r} lacks a time zone offset (Z or +hh:mm)")
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise SubscriptionError(field, f"{value!r} is out of the representable range") from None
 
 
 def check_dest(value: object) -> str:

@@ -17,7 +17,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from e2_harness import (
+
+from corridor.query.epc import canonical
+from tests.api.e2_harness import (
     CORRIDOR,
     Receiver,
     Server,
@@ -28,8 +30,6 @@ from e2_harness import (
     module_db_url,
     object_event,
 )
-
-from corridor.query.epc import canonical
 
 A_ID, A_SGLN = "urn:epc:id:pgln:4700000.00001", "urn:epc:id:sgln:4700000.00001.0"
 B_ID = "urn:epc:id:pgln:4700000.00002"

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from e2_harness import Server, add_party, auth, capture, module_db_url, object_event
+
+from tests.api.e2_harness import Server, add_party, auth, capture, module_db_url, object_event
 
 _serial = itertools.count(1)
 

@@ -18,7 +18,16 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from e2_harness import CORRIDOR, Server, add_party, auth, db_url_for, document, object_event
+
+from tests.api.e2_harness import (
+    CORRIDOR,
+    Server,
+    add_party,
+    auth,
+    db_url_for,
+    document,
+    object_event,
+)
 
 DOC_EVENTS = 4
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2_harness import Server, add_party, auth, capture, create_query, object_event
+
+from tests.api.e2_harness import Server, add_party, auth, capture, create_query, object_event
 
 SCHEMATHESIS = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "schemathesis")
 STUB_URL = "https://gs1.github.io/EPCIS/REST%20Bindings/JSON-Schema-Stub.json"

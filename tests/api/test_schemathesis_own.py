@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2_harness import Server, add_party, auth, create_query, module_db_url
 from jsonschema import Draft202012Validator
+
+from tests.api.e2_harness import Server, add_party, auth, create_query, module_db_url
 
 SCHEMATHESIS = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "schemathesis")
 

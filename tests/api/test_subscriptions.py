@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from e2_harness import (
+
+from corridor.subscriptions.signing import verify
+from tests.api.e2_harness import (
     Receiver,
     Server,
     add_party,
@@ -23,8 +25,6 @@ from e2_harness import (
     module_db_url,
     object_event,
 )
-
-from corridor.subscriptions.signing import verify
 
 SECRET = "13df38d8275b13f05704629e5f1cf3d45d6132d5"
 A_ID = "urn:epc:id:pgln:4600000.00001"

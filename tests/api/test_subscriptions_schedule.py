@@ -79,6 +79,9 @@ def test_controls() -> None:
         ({"dest": "http://h/x", "stream": True, "initialRecordTime": "2024-01-01T00:00:00"},
          "/initialRecordTime"),
         ({"dest": "http://h/x", "stream": True, "colour": "red"}, "/colour"),
+        ({"dest": "http://h/x", "stream": True,
+          "initialRecordTime": "0001-01-01T00:00:00+01:00"}, "/initialRecordTime"),
+        ({"dest": "http://h/x\x00", "stream": True}, "/dest"),
         ({"dest": "http://h/x", "stream": True, "signatureToken": 5}, "/signatureToken"),
     ]:
         with pytest.raises(SubscriptionError) as err:

@@ -12,11 +12,11 @@ import logging
 
 from epcis_event_hash_generator import hash_generator, json_to_py
 from hypothesis import HealthCheck, given, settings
-from test_hash_strategies import CONTEXT, document, events
 
 from corridor.epcis import hash_fast, hash_tree
 from corridor.epcis.hashid import event_hash_id, prehash_string
 from corridor.epcis.jsonld import context_namespaces
+from tests.epcis.test_hash_strategies import CONTEXT, document, events
 
 logging.disable(logging.WARNING)  # the reference logs every value it cannot normalise
 NAMESPACES = context_namespaces(CONTEXT)

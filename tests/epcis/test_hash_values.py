@@ -11,10 +11,10 @@ from epcis_event_hash_generator import hash_generator
 from epcis_event_hash_generator.dl_normaliser import normaliser as reference_dl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_hash_strategies import identifiers, timestamps
 
 from corridor.epcis.hash_dl import check_digit, normalise
 from corridor.epcis.hash_values import canon, canon_time
+from tests.epcis.test_hash_strategies import identifiers, timestamps
 
 logging.disable(logging.WARNING)  # the reference warns on every non-identifier
 

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ledgertest import ORIGIN, Server
 
 from corridor.config import Settings, WitnessConfig
 from corridor.store.db import Database
 from corridor.store.ledger_store import Ledger, open_ledger
+from tests.ledger.ledgertest import ORIGIN, Server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

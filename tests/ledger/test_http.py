@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from ledgertest import Server, append, free_port
 from starlette.applications import Starlette
 
 from corridor.api.context import AppContext
@@ -24,6 +23,7 @@ from corridor.ledger.transport import url_fetcher
 from corridor.ledger.verify import VerifyError, verify_log
 from corridor.ledger.witness import FileState, Witness
 from corridor.store.ledger_store import Ledger, load_or_create_signer
+from tests.ledger.ledgertest import Server, append, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CORRIDOR = str(Path(sys.executable).parent / "corridor")

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from ledgertest import append, make_entries
 
 from corridor.ledger.checkpoint import parse_checkpoint
 from corridor.ledger.entry import LogEntry
@@ -23,6 +22,7 @@ from corridor.ledger.note import open_note, parse_note
 from corridor.ledger.policy import threshold_policy
 from corridor.ledger.proof import parse_receipt, verify_receipt
 from corridor.store.ledger_store import Ledger, LedgerError
+from tests.ledger.ledgertest import append, make_entries
 
 
 def _cp(note: bytes):

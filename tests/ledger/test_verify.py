@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ledgertest import ORIGIN, Server, append, make_entries
 
 from corridor.api.log_routes import witness_app
 from corridor.cli import main
@@ -23,6 +22,7 @@ from corridor.ledger.jcs import canonicalize
 from corridor.ledger.note import generate_signer
 from corridor.ledger.witness import FileState, Witness
 from corridor.store.ledger_store import Ledger, load_or_create_signer
+from tests.ledger.ledgertest import ORIGIN, Server, append, make_entries
 
 
 def run(*args: str) -> tuple[int, str]:
