@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from corridor.api.context import AppContext
 from corridor.config import Settings
 
 
@@ -42,12 +43,22 @@ def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo:
         summary = load_demo(settings, shipments=shipments)
         click.echo(f"demo loaded: {summary}")
     app = create_app(settings)
+    _warm_dashboard(app.state.ctx)
     # The writer thread makes many short database calls that each release the GIL; with the
     # default 5 ms switch interval it waits behind CPU-bound capture work after each one.
     sys.setswitchinterval(0.0005)
     click.echo(f"Corridor serving on http://{host}:{port}/ (EPCIS at /epcis/, database"
                f" {settings.db_url})")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _warm_dashboard(ctx: AppContext) -> None:
+    """Build the dashboard's unit index before the first visitor arrives, so the first
+    overview renders as fast as the rest (a cold build reads every event once)."""
+    from corridor.web.overview import unit_index
+
+    with ctx.db.connect() as conn:
+        unit_index(conn, cache_key=ctx.db.url)
 
 
 COMMANDS: list[click.Command] = [serve]
