@@ -46,6 +46,11 @@ class Settings:
         default_factory=lambda: int(_env("MAX_CAPTURE_BYTES", str(64 * 1024 * 1024))))
     max_capture_events: int = field(
         default_factory=lambda: int(_env("MAX_CAPTURE_EVENTS", "100000")))
+    # Webhook destinations on loopback/private/link-local addresses are refused (SSRF) unless
+    # CORRIDOR_ALLOW_PRIVATE_WEBHOOKS=1 (tests and closed networks).
+    allow_private_webhooks: bool = field(
+        default_factory=lambda: _env("ALLOW_PRIVATE_WEBHOOKS", "0").strip().lower()
+        in ("1", "true", "yes", "on"))
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

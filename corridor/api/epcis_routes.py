@@ -8,6 +8,9 @@ corridor.query.visibility for the requesting party.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
 import json
 import re
 import threading
@@ -56,6 +59,7 @@ _DISCOVERY_PARAM = {"eventTypes": "eventType", "epcs": "MATCH_epc", "bizSteps": 
                     "bizLocations": "EQ_bizLocation", "readPoints": "EQ_readPoint",
                     "dispositions": "EQ_disposition"}
 _PAGING = ("perPage", "nextPageToken")
+SIGNATURE_HEADER = "Corridor-Signature"
 
 
 def _media(request: Request) -> str:
@@ -152,6 +156,45 @@ class EpcisRoutes:
                                f"a party with role {viewer.role!r} may read but not capture")
         return viewer
 
+    async def _signature(self, request: Request, body: bytes, viewer: Viewer) -> bytes | None:
+        """The capture's Ed25519 signature from Corridor-Signature (over SHA-256 of the exact
+        body bytes), checked against the party's verifier key before anything is stored."""
+        header = request.headers.get(SIGNATURE_HEADER.lower())
+        if header is None:
+            return None
+        scheme, sep, value = header.strip().partition("=")
+        try:
+            if not sep or scheme.strip().lower() != "ed25519":
+                raise ValueError("expected ed25519=<base64 signature>")
+            signature = base64.b64decode(value.strip(), validate=True)
+        except (ValueError, binascii.Error) as exc:
+            raise ProblemError(401, "SecurityException", "Invalid capture signature",
+                               f"{SIGNATURE_HEADER}: {exc}") from None
+        from corridor.store.parties import PartyError, verifier_key_of, verify_signature
+
+        assert viewer.party_id is not None
+        party_id = viewer.party_id
+        digest = hashlib.sha256(body).digest()
+
+        def check(conn: Connection) -> str | None:
+            if verifier_key_of(conn, party_id) is None:
+                return "no-key"
+            try:
+                verify_signature(conn, party_id, digest, signature)
+            except PartyError as exc:
+                return str(exc).removeprefix("signature: ")
+            return None
+
+        failure = await self.db(check)
+        if failure == "no-key":
+            raise ProblemError(403, "SecurityException", "Capture signature not accepted",
+                               f"{SIGNATURE_HEADER}: this party has no registered verifier"
+                               " key; register one before signing captures")
+        if failure is not None:
+            raise ProblemError(401, "SecurityException", "Invalid capture signature",
+                               f"{SIGNATURE_HEADER}: {failure}")
+        return signature
+
     def _extensions(self, request: Request) -> dict[str, str]:
         return parse_extensions(request.headers.get("gs1-extensions"))
 
@@ -183,10 +226,11 @@ class EpcisRoutes:
                                " application/json or application/xml")
         body = await read_body(request, self.ctx.settings.max_capture_bytes,
                                self.limit_headers)
+        signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self.cpu, self._capture_sync, body, media, viewer,
-                                            party, behaviour)
+                                            party, behaviour, signature)
         if isinstance(result, Response):
             return result
         self._notify(result)
@@ -220,7 +264,8 @@ class EpcisRoutes:
         return None, {}, problems
 
     def _capture_sync(self, body: bytes, media: str, viewer: Viewer, party: str,
-                      behaviour: str) -> cap.CaptureResult | Response:
+                      behaviour: str, signature: bytes | None = None
+                      ) -> cap.CaptureResult | Response:
         with self.cpu_slots:
             doc, per_event, whole = self._parse(body, media, behaviour)
             if doc is None:
@@ -253,7 +298,7 @@ class EpcisRoutes:
                 return read_db(self.ctx.db, too_many)
             prepared = read_db(self.ctx.db, lambda c: cap.prepare_capture(
                 c, doc, party_id=viewer.party_id, party_identifier=party,
-                behaviour=behaviour, rejected=per_event))
+                behaviour=behaviour, rejected=per_event, signature=signature))
         if isinstance(prepared, cap.CaptureResult):
             return prepared
         return read_db(self.ctx.db, lambda c: cap.commit_capture(
@@ -331,9 +376,11 @@ class EpcisRoutes:
                                " application/json or application/ld+json")
         body = await read_body(request, self.ctx.settings.max_capture_bytes,
                                self.limit_headers)
+        signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.cpu, self._post_event_sync, body, viewer, party)
+        result = await loop.run_in_executor(self.cpu, self._post_event_sync, body, viewer, party,
+                                            signature)
         if isinstance(result, Response):
             return result
         self._notify(result)
@@ -349,8 +396,8 @@ class EpcisRoutes:
                              "logIndex": captured.log_index, "captureID": str(result.job_id)},
                             status_code=201, headers=headers)
 
-    def _post_event_sync(self, body: bytes, viewer: Viewer, party: str
-                         ) -> cap.CaptureResult | Response:
+    def _post_event_sync(self, body: bytes, viewer: Viewer, party: str,
+                         signature: bytes | None = None) -> cap.CaptureResult | Response:
         from corridor.epcis.documents import read_document
 
         with self.cpu_slots:
@@ -376,7 +423,8 @@ class EpcisRoutes:
                                    for p in exc.problems[:20])
                 return problem(400, "ValidationException", "Invalid EPCIS event", detail)
             prepared = read_db(self.ctx.db, lambda c: cap.prepare_capture(
-                c, doc, party_id=viewer.party_id, party_identifier=party))
+                c, doc, party_id=viewer.party_id, party_identifier=party,
+                signature=signature))
         result = prepared if isinstance(prepared, cap.CaptureResult) else read_db(
             self.ctx.db, lambda c: cap.commit_capture(c, self.ctx.ledger, prepared,
                                                       self.committer))
@@ -631,9 +679,20 @@ class EpcisRoutes:
             if found.owner != nq.owner_key(viewer.party_id):
                 raise ProblemError(403, "SecurityException", "Access to resource forbidden",
                                    f"query {name!r} belongs to the node, not to this party")
-            await self.db(lambda c: nq.delete(c, viewer.party_id, name))
+            await self.db(lambda c: self._delete_query(c, viewer.party_id, name))
             return Response(status_code=204, headers=GS1_HEADERS)
         return JSONResponse(found.as_json(), headers=GS1_HEADERS)
+
+    @staticmethod
+    def _delete_query(conn: Connection, party_id: int | None, name: str) -> None:
+        # The query and its subscriptions go together: no delivery is decided for a query
+        # that no longer exists.
+        from corridor.subscriptions.store import delete_for_query
+
+        with conn.transaction():
+            nq.delete(conn, party_id, name)
+            if party_id is not None:
+                delete_for_query(conn, party_id, name)
 
     async def query_events(self, request: Request) -> Response:
         if request.method == "OPTIONS":

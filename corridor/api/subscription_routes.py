@@ -29,6 +29,7 @@ from corridor.subscriptions import matching, service_for
 from corridor.subscriptions import store as substore
 from corridor.subscriptions.model import (
     SubscriptionError,
+    check_dest_address,
     check_epc_format,
     parse_controls,
 )
@@ -120,6 +121,9 @@ class _Routes:
         try:
             req = parse_controls(body, dest_required=True)
             epc_format = check_epc_format(request.headers.get("gs1-epc-format"))
+            if req.dest is not None:  # SSRF guard; resolves names, so off the event loop
+                await run_in_threadpool(check_dest_address, req.dest,
+                                        allow_private=self.ctx.settings.allow_private_webhooks)
         except SubscriptionError as exc:
             return _bad(exc, path)
         if viewer.party_id is None:

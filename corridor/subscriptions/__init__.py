@@ -36,7 +36,8 @@ def service_for(ctx: Any) -> SubscriptionService:
     """The node's subscription service (created on first use, started by the lifespan)."""
     service = ctx.parts.get(PART)
     if service is None:
-        service = ctx.parts[PART] = SubscriptionService(ctx.db)
+        service = ctx.parts[PART] = SubscriptionService(
+            ctx.db, allow_private=ctx.settings.allow_private_webhooks)
     return service
 
 

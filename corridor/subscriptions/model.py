@@ -3,7 +3,9 @@ the JSON shape returned to clients (never the signatureToken)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +62,37 @@ def check_dest(value: object) -> str:
     if url.scheme not in ("http", "https") or not url.hostname:
         raise SubscriptionError("/dest", f"{value!r} is not an absolute http(s) URL")
     return value.strip()
+
+
+def forbidden_address(address: str) -> bool:
+    """Loopback, private, link-local, multicast, unspecified or reserved: an address a
+    webhook must not reach from the node (SSRF). IPv4-mapped IPv6 is judged as IPv4."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
+            or ip.is_unspecified or ip.is_reserved)
+
+
+def check_dest_address(dest: str, *, allow_private: bool, pointer: str = "/dest") -> None:
+    """Refuse a webhook URL whose host is (or resolves, by any of its addresses, to) a
+    forbidden address unless `allow_private`. Resolves names: call it off the event loop."""
+    if allow_private:
+        return
+    host = urlparse(dest).hostname or ""
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError) as exc:
+            raise SubscriptionError(pointer, f"host {host!r} does not resolve: {exc}") from None
+        addresses = sorted({str(info[4][0]) for info in infos})
+    bad = [a for a in addresses if forbidden_address(a)]
+    if bad:
+        raise SubscriptionError(pointer, f"host {host!r} is a loopback, private, link-local, "
+                                         f"multicast or unspecified address ({bad[0]}); this "
+                                         "node does not deliver webhooks there")
 
 
 def _flag(field: str, value: object) -> bool:

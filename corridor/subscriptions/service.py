@@ -36,7 +36,13 @@ import httpx
 from corridor.store.db import Connection, Database
 from corridor.subscriptions import matching
 from corridor.subscriptions import store as substore
-from corridor.subscriptions.model import Subscription, iso, now_iso
+from corridor.subscriptions.model import (
+    Subscription,
+    SubscriptionError,
+    check_dest_address,
+    iso,
+    now_iso,
+)
 from corridor.subscriptions.schedule import Schedule
 from corridor.subscriptions.signing import sign
 
@@ -57,9 +63,11 @@ class Tuning:
 
 
 class SubscriptionService:
-    def __init__(self, db: Database, tuning: Tuning | None = None) -> None:
+    def __init__(self, db: Database, tuning: Tuning | None = None, *,
+                 allow_private: bool = False) -> None:
         self.db = db
         self.tuning = tuning or Tuning()
+        self.allow_private = allow_private  # deliver to loopback/private addresses (SSRF)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="subscriptions")
         self._conn: Connection | None = None
         self._wake: asyncio.Event | None = None
@@ -261,9 +269,14 @@ class SubscriptionService:
         if d.secret:
             headers["GS1-Signature"] = sign(d.body, d.secret)
         try:
+            # Checked again at delivery: the name may resolve elsewhere than at subscribe time.
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: check_dest_address(d.dest, allow_private=self.allow_private))
             response = await self._client.post(d.dest, content=d.body, headers=headers)
             ok = 200 <= response.status_code < 300
             error = "" if ok else f"HTTP {response.status_code}"
+        except SubscriptionError as exc:
+            ok, error = False, f"refused: {exc}"
         except httpx.HTTPError as exc:
             ok, error = False, f"{exc.__class__.__name__}: {exc}"
         if ok:

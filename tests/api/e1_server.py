@@ -96,6 +96,8 @@ def make_parties(db: Database) -> tuple[dict[str, str], dict[str, int]]:
 
 
 def start_node(db_url: str, data_dir: Path, **settings: Any) -> tuple[Node, ThreadServer]:
+    # webhook receivers of the tests listen on loopback, refused by default (SSRF guard)
+    settings.setdefault("allow_private_webhooks", True)
     s = Settings(data_dir=data_dir, db_url=db_url, **settings)
     db = Database(db_url)
     keys, ids = make_parties(db)
