@@ -12,18 +12,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from corridor.fx.http import FeedClient
-from corridor.fx.model import Publication, Quote
+from corridor.fx.http import FeedClient, fetch_table
+from corridor.fx.model import Publication
 from corridor.fx.parsing import (
     Where,
     check_date,
     child_text,
-    currency_code,
     date_field,
     element_location,
-    header_date,
-    positive_decimal,
-    positive_units,
+    xml_quote,
     xml_root,
 )
 from corridor.fx.tables import build
@@ -45,19 +42,10 @@ def parse(body: bytes, *, url: str = "", requested: date | None = None,
     effective = date_field(child_text(root, "date", where), _DATES, where,
                            "<cbt_currency_rate>/<date>")
     check_date(requested, effective, where, "<cbt_currency_rate>/<date>")
-    lines = []
-    for rate in root.findall("rate"):
-        loc = element_location(rate)
-        code = currency_code(rate.get("code"), where, f"{loc} code attribute")
-        units = positive_units(child_text(rate, "multiplier", where), where,
-                               f"{loc} <multiplier> of {code}")
-        value = positive_decimal(child_text(rate, "rate_tmt", where), where,
-                                 f"{loc} <rate_tmt> of {code}")
-        lines.append((loc, Quote(code, units, value)))
+    lines = [xml_quote(rate, where, code="@code", units="multiplier", value="rate_tmt")
+             for rate in root.findall("rate")]
     return [build(BANK, where, effective, published, lines)]
 
 
 def fetch(client: FeedClient, day: date) -> list[Publication]:
-    url = url_for(day)
-    resp = client.get(url, BANK)
-    return parse(resp.body, url=url, requested=day, published=header_date(resp.headers))
+    return fetch_table(client, BANK, url_for(day), day, parse)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from corridor.fx.http import FeedClient
+from corridor.fx.http import FeedClient, fetch_table
 from corridor.fx.model import Publication, Quote
 from corridor.fx.parsing import (
     Where,
     check_date,
     currency_code,
     date_field,
-    header_date,
     positive_decimal,
     positive_units,
 )
@@ -74,6 +73,4 @@ def parse(body: bytes, *, url: str = "", requested: date | None = None,
 
 
 def fetch(client: FeedClient, day: date) -> list[Publication]:
-    url = url_for(day)
-    resp = client.get(url, BANK)
-    return parse(resp.body, url=url, requested=day, published=header_date(resp.headers))
+    return fetch_table(client, BANK, url_for(day), day, parse)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Self
 
 import httpx
 
 from corridor import __version__
-from corridor.fx.model import FeedError
+from corridor.fx.model import FeedError, Publication
+from corridor.fx.parsing import header_date
 
 USER_AGENT = (f"Mozilla/5.0 (compatible; Corridor/{__version__}; "
               "official central-bank exchange rates)")
@@ -101,3 +103,10 @@ class FeedClient:
                 chunks.append(chunk)
             return resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, \
                 b"".join(chunks)
+
+
+def fetch_table(client: FeedClient, bank: str, url: str, day: date,
+                parse: Callable[..., list[Publication]]) -> list[Publication]:
+    """GET one dated table and parse it, checking it is the table of `day`."""
+    resp = client.get(url, bank)
+    return parse(resp.body, url=url, requested=day, published=header_date(resp.headers))

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from corridor.fx.http import FeedClient
+from lxml import etree
+
+from corridor.fx.http import FeedClient, fetch_table
 from corridor.fx.model import Publication, Quote
 from corridor.fx.parsing import (
     Where,
     check_date,
     child_text,
-    currency_code,
     date_field,
     element_location,
     header_date,
-    positive_decimal,
-    positive_units,
+    xml_quote,
     xml_root,
 )
 from corridor.fx.tables import build
@@ -37,13 +37,9 @@ def url_for(day: date) -> str:
     return f"https://nationalbank.kz/rss/get_rates.cfm?fdate={day:%d.%m.%Y}"
 
 
-def _quote(item, where: Where) -> tuple[str, Quote]:
-    loc = element_location(item)
-    code = currency_code(child_text(item, "title", where), where, f"{loc} <title>")
-    value = positive_decimal(child_text(item, "description", where), where,
-                             f"{loc} <description> of {code}")
-    units = positive_units(child_text(item, "quant", where), where, f"{loc} <quant> of {code}")
-    return loc, Quote(code, units, value)
+def _quote(item: etree._Element, where: Where) -> tuple[str, Quote]:
+    """An <item> of both NBK feeds: <title> code, <quant> units, <description> rate."""
+    return xml_quote(item, where, code="title", units="quant", value="description")
 
 
 def parse(body: bytes, *, url: str = "", requested: date | None = None,
@@ -81,9 +77,7 @@ def parse_latest(body: bytes, *, url: str = LATEST_URL,
 
 
 def fetch(client: FeedClient, day: date) -> list[Publication]:
-    url = url_for(day)
-    resp = client.get(url, BANK)
-    return parse(resp.body, url=url, requested=day, published=header_date(resp.headers))
+    return fetch_table(client, BANK, url_for(day), day, parse)
 
 
 def fetch_latest(client: FeedClient) -> list[Publication]:

@@ -21,13 +21,11 @@ from corridor.fx.model import Publication, Quote
 from corridor.fx.parsing import (
     Where,
     check_date,
-    child_text,
-    currency_code,
     date_field,
     element_location,
     header_date,
     positive_decimal,
-    positive_units,
+    xml_quote,
     xml_root,
 )
 from corridor.fx.tables import build
@@ -51,15 +49,8 @@ def parse(body: bytes, *, url: str = "", requested: date | None = None,
         raise where.error(element_location(root), "expected root element <CurrencyRates>")
     effective = date_field(root.get("Date"), ("%d.%m.%Y",), where, "<CurrencyRates Date>")
     check_date(requested, effective, where, "<CurrencyRates Date>")
-    lines = []
-    for cur in root.findall("Currency"):
-        loc = element_location(cur)
-        code = currency_code(cur.get("ISOCode"), where, f"{loc} ISOCode attribute")
-        units = positive_units(child_text(cur, "Nominal", where), where,
-                               f"{loc} <Nominal> of {code}")
-        value = positive_decimal(child_text(cur, "Value", where), where,
-                                 f"{loc} <Value> of {code}", comma=True)
-        lines.append((loc, Quote(code, units, value)))
+    lines = [xml_quote(cur, where, code="@ISOCode", units="Nominal", value="Value", comma=True)
+             for cur in root.findall("Currency")]
     return [build(BANK, where, effective, published, lines)]
 
 

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from corridor.fx.http import FeedClient
-from corridor.fx.model import Publication, Quote
+from corridor.fx.http import FeedClient, fetch_table
+from corridor.fx.model import Publication
 from corridor.fx.parsing import (
     Where,
     check_date,
-    child_text,
-    currency_code,
     date_field,
     element_location,
-    header_date,
-    positive_decimal,
-    positive_units,
+    xml_quote,
     xml_root,
 )
 from corridor.fx.tables import build
@@ -42,19 +38,10 @@ def parse(body: bytes, *, url: str = "", requested: date | None = None,
         raise where.error(element_location(root), "expected root element <ValCurs>")
     effective = date_field(root.get("Date"), ("%Y-%m-%d",), where, "<ValCurs Date>")
     check_date(requested, effective, where, "<ValCurs Date>")
-    lines = []
-    for valute in root.findall("Valute"):
-        loc = element_location(valute)
-        code = currency_code(child_text(valute, "CharCode", where), where, f"{loc} <CharCode>")
-        units = positive_units(child_text(valute, "Nominal", where), where,
-                               f"{loc} <Nominal> of {code}")
-        value = positive_decimal(child_text(valute, "Value", where), where,
-                                 f"{loc} <Value> of {code}")
-        lines.append((loc, Quote(code, units, value)))
+    lines = [xml_quote(valute, where, code="CharCode", units="Nominal", value="Value")
+             for valute in root.findall("Valute")]
     return [build(BANK, where, effective, published, lines)]
 
 
 def fetch(client: FeedClient, day: date) -> list[Publication]:
-    url = url_for(day)
-    resp = client.get(url, BANK)
-    return parse(resp.body, url=url, requested=day, published=header_date(resp.headers))
+    return fetch_table(client, BANK, url_for(day), day, parse)

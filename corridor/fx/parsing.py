@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
-from corridor.fx.model import FeedError, WrongDateError
+from corridor.fx.model import FeedError, Quote, WrongDateError
 
 _POINT = re.compile(r"^\s*\d{1,12}(\.\d{1,12})?\s*$")
 _COMMA = re.compile(r"^\s*\d{1,12}(,\d{1,12})?\s*$")
@@ -122,3 +122,18 @@ def header_date(headers: Mapping[str, str] | None) -> date | None:
             except (TypeError, ValueError):
                 continue
     return None
+
+
+def xml_quote(row: etree._Element, where: Where, *, code: str, units: str, value: str,
+              comma: bool = False) -> tuple[str, Quote]:
+    """One row of a bank's XML table as (location, Quote). `code` names the child element
+    holding the ISO code, or its attribute as "@name"; `units` and `value` name children."""
+    loc = element_location(row)
+    if code.startswith("@"):
+        iso = currency_code(row.get(code[1:]), where, f"{loc} {code[1:]} attribute")
+    else:
+        iso = currency_code(child_text(row, code, where), where, f"{loc} <{code}>")
+    count = positive_units(child_text(row, units, where), where, f"{loc} <{units}> of {iso}")
+    amount = positive_decimal(child_text(row, value, where), where,
+                              f"{loc} <{value}> of {iso}", comma=comma)
+    return loc, Quote(iso, count, amount)

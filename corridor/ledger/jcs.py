@@ -7,6 +7,8 @@ import math
 from hashlib import sha256
 from typing import Any
 
+import orjson
+
 
 class CanonicalizationError(ValueError):
     """A value JSON cannot represent canonically (NaN, infinity, non-string keys, ...)."""
@@ -80,11 +82,63 @@ def _write(value: Any, out: list[str], path: str) -> None:
         raise CanonicalizationError(f"{path or '/'}: {type(value).__name__} is not JSON")
 
 
-def canonicalize(obj: Any) -> bytes:
-    """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
+def canonicalize_reference(obj: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value, written step by step: the
+    definition that `canonicalize` must agree with (tests compare the two)."""
     out: list[str] = []
     _write(obj, out, "")
     return "".join(out).encode("utf-8")
+
+
+# The fast path. For the JSON events are made of, orjson with sorted keys already writes the
+# RFC 8785 bytes: the same escaping (\" \\ \b \f \n \r \t, other controls as lowercase
+# \u00xx) and integer form. It differs only for floats whose ECMAScript form is not Python's
+# repr (integral floats like 26.0, exponents) and for keys outside the Basic Multilingual Plane
+# (UTF-16 vs code point order); those values take the reference path.
+
+def _float_ok(value: float) -> bool:
+    if not math.isfinite(value) or value.is_integer():
+        return False
+    text = repr(value)
+    return "e" not in text and "E" not in text
+
+
+def _orjson_exact(value: Any) -> bool:
+    """True when orjson writes exactly the RFC 8785 form of `value`."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for k, x in v.items():
+                if type(k) is not str or (not k.isascii() and max(k) >= "\ud800"):
+                    return False
+                tx = type(x)
+                if tx is str or tx is int or tx is bool or x is None:
+                    continue
+                stack.append(x)
+        elif t is list:
+            for x in v:
+                tx = type(x)
+                if tx is str or tx is int or tx is bool or x is None:
+                    continue
+                stack.append(x)
+        elif t is float:
+            if not _float_ok(v):
+                return False
+        elif not (t is str or t is int or t is bool or v is None):
+            return False
+    return True
+
+
+def canonicalize(obj: Any) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
+    if _orjson_exact(obj):
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):  # e.g. integers beyond 64 bits
+            pass
+    return canonicalize_reference(obj)
 
 
 def document_digest(event: dict) -> bytes:

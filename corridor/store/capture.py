@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corridor.epcis.problems import Problem
-from corridor.store.canonical import canonical_json
+from corridor.ledger.jcs import canonicalize
 from corridor.store.db import Connection
 from corridor.store.events import (
     EventRow,
@@ -115,7 +115,7 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
                 # Events without an eventID are known by their Event Hash ID.
                 event = {**event, "eventID": hash_id}
             event_id = str(event["eventID"])
-            doc = canonical_json(event)
+            doc = canonicalize(event)
         except Exception as exc:  # noqa: BLE001 - any failure is that event's problem
             errors.append({"location": where, "rule": "capture",
                            "message": f"{exc.__class__.__name__}: {exc}", "eventIndex": i})

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
-from hashlib import sha256
 
 from corridor.ledger.checkpoint import parse_checkpoint
 from corridor.ledger.entry import LogEntry
-from corridor.ledger.jcs import canonicalize
+from corridor.ledger.jcs import document_digest
 from corridor.ledger.merkle import leaf_hash, tree_root
 from corridor.ledger.note import NoteError, Verifier, open_note, verified_by
 from corridor.ledger.tiles import (
@@ -154,7 +153,7 @@ def _audit_events(conn: Connection, bundles: dict[int, list[bytes]]) -> list[str
                             f"{entry.event_hash_id}")
         try:
             doc = json.loads(document) if isinstance(document, (str, bytes)) else document
-            digest = sha256(canonicalize(doc)).digest()
+            digest = document_digest(doc)
         except ValueError as exc:
             problems.append(f"{where}: stored document is not JSON: {exc}")
             continue
