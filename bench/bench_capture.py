@@ -91,7 +91,7 @@ def serve(url: str, work: Path, port: int) -> subprocess.Popen:
     raise SystemExit("server did not start")
 
 
-def bench_documents(base: str, key: str, docs: int, per_doc: int) -> None:
+def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int) -> None:
     bodies = [document([event(d * per_doc + i, "D") for i in range(per_doc)])
               for d in range(docs + 1)]
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
@@ -99,7 +99,7 @@ def bench_documents(base: str, key: str, docs: int, per_doc: int) -> None:
         client.post("/epcis/capture", content=bodies[0])  # warm-up, not counted
         rates = []
         stored = 0
-        t_all = time.perf_counter()
+        t_all, server0 = time.perf_counter(), server_cpu(pid)
         for body in bodies[1:]:
             t = time.perf_counter()
             r = client.post("/epcis/capture", content=body)
@@ -109,10 +109,11 @@ def bench_documents(base: str, key: str, docs: int, per_doc: int) -> None:
                 raise SystemExit(f"capture failed: {r.status_code} {r.text[:300]}")
             stored += sum(1 for e in job["events"] if not e["duplicate"])
             rates.append(per_doc / dt)
-        wall = time.perf_counter() - t_all
+        wall, server = time.perf_counter() - t_all, server_cpu(pid) - server0
     print(f"  documents: {docs} x {per_doc} events, {len(bodies[1]) / 1e6:.2f} MB each:"
           f" {stored / wall:,.0f} events/s overall, median per document"
-          f" {statistics.median(rates):,.0f} events/s")
+          f" {statistics.median(rates):,.0f} events/s; server CPU per event"
+          f" {server / max(stored, 1) * 1e6:.0f} us")
 
 
 class RawClient:
@@ -162,7 +163,13 @@ class RawClient:
             self.writer.close()
 
 
-async def bench_single(base: str, key: str, total: int, clients: int) -> None:
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench_single(base: str, key: str, total: int, clients: int, pid: int) -> None:
     host, port = base.split("//")[1].split(":")
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     latencies: list[float] = []
@@ -181,19 +188,19 @@ async def bench_single(base: str, key: str, total: int, clients: int) -> None:
 
     conns = [RawClient(host, int(port), headers) for _ in range(clients)]
     await conns[0].request("POST", "/epcis/events", json.dumps(event(10**9, "W")).encode())
-    cpu0 = time.process_time()
+    cpu0, server0 = time.process_time(), server_cpu(pid)
     t = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in conns))
     wall = time.perf_counter() - t
-    cpu = time.process_time() - cpu0
+    cpu, server = time.process_time() - cpu0, server_cpu(pid) - server0
     for c in conns:
         await c.close()
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     print(f"  single events: {total} POST /epcis/events, {clients} concurrent clients:"
           f" {total / wall:,.0f} events/s, p50 {statistics.median(latencies):.1f} ms,"
-          f" p99 {p99:.1f} ms, failures {failures} (load generator CPU"
-          f" {cpu / total * 1000:.2f} ms/request)")
+          f" p99 {p99:.1f} ms, failures {failures}; CPU per request: server"
+          f" {server / total * 1000:.2f} ms, load generator {cpu / total * 1000:.2f} ms")
 
 
 def main() -> None:
@@ -214,9 +221,9 @@ def main() -> None:
               f" load from this process; {os.cpu_count()} CPUs, load average"
               f" {os.getloadavg()[0]:.1f}")
         if args.docs:
-            bench_documents(base, key, args.docs, args.per_doc)
+            bench_documents(base, key, args.docs, args.per_doc, proc.pid)
         if args.single:
-            asyncio.run(bench_single(base, key, args.single, args.clients))
+            asyncio.run(bench_single(base, key, args.single, args.clients, proc.pid))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -3,7 +3,9 @@
 Prints, for a generated mix of all five EPCIS event types:
 - events/s of corridor.epcis.hashid.event_hash_id on one core (median of several runs, fresh
   events each run: unique serials, SSCCs, lots and times; products and sites drawn from a
-  catalogue of 300 GTINs and 50 GLNs, as in a real corridor),
+  catalogue of 300 GTINs and 50 GLNs, as in a real corridor), with the C core
+  (corridor/epcis/_hashcore.c) when it is built and, in the same process, with the C core
+  turned off (the pure-Python path), and their ratio,
 - events/s of the GS1 reference package (epcis-event-hash-generator) on the same events in the
   same run: its full pipeline from the parsed JSON document (its JSON-LD expansion and
   conversion included, which is how it computes hashes) on one large document and on
@@ -209,6 +211,17 @@ def measure_throughput(n: int, ref_n: int, runs: int) -> None:
         for e in batches[i]:
             event_hash_id(e, ns)
 
+    from corridor.epcis import hash_fast
+
+    # pure Python first, on its own fresh batches (the caches of values are shared by both
+    # paths: neither gets events whose identifiers the other has already converted)
+    was_native = hash_fast.native_enabled()
+    hash_fast.set_native(False)
+    pure_batches = [make_events(n, seed=200 + i) for i in range(runs)]
+    pure_cpu, pure_wall = _rates(lambda i: [event_hash_id(e, ns) for e in pure_batches[i]], n,
+                                 runs)
+    pure_batches.clear()  # memory back before the next runs
+    native = hash_fast.set_native(was_native)
     ref_runs = max(3, runs // 2)
     ours_cpu, ours_wall = _rates(run_ours, n, runs)
     ref_cpu, ref_wall = _rates(lambda i: _reference(ref_doc), ref_n, ref_runs)
@@ -221,8 +234,13 @@ def measure_throughput(n: int, ref_n: int, runs: int) -> None:
     kinds = ", ".join(f"{k} {sum(e['type'] == k for e in batches[0])}" for k in KINDS)
     print(f"events per run: {n} ({kinds}); namespaces: {NAMESPACES_NOTE}")
     print("                                   events/s (CPU time)   events/s (wall)")
+    label = "C core" if native else "C core not built or off (CORRIDOR_PURE_PYTHON=1)"
     print(f"corridor event_hash_id:            {ours_cpu:12,.0f}        {ours_wall:12,.0f}"
-          f"   median of {runs}")
+          f"   median of {runs}; {label}")
+    print(f"corridor, pure Python:             {pure_cpu:12,.0f}        {pure_wall:12,.0f}"
+          f"   median of {runs}; C core turned off in this process")
+    print(f"ratio C core vs pure Python:       {ours_cpu / pure_cpu:11.2f}x        "
+          f"{ours_wall / pure_wall:11.2f}x")
     print(f"reference, full pipeline:          {ref_cpu:12,.0f}        {ref_wall:12,.0f}"
           f"   median of {ref_runs}, one {ref_n}-event document")
     print(f"reference, one event per document: {single_cpu:12,.0f}        {single_wall:12,.0f}"

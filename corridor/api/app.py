@@ -3,6 +3,7 @@ routes, and runs the log's background signer and the subscription task for its l
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -79,6 +80,9 @@ def create_app(settings: Settings) -> Starlette:
             async with subscription_lifespan(ctx):
                 yield
         finally:
+            writer = ctx.parts.get("capture-writer")
+            if writer is not None:  # commits what is queued first
+                await asyncio.to_thread(writer.close)
             ledger.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers(),
@@ -94,7 +98,9 @@ class _VersionCheck:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/epcis"):
+        # (ASGI header names are lower case; most requests carry no GS1 header at all)
+        if scope["type"] == "http" and scope["path"].startswith("/epcis") and any(
+                name.startswith(b"gs1-") for name, _ in scope["headers"]):
             from starlette.datastructures import Headers
 
             why = version_problem(Headers(scope=scope))

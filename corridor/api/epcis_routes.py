@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlencode
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -114,18 +115,32 @@ def _event_json(doc: str, record_time: str) -> str:
     return "{" + stamp + ("," + doc[1:] if doc != "{}" else "}")
 
 
+_ALWAYS_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_ESCAPES = {c: f"%{c:02X}" for c in range(128) if c not in _ALWAYS_SAFE}
+
+
+def _path_segment(text: str) -> str:
+    """quote(text, safe=""), quicker for ASCII (event IDs usually are)."""
+    return text.translate(_ESCAPES) if text.isascii() else quote(text, safe="")
+
+
+# A posted event up to this size is prepared on the event loop (a few hundred microseconds);
+# larger ones go to a worker thread so that they cannot stall other requests.
+_INLINE_EVENT_BYTES = 64 * 1024
+
+
 class EpcisRoutes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.tokens = PageTokens.for_data_dir(ctx.settings.data_dir)
         self._party_ids: dict[int, str] = {}
-        # One writer per process, committing every capture queued meanwhile at once: cheaper
-        # than SQLite's busy handler (sleeps of up to 100 ms) and than a commit per event.
-        self.committer = cap.GroupCommit()
-        # Captures are CPU-bound Python: one thread does capture CPU work at a time (more
-        # only fight over the GIL and starve the event loop); the others wait for the
-        # writer, so that group commit gathers them into one transaction.
-        self.cpu = ThreadPoolExecutor(max_workers=32, thread_name_prefix="epcis-capture")
+        # One writer thread per process commits every capture queued meanwhile at once:
+        # cheaper than SQLite's busy handler and than a commit per event.
+        self.writer = cap.CaptureWriter(ctx.db, ctx.ledger)
+        ctx.parts["capture-writer"] = self.writer
+        # Documents are parsed and hashed on these threads (CPU-bound Python: one at a time,
+        # as more only fight over the GIL and starve the event loop).
+        self.cpu = ThreadPoolExecutor(max_workers=4, thread_name_prefix="epcis-capture")
         self.cpu_slots = threading.BoundedSemaphore(1)
         settings = ctx.settings
         self.limit_headers = {
@@ -229,10 +244,12 @@ class EpcisRoutes:
         signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.cpu, self._capture_sync, body, media, viewer,
-                                            party, behaviour, signature)
-        if isinstance(result, Response):
-            return result
+        prepared = await loop.run_in_executor(self.cpu, self._capture_sync, body, media, viewer,
+                                              party, behaviour, signature)
+        if isinstance(prepared, Response):
+            return prepared
+        result = (prepared if isinstance(prepared, cap.CaptureResult)
+                  else await self.writer.commit_async(prepared))
         self._notify(result)
         location = f"/epcis/capture/{result.job_id}"
         job = await self.db(lambda c: cap.read_job(c, result.job_id))
@@ -265,7 +282,8 @@ class EpcisRoutes:
 
     def _capture_sync(self, body: bytes, media: str, viewer: Viewer, party: str,
                       behaviour: str, signature: bytes | None = None
-                      ) -> cap.CaptureResult | Response:
+                      ) -> cap.CaptureWork | cap.CaptureResult | Response:
+        """Parse, check and prepare a document (the CPU half); the caller commits it."""
         with self.cpu_slots:
             doc, per_event, whole = self._parse(body, media, behaviour)
             if doc is None:
@@ -296,13 +314,9 @@ class EpcisRoutes:
                                    f" {limit}", headers=self.limit_headers)
 
                 return read_db(self.ctx.db, too_many)
-            prepared = read_db(self.ctx.db, lambda c: cap.prepare_capture(
+            return read_db(self.ctx.db, lambda c: cap.prepare_capture(
                 c, doc, party_id=viewer.party_id, party_identifier=party,
                 behaviour=behaviour, rejected=per_event, signature=signature))
-        if isinstance(prepared, cap.CaptureResult):
-            return prepared
-        return read_db(self.ctx.db, lambda c: cap.commit_capture(
-            c, self.ctx.ledger, prepared, self.committer))
 
     def _notify(self, result: cap.CaptureResult) -> None:
         fresh = [e.event_id for e in result.events if not e.duplicate]
@@ -378,14 +392,27 @@ class EpcisRoutes:
                                self.limit_headers)
         signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.cpu, self._post_event_sync, body, viewer, party,
-                                            signature)
-        if isinstance(result, Response):
-            return result
+        if len(body) <= _INLINE_EVENT_BYTES:  # the usual event: a thread hop would cost more
+            prepared = self._prepare_event(body, viewer, party, signature)
+        else:
+            loop = asyncio.get_running_loop()
+            prepared = await loop.run_in_executor(self.cpu, self._prepare_event_slot, body,
+                                                  viewer, party, signature)
+        if isinstance(prepared, Response):
+            return prepared
+        if isinstance(prepared, list):  # rejected: record the failed job (a rare path)
+            errors = prepared
+            result = await self.db(lambda c: cap.record_failure(
+                c, errors, 1, party_id=viewer.party_id))
+        else:
+            result = await self.writer.commit_async(prepared)
+        if not result.success:
+            detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
+            return problem(400, "ValidationException", "Event not captured", detail,
+                           f"/epcis/capture/{result.job_id}")
         self._notify(result)
         captured = result.events[0]
-        location = f"/epcis/events/{quote(captured.event_id, safe='')}"
+        location = f"/epcis/events/{_path_segment(captured.event_id)}"
         headers = {**GS1_HEADERS, "Location": location}
         if captured.duplicate:
             return problem(409, "ResourceAlreadyExistsException", "Event already captured",
@@ -396,43 +423,42 @@ class EpcisRoutes:
                              "logIndex": captured.log_index, "captureID": str(result.job_id)},
                             status_code=201, headers=headers)
 
-    def _post_event_sync(self, body: bytes, viewer: Viewer, party: str,
-                         signature: bytes | None = None) -> cap.CaptureResult | Response:
+    def _prepare_event_slot(self, body: bytes, viewer: Viewer, party: str,
+                            signature: bytes | None = None
+                            ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
+        with self.cpu_slots:
+            return self._prepare_event(body, viewer, party, signature)
+
+    def _prepare_event(self, body: bytes, viewer: Viewer, party: str,
+                       signature: bytes | None = None
+                       ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
+        """Parse, check and prepare one posted event without touching the database (the CPU
+        half): work to commit, the errors that reject it, or the response to send."""
         from corridor.epcis.documents import read_document
 
-        with self.cpu_slots:
-            try:
-                event = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                return problem(400, "ValidationException", "Invalid JSON", f"/: {exc}")
-            if not isinstance(event, dict):
-                return problem(400, "ValidationException", "Invalid event",
-                               "/: an event must be a JSON object")
-            context: list[Any] = [EPCIS_CONTEXT]
-            own = event.pop("@context", None)
-            for item in own if isinstance(own, list) else [own] if own else []:
-                if isinstance(item, dict):
-                    context.append(item)
-            wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
-                       "creationDate": display_time(now_utc()),
-                       "epcisBody": {"eventList": [event]}}
-            try:
-                doc = read_document(json.dumps(wrapper).encode(), "application/ld+json")
-            except EpcisError as exc:
-                detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
-                                   for p in exc.problems[:20])
-                return problem(400, "ValidationException", "Invalid EPCIS event", detail)
-            prepared = read_db(self.ctx.db, lambda c: cap.prepare_capture(
-                c, doc, party_id=viewer.party_id, party_identifier=party,
-                signature=signature))
-        result = prepared if isinstance(prepared, cap.CaptureResult) else read_db(
-            self.ctx.db, lambda c: cap.commit_capture(c, self.ctx.ledger, prepared,
-                                                      self.committer))
-        if not result.success:
-            detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
-            return problem(400, "ValidationException", "Event not captured", detail,
-                           f"/epcis/capture/{result.job_id}")
-        return result
+        try:
+            event = orjson.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return problem(400, "ValidationException", "Invalid JSON", f"/: {exc}")
+        if not isinstance(event, dict):
+            return problem(400, "ValidationException", "Invalid event",
+                           "/: an event must be a JSON object")
+        context: list[Any] = [EPCIS_CONTEXT]
+        own = event.pop("@context", None)
+        for item in own if isinstance(own, list) else [own] if own else []:
+            if isinstance(item, dict):
+                context.append(item)
+        wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
+                   "creationDate": display_time(now_utc()),
+                   "epcisBody": {"eventList": [event]}}
+        try:
+            doc = read_document(orjson.dumps(wrapper), "application/ld+json")
+        except EpcisError as exc:
+            detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
+                               for p in exc.problems[:20])
+            return problem(400, "ValidationException", "Invalid EPCIS event", detail)
+        return cap.prepare_work(doc, party_id=viewer.party_id, party_identifier=party,
+                                signature=signature)
 
     async def event(self, request: Request) -> Response:
         if request.method == "OPTIONS":

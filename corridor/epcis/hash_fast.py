@@ -6,12 +6,19 @@ building and re-sorting a tree. Whenever an event holds something outside the pl
 field, an extension the reference would place differently, a value of an unexpected type, a
 web-vocabulary URI outside a vocabulary field, an error declaration, ...) `prehash` returns None
 and the caller uses `hash_tree`, so correctness never depends on this module's coverage.
+
+The hot loop also exists in C (`_hashcore.c`, built by setup.py when a compiler is there): it
+handles the usual shapes itself and hands every other value or field to the renderers below
+(sharing their caches), or returns None for this module to decide. `NATIVE` tells whether it is
+built; `CORRIDOR_PURE_PYTHON=1` (or `set_native(False)`) leaves it unused.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 
+from corridor.epcis import hash_values, hash_vocab
 from corridor.epcis.hash_dl import normalise
 from corridor.epcis.hash_tree import (
     _Builder,
@@ -535,8 +542,81 @@ def _setup(ns: Mapping[str, str]) -> type[_Setup]:
 
 # ---- the pre-hash string ----
 
+def _extension_tail(key: str, value: object, c: _Ctx) -> list[str]:
+    """A top-level `prefix:name` field (for the C core)."""
+    name = key_name(key, c.ns)
+    if "{" not in name:
+        raise Fallback
+    return _extension_piece(name, value, c)
+
+
+def _make_ctx(ns: Mapping[str, str], swaps: dict[str, str], uris: frozenset[str]) -> _Ctx:
+    return _Ctx(ns, swaps, uris, _setup(ns))
+
+
+try:
+    from corridor.epcis import _hashcore  # type: ignore[attr-defined]
+except ImportError:  # not built (no compiler at install time): the Python path alone
+    _hashcore = None
+NATIVE = _hashcore is not None
+_native: Callable[[object, object], str | None] | None = None
+
+
+def _configure_native() -> None:
+    order = sorted(_PLAN.items(), key=lambda item: item[1][0])
+    _hashcore.configure({
+        "plan": [(name, render, cache) for name, (_, render, cache) in order],
+        "tail": [(name, render) for name, render in _TAIL.items()],
+        "caches": {name: _cache(name) for name in (
+            "epc", "id", "type", "bizTransaction", "source", "destination", "epcClass",
+            "quantity", "uom")},
+        "cache_limit": _CACHE_LIMIT,
+        "Fallback": Fallback, "piece": _piece, "time_uncached": time_uncached,
+        "make_ctx": _make_ctx, "setup": _setup, "Setup": _Setup,
+        "extension": _extension_tail, "has_vocab_uri": _has_vocab_uri,
+        "vocab_memo": _vocab_memo, "vocab_uri": _vocab_uri,
+        "replacement_cache": hash_vocab._replacement_cache, "replacements": replacements,
+        "uris": _uris, "canon_cache": hash_values._canon_cache, "event_types": EVENT_TYPES,
+        "vocab_prefixes": VOCAB_PREFIXES,
+    })
+
+
+def set_native(enabled: bool) -> bool:
+    """Use the C core (when built) or not; returns whether it is in use now."""
+    global _native
+    _native = _hashcore.prehash if enabled and NATIVE else None
+    return _native is not None
+
+
+# the field positions the C core is written for (its P_* and T_* constants)
+_C_PLAN = ("eventTime", "eventTimeZoneOffset", "certificationInfo", "parentID", "epcList",
+           "inputEPCList", "childEPCs", "quantityList", "childQuantityList",
+           "inputQuantityList", "outputEPCList", "outputQuantityList", "action",
+           "transformationID", "bizStep", "disposition", "persistentDisposition", "readPoint",
+           "bizLocation", "sensorElementList")
+_C_TAIL = ("bizTransactionList", "sourceList", "destinationList", "ilmd")
+if tuple(sorted(_PLAN, key=lambda name: _PLAN[name][0])) != _C_PLAN or tuple(_TAIL) != _C_TAIL:
+    NATIVE = False  # the C core no longer matches this module's plan: not used
+elif NATIVE:
+    _configure_native()
+set_native(NATIVE and os.environ.get("CORRIDOR_PURE_PYTHON") != "1")
+
+
+def native_enabled() -> bool:
+    return _native is not None
+
+
 def prehash(event: Mapping, namespaces: Mapping[str, str]) -> str | None:
     """The pre-hash string, or None when the event needs hash_tree."""
+    if _native is not None:
+        fast = _native(event, namespaces)
+        if fast is not None:
+            return fast
+    return prehash_python(event, namespaces)
+
+
+def prehash_python(event: Mapping, namespaces: Mapping[str, str]) -> str | None:
+    """prehash without the C core."""
     etype = event.get("type")
     if etype not in EVENT_TYPES or ("eventTime" not in event and "action" not in event):
         return None

@@ -7,6 +7,8 @@ expansion, and lxml itself is configured to resolve nothing as a second line of 
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -26,7 +28,13 @@ _BARE_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[A-Za-z_:][\w:.-]*\s*>")
 
 
 def default_max_bytes() -> int:
-    """The size limit of one document: Settings.max_capture_bytes."""
+    """The size limit of one document: Settings.max_capture_bytes (read once per value of
+    its environment variable: building Settings costs more than parsing a small event)."""
+    return _max_bytes_for(os.environ.get("CORRIDOR_MAX_CAPTURE_BYTES"))
+
+
+@functools.lru_cache(maxsize=8)
+def _max_bytes_for(_raw: str | None) -> int:
     from corridor.config import Settings
 
     return Settings().max_capture_bytes

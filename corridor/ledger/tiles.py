@@ -100,7 +100,7 @@ def node_offset(sub: int, off: int) -> int:
 
 
 def encode_bundle(entries: Iterable[bytes]) -> bytes:
-    return b"".join(struct.pack(">H", len(e)) + e for e in entries)
+    return b"".join([struct.pack(">H", len(e)) + e for e in entries])
 
 
 def decode_bundle(data: bytes, where: str = "entry bundle") -> list[bytes]:
@@ -132,6 +132,8 @@ class Edge:
     size: int
     tiles: list[bytes]
     bundle: list[bytes]
+    # encode_bundle(bundle), kept so that small appends do not re-encode the partial bundle
+    bundle_data: bytes | None = None
 
 
 def edge_tiles(size: int) -> list[tuple[int, int, int]]:
@@ -159,10 +161,19 @@ def append_entries(edge: Edge, entries: list[bytes]
     bundle = edge.bundle + entries
     first = start // TILE_WIDTH
     new_bundle: list[bytes] = []
+    new_data = b""
+    old = len(edge.bundle)
     for i in range(0, len(bundle), TILE_WIDTH):
         chunk = bundle[i:i + TILE_WIDTH]
-        writes[(ENTRIES, first + i // TILE_WIDTH)] = (encode_bundle(chunk), len(chunk), None)
-        new_bundle = chunk if len(chunk) < TILE_WIDTH else []
+        if i == 0 and old:  # the partial bundle's bytes, then the new entries
+            prefix = edge.bundle_data
+            if prefix is None:
+                prefix = encode_bundle(edge.bundle)
+            data = prefix + encode_bundle(chunk[old:])
+        else:
+            data = encode_bundle(chunk)
+        writes[(ENTRIES, first + i // TILE_WIDTH)] = (data, len(chunk), None)
+        new_bundle, new_data = (chunk, data) if len(chunk) < TILE_WIDTH else ([], b"")
     # Merkle tiles, level by level: hashes completed at level L feed level L + 1.
     new_hashes = [sha256(b"\x00" + e).digest() for e in entries]
     tiles: list[bytes] = []
@@ -191,7 +202,7 @@ def append_entries(edge: Edge, entries: list[bytes]
         level += 1
     while tiles and not tiles[-1]:
         tiles.pop()
-    return Edge(start + len(entries), tiles, new_bundle), writes
+    return Edge(start + len(entries), tiles, new_bundle, new_data), writes
 
 
 TileReader = Callable[[int, int, int], bytes]  # (level, index, min width) -> tile bytes

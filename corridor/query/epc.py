@@ -25,8 +25,14 @@ def check_digit(digits: str) -> str:
     return str(-total % 10)
 
 
+# Characters that _q leaves as they are (no `%`: unquote changes nothing either).
+_PLAIN = re.compile(r"[A-Za-z0-9_.~!'()*+,\-:;=]*\Z")
+
+
 def _q(text: str) -> str:
     # Serials and lots: percent-encode what a URI path segment cannot hold, consistently.
+    if _PLAIN.match(text):  # the usual serial: nothing to do (and quote is slow)
+        return text
     return quote(unquote(text), safe="!'()*+,-.:;=_")
 
 
@@ -81,6 +87,7 @@ def _digits(text: str, length: int | None) -> None:
         raise ValueError(text)
 
 
+@lru_cache(maxsize=1 << 14)  # a catalogue repeats its products: once per product
 def _gtin(cp: str, ir: str) -> str:
     base = ir[:1] + cp + ir[1:]
     _digits(base, 13)

@@ -8,12 +8,18 @@ capture leaves nothing but its failed job record.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import queue
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from corridor.epcis.problems import Problem
 from corridor.ledger.jcs import canonicalize
@@ -28,6 +34,10 @@ from corridor.store.events import (
 )
 
 BEHAVIOURS = ("rollback", "proceed")
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
 
 
 @dataclass
@@ -122,7 +132,8 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
             continue
         prepared.append(_Prepared(i, EventRow(
             event_id=event_id, hash_id=hash_id, dedup=f"{hash_id} {party}",
-            doc=doc.decode("utf-8"), record_time=record_time, ix=ix)))
+            doc=doc.decode("utf-8"), record_time=record_time, ix=ix,
+            doc_sha256=hashlib.sha256(doc).digest())))
     return prepared, errors
 
 
@@ -199,8 +210,8 @@ class CaptureWork:
             self._new.append(p)
             p.row.captured_by, p.row.party, p.row.job_id = (self.party_id, self.party,
                                                             self.job_id)
-        return [LogEntry(p.row.hash_id, hashlib.sha256(p.row.doc.encode("utf-8")).digest(),
-                         self.party, self.record_time, self.signature) for p in self._new]
+        return [LogEntry(p.row.hash_id, p.row.doc_sha256, self.party, self.record_time,
+                         self.signature) for p in self._new]
 
     def results(self) -> CaptureResult:
         out: list[CapturedEvent] = []
@@ -281,37 +292,10 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
             "UPDATE capture_jobs SET running = 0, success = ?, finished_at = ?,"
             " event_count = ?, errors = ?, results = ? WHERE id = ?",
             [(1 if r.success else 0, finished, w.event_count, json.dumps(r.errors),
-              json.dumps([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
+              _json([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
                           for e in r.events]), r.job_id) for w, r in zip(works, out,
                                                                        strict=True)])
     return out
-
-
-class GroupCommit:
-    """Group commit for concurrent captures in one process: whoever gets the writer lock
-    commits every capture queued so far in one transaction; the others find theirs done.
-    A failing group is retried one capture at a time, so one bad capture fails alone."""
-
-    def __init__(self, max_batch: int = 256) -> None:
-        self.max_batch = max_batch
-        self._mutex = threading.Lock()
-        self._writer = threading.Lock()
-        self._queue: list[_Slot] = []
-
-    def submit(self, conn: Connection, ledger: Any, work: CaptureWork) -> CaptureResult:
-        slot = _Slot(work)
-        with self._mutex:
-            self._queue.append(slot)
-        while not slot.done:
-            with self._writer:
-                if slot.done:
-                    break
-                with self._mutex:
-                    batch = self._queue[:self.max_batch]
-                    del self._queue[:self.max_batch]
-                _commit(conn, ledger, batch)
-        assert slot.result is not None
-        return slot.result
 
 
 @dataclass
@@ -319,6 +303,142 @@ class _Slot:
     work: CaptureWork
     result: CaptureResult | None = None
     done: bool = False
+
+
+_WriterQueue = queue.SimpleQueue  # of (work, waiter) pairs, then None to stop
+_AsyncWaiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[CaptureResult]"]
+_Outcome = tuple["Future[CaptureResult] | _AsyncWaiter", "CaptureResult | None",
+                 "BaseException | None"]
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    """Hand results to their waiters: thread futures directly, asyncio futures with one
+    wake-up per event loop for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for outcome in outcomes:
+        waiter = outcome[0]
+        if isinstance(waiter, Future):
+            if waiter.cancelled():
+                continue
+            if outcome[2] is not None:
+                waiter.set_exception(outcome[2])
+            else:
+                waiter.set_result(outcome[1])
+        else:
+            by_loop.setdefault(waiter[0], []).append(outcome)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle_on_loop, items)
+
+
+def _settle_on_loop(outcomes: list[_Outcome]) -> None:
+    for (_, future), result, exc in outcomes:
+        if future.done():  # the request was cancelled (client gone); the capture stands
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+class CaptureWriter:
+    """The one thread of this process that commits captures (group commit).
+
+    Callers queue prepared work and wait for its result; the thread takes everything queued
+    meanwhile and commits it in one transaction with one ledger append, so concurrent captures
+    share a commit instead of queueing on the database lock. A failing group is retried one
+    capture at a time, so one bad capture fails alone. The thread owns its connection.
+    """
+
+    def __init__(self, db: Any, ledger: Any, max_batch: int = 256) -> None:
+        self.db, self.ledger, self.max_batch = db, ledger, max_batch
+        self._lock = threading.Lock()
+        # started by the first submit; each thread has its own queue, ended by a None
+        self._thread: threading.Thread | None = None
+        self._queue: _WriterQueue = queue.SimpleQueue()
+        self._checkpointer: Any = None  # SQLite: a WalCheckpointer while the thread runs
+
+    def submit(self, work: CaptureWork) -> Future[CaptureResult]:
+        future: Future[CaptureResult] = Future()
+        self._put(work, future)
+        return future
+
+    def _put(self, work: CaptureWork, waiter: Future[CaptureResult] | _AsyncWaiter) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._queue = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._run, args=(self._queue,),
+                                                name="capture-writer", daemon=True)
+                self._thread.start()
+            self._queue.put((work, waiter))
+
+    def commit(self, work: CaptureWork) -> CaptureResult:
+        """Blocking form of submit."""
+        return self.submit(work).result()
+
+    async def commit_async(self, work: CaptureWork) -> CaptureResult:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[CaptureResult] = loop.create_future()
+        self._put(work, (loop, future))
+        return await future
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread (a later submit starts a new one)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
+            thread.join()
+
+    def _connect(self) -> Connection:
+        conn = self.db.connect()
+        if conn.dialect == "sqlite" and self.db.sqlite_path != ":memory:":
+            from corridor.store.wal import WalCheckpointer, hand_over_checkpoints
+
+            hand_over_checkpoints(conn)
+            if self._checkpointer is None:
+                self._checkpointer = WalCheckpointer(self.db)
+        return conn
+
+    def _run(self, jobs: _WriterQueue) -> None:
+        conn: Connection | None = None
+        stopping = False
+        while not stopping:
+            item = jobs.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            slots = [_Slot(work) for work, _ in batch]
+            try:
+                if conn is None:
+                    conn = self._connect()
+                _commit(conn, self.ledger, slots)
+                if self._checkpointer is not None:
+                    self._checkpointer.committed()
+            except Exception as exc:  # noqa: BLE001 - the connection itself broke: report, reopen
+                _settle([(waiter, None, exc) for _, waiter in batch])
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                conn = None
+                continue
+            _settle([(waiter, slot.result, None) for (_, waiter), slot in zip(batch, slots,
+                                                                             strict=True)])
+        if conn is not None:
+            conn.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
 
 
 def _commit(conn: Connection, ledger: Any, batch: list[_Slot]) -> None:
@@ -337,13 +457,13 @@ def _commit(conn: Connection, ledger: Any, batch: list[_Slot]) -> None:
         slot.result, slot.done = result, True
 
 
-def prepare_capture(db_conn: Connection, doc: Any, *, party_id: int | None,
-                    party_identifier: str, behaviour: str = "rollback",
-                    signature: bytes | None = None, job_id: int | None = None,
-                    rejected: Mapping[int, list[Problem]] | None = None
-                    ) -> CaptureWork | CaptureResult:
-    """The CPU half of capture_document: a CaptureWork ready to commit, or the failed result
-    (already recorded) when behaviour "rollback" meets a bad event."""
+def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
+                 behaviour: str = "rollback", signature: bytes | None = None,
+                 job_id: int | None = None,
+                 rejected: Mapping[int, list[Problem]] | None = None
+                 ) -> CaptureWork | list[dict[str, Any]]:
+    """The CPU half of capture_document, without touching the database: a CaptureWork ready
+    to commit, or (behaviour "rollback" meeting a bad event) the errors to record."""
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"behaviour {behaviour!r}: expected one of {BEHAVIOURS}")
     events: list[dict[str, Any]] = list(doc.events)
@@ -354,20 +474,43 @@ def prepare_capture(db_conn: Connection, doc: Any, *, party_id: int | None,
                                      rejected)
     errors.extend(prep_errors)
     if errors and behaviour == "rollback":
-        if job_id is None:
-            job_id = create_job(db_conn, party_id=party_id, behaviour=behaviour)
-        fail_job(db_conn, job_id, errors, len(events))
-        return CaptureResult(job_id, False, [], errors)
+        return errors
     return CaptureWork(doc, prepared, errors, party_id=party_id,
                        party_identifier=party_identifier, behaviour=behaviour,
                        record_time=record_time, signature=signature, job_id=job_id)
 
 
+def record_failure(db_conn: Connection, errors: list[dict[str, Any]], event_count: int, *,
+                   party_id: int | None, behaviour: str = "rollback",
+                   job_id: int | None = None) -> CaptureResult:
+    """Record a capture rejected as a whole (its failed job) and return its result."""
+    if job_id is None:
+        job_id = create_job(db_conn, party_id=party_id, behaviour=behaviour)
+    fail_job(db_conn, job_id, errors, event_count)
+    return CaptureResult(job_id, False, [], errors)
+
+
+def prepare_capture(db_conn: Connection, doc: Any, *, party_id: int | None,
+                    party_identifier: str, behaviour: str = "rollback",
+                    signature: bytes | None = None, job_id: int | None = None,
+                    rejected: Mapping[int, list[Problem]] | None = None
+                    ) -> CaptureWork | CaptureResult:
+    """prepare_work, recording the failed job (on `db_conn`) when the capture is rejected."""
+    work = prepare_work(doc, party_id=party_id, party_identifier=party_identifier,
+                        behaviour=behaviour, signature=signature, job_id=job_id,
+                        rejected=rejected)
+    if isinstance(work, list):
+        return record_failure(db_conn, work, len(doc.events), party_id=party_id,
+                              behaviour=behaviour, job_id=job_id)
+    return work
+
+
 def commit_capture(db_conn: Connection, ledger: Any, work: CaptureWork,
-                   committer: GroupCommit | None = None) -> CaptureResult:
-    """The write half: alone, or with the concurrent captures queued on `committer`."""
+                   committer: CaptureWriter | None = None) -> CaptureResult:
+    """The write half: alone on `db_conn`, or through `committer` with the concurrent
+    captures of this process."""
     if committer is not None:
-        return committer.submit(db_conn, ledger, work)
+        return committer.commit(work)
     slot = _Slot(work)
     _commit(db_conn, ledger, [slot])
     assert slot.result is not None
@@ -378,7 +521,7 @@ def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: in
                      party_identifier: str, behaviour: str = "rollback",
                      signature: bytes | None = None, job_id: int | None = None,
                      rejected: Mapping[int, list[Problem]] | None = None,
-                     committer: GroupCommit | None = None) -> CaptureResult:
+                     committer: CaptureWriter | None = None) -> CaptureResult:
     """Store the events of `doc` (an EpcisDocument) for a party, with their ledger entries.
 
     behaviour "rollback": any bad event rejects the whole document; "proceed": bad events are

@@ -42,6 +42,13 @@ _TYPES = {
 }
 
 _PLACEHOLDER = re.compile(r"\?")
+# `INSERT INTO t (cols) VALUES (?, ..., ?) [tail]`: sent to PostgreSQL with COPY (no tail) or
+# as one multi-row INSERT per chunk (one round trip) rather than a statement per row.
+_INSERT_VALUES = re.compile(
+    r"(?P<head>\s*INSERT\s+INTO\s+(?P<target>[\w.\"]+\s*\([^)]*\))\s*VALUES\s*)"
+    r"(?P<row>\((?:\s*\?\s*,)*\s*\?\s*\))(?P<tail>.*)",
+    re.DOTALL | re.IGNORECASE)
+_MAX_PARAMS = 32_767  # well below PostgreSQL's 65,535 parameters per statement
 
 
 class Connection:
@@ -68,8 +75,26 @@ class Connection:
         return cur
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        cur = self.raw.cursor()
-        cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+        params = [tuple(r) for r in rows]
+        if self.dialect == "postgresql" and len(params) > 1:
+            m = _INSERT_VALUES.fullmatch(sql)
+            if m is not None and not m["tail"].strip():  # a plain insert: COPY
+                with self.raw.cursor().copy(f"COPY {m['target']} FROM STDIN") as copy:
+                    for row in params:
+                        copy.write_row(row)
+                return
+            # not for DO UPDATE: one statement may not update the same row twice
+            if m is not None and "DO UPDATE" not in m["tail"].upper():
+                width = m["row"].count("?")
+                per = max(1, _MAX_PARAMS // width)
+                cur = self.raw.cursor()
+                for start in range(0, len(params), per):
+                    chunk = params[start:start + per]
+                    text = m["head"] + ",".join([m["row"]] * len(chunk)) + m["tail"]
+                    cur.execute(self._sql(text), [v for row in chunk for v in row])
+                return
+        if params:
+            self.raw.cursor().executemany(self._sql(sql), params)
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()

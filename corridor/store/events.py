@@ -39,9 +39,9 @@ def utc_time(value: str) -> str:
 
 
 def _format(dt: datetime) -> str:
-    # Not strftime: glibc may consult the time zone files on every call.
-    return (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
-            f"{dt.second:02d}.{dt.microsecond:06d}Z")
+    # Not strftime: glibc may consult the time zone files on every call. (isoformat pads the
+    # year to four digits and always writes the microseconds with this timespec.)
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def now_utc() -> str:
@@ -289,6 +289,7 @@ class EventRow:
     record_time: str
     ix: IndexedEvent
     log_index: int | None = None
+    doc_sha256: bytes = b""  # SHA-256 of `doc` as UTF-8 (the ledger entry's digest)
     # Who captured it, when rows of several captures are written together (else the
     # insert_events arguments apply).
     captured_by: int | None = None

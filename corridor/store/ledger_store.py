@@ -246,33 +246,48 @@ class Ledger:
 
     def sign_now(self) -> bytes:
         """Sign a checkpoint covering every committed entry (or return the latest if nothing
-        new). Refuses to sign anything inconsistent with the last signed checkpoint."""
+        new). Refuses to sign anything inconsistent with the last signed checkpoint.
+
+        The tree is hashed without the write lock (the first `size` leaves never change once
+        committed), so that captures do not wait for it; the lock is taken only to check that
+        no other signer got in between and to record the checkpoint."""
         conn = self._conn()
-        with conn.transaction():
-            size, _ = self._lock_state(conn)
-            last = conn.fetchone("SELECT size, root, note FROM ledger_checkpoints "
-                                 "ORDER BY size DESC LIMIT 1")
-            if last is not None and int(last[0]) == size:
-                return str(last[2]).encode()
-            if last is not None and int(last[0]) > size:
-                raise LedgerError(f"store holds {size} entries but a checkpoint of size "
-                                  f"{last[0]} was already signed: refusing to sign")
-            hasher = self._hasher(conn)
-            root = tree_root(hasher, size)
-            if last is not None and int(last[0]) > 0:
-                old, old_root = int(last[0]), bytes(last[1])
-                try:
-                    verify_consistency(old, size, old_root, root,
-                                       consistency_proof(hasher, old, size))
-                except ProofError as exc:
-                    raise LedgerError(f"stored tree of size {size} is not consistent with "
-                                      f"the signed checkpoint of size {old}: {exc}") from exc
+        for _attempt in range(5):
+            try:
+                size = int(conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")[0])
+                last = conn.fetchone("SELECT size, root, note FROM ledger_checkpoints "
+                                     "ORDER BY size DESC LIMIT 1")
+                if last is not None and int(last[0]) == size:
+                    return str(last[2]).encode()
+                if last is not None and int(last[0]) > size:
+                    raise LedgerError(f"store holds {size} entries but a checkpoint of size "
+                                      f"{last[0]} was already signed: refusing to sign")
+                hasher = self._hasher(conn)
+                root = tree_root(hasher, size)
+                if last is not None and int(last[0]) > 0:
+                    old, old_root = int(last[0]), bytes(last[1])
+                    try:
+                        verify_consistency(old, size, old_root, root,
+                                           consistency_proof(hasher, old, size))
+                    except ProofError as exc:
+                        raise LedgerError(f"stored tree of size {size} is not consistent "
+                                          f"with the signed checkpoint of size {old}: "
+                                          f"{exc}") from exc
+            finally:
+                self._end_read(conn)
             note = sign_note(Checkpoint(self.origin, size, root).text(), [self.signer])
-            conn.execute("INSERT INTO ledger_checkpoints (size, root, note, witnessed, "
-                         "created_at) VALUES (?, ?, ?, 0, ?)",
-                         (size, root, note.decode(), datetime.now(UTC).isoformat()))
-        self._signed.set()
-        return note
+            with conn.transaction():
+                self._lock_state(conn)  # the single-writer lock, briefly
+                now = conn.fetchone("SELECT MAX(size) FROM ledger_checkpoints")
+                newest = None if now is None or now[0] is None else int(now[0])
+                if newest != (None if last is None else int(last[0])):
+                    continue  # another signer recorded one meanwhile: start again
+                conn.execute("INSERT INTO ledger_checkpoints (size, root, note, witnessed, "
+                             "created_at) VALUES (?, ?, ?, 0, ?)",
+                             (size, root, note.decode(), datetime.now(UTC).isoformat()))
+            self._signed.set()
+            return note
+        raise LedgerError("checkpoints kept changing while signing: try again")
 
     def latest_signed(self) -> bytes | None:
         """The newest checkpoint, witnessed or not."""

@@ -33,6 +33,7 @@ PARTY = "urn:epc:id:pgln:0614141.00001"
 class Store:
     conn: Connection
     ledger: Any
+    db: Database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,7 +44,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     conn = db.connect()
     migrate(db, conn)
     ledger = open_ledger(Settings(data_dir=tmp_path, db_url=url), db)
-    yield Store(conn, ledger)
+    yield Store(conn, ledger, db)
     ledger.close()
     conn.close()
 
@@ -183,30 +184,27 @@ def test_fast_canonical_json_on_examples(conformance: Path) -> None:
 
 
 def test_group_commit_concurrent_captures(store: Store, tmp_path: Path) -> None:
+    """Concurrent captures through one CaptureWriter: each gets its own result, the bad one
+    fails alone, and every good event has its own log index."""
     import threading
 
-    from corridor.store.capture import GroupCommit
+    from corridor.store.capture import CaptureWriter
 
-    committer = GroupCommit()
-    db_url = (f"sqlite:///{tmp_path / 's.sqlite3'}" if store.conn.dialect == "sqlite"
-              else None)
+    writer = CaptureWriter(store.db, store.ledger)
     results: dict[int, Any] = {}
 
     def worker(i: int) -> None:
-        conn = Database(db_url).connect() if db_url else store.conn
         events = [_event(f"G{i}")] if i != 7 else [_event("G7", eventTime="bad")]
-        results[i] = capture_document(conn, store.ledger, _doc(events), party_id=None,
-                                      party_identifier=PARTY, committer=committer)
+        with store.db.connect() as conn:  # the rejected capture records its job here
+            results[i] = capture_document(conn, store.ledger, _doc(events), party_id=None,
+                                          party_identifier=PARTY, committer=writer)
 
-    if db_url is None:  # one PostgreSQL connection cannot serve threads at once: in turn
-        for i in range(20):
-            worker(i)
-    else:
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.close()
     assert not results[7].success
     good = [results[i] for i in range(20) if i != 7]
     assert all(r.success and r.stored == 1 for r in good)
