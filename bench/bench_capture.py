@@ -5,8 +5,10 @@ Starts `corridor serve` in a subprocess on a fresh store, then:
      events), one after another; events/s = events stored / wall time (202 + job success).
   2. single events: POST /epcis/events from --clients concurrent clients; events/s and
      p50/p99 latency.
+Each measure runs --rounds times on the same server (fresh events each time); the medians
+are printed at the end, with the server's CPU time per event beside each figure.
 Usage: python bench/bench_capture.py [--db sqlite|postgresql] [--docs 10] [--per-doc 1000]
-                                     [--single 3000] [--clients 50]
+                                     [--single 3000] [--clients 50] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -91,8 +93,10 @@ def serve(url: str, work: Path, port: int) -> subprocess.Popen:
     raise SystemExit("server did not start")
 
 
-def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int) -> None:
-    bodies = [document([event(d * per_doc + i, "D") for i in range(per_doc)])
+def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int,
+                    tag: str = "D") -> float:
+    """Events/s stored over the whole run (also printed)."""
+    bodies = [document([event(d * per_doc + i, tag) for i in range(per_doc)])
               for d in range(docs + 1)]
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
     with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
@@ -114,6 +118,7 @@ def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int) -> N
           f" {stored / wall:,.0f} events/s overall, median per document"
           f" {statistics.median(rates):,.0f} events/s; server CPU per event"
           f" {server / max(stored, 1) * 1e6:.0f} us")
+    return stored / wall
 
 
 class RawClient:
@@ -169,13 +174,15 @@ def server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def bench_single(base: str, key: str, total: int, clients: int, pid: int) -> None:
+async def bench_single(base: str, key: str, total: int, clients: int, pid: int,
+                       tag: str = "S") -> tuple[float, float]:
+    """(events/s, p99 ms), also printed."""
     host, port = base.split("//")[1].split(":")
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     latencies: list[float] = []
     failures = 0
     counter = iter(range(total))
-    bodies = [json.dumps(event(k, "S")).encode() for k in range(total)]
+    bodies = [json.dumps(event(k, tag)).encode() for k in range(total)]
 
     async def worker(client: RawClient) -> None:
         nonlocal failures
@@ -187,7 +194,8 @@ async def bench_single(base: str, key: str, total: int, clients: int, pid: int) 
                 failures += 1
 
     conns = [RawClient(host, int(port), headers) for _ in range(clients)]
-    await conns[0].request("POST", "/epcis/events", json.dumps(event(10**9, "W")).encode())
+    await conns[0].request("POST", "/epcis/events",
+                           json.dumps(event(10**9, "W" + tag)).encode())
     cpu0, server0 = time.process_time(), server_cpu(pid)
     t = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in conns))
@@ -201,6 +209,7 @@ async def bench_single(base: str, key: str, total: int, clients: int, pid: int) 
           f" {total / wall:,.0f} events/s, p50 {statistics.median(latencies):.1f} ms,"
           f" p99 {p99:.1f} ms, failures {failures}; CPU per request: server"
           f" {server / total * 1000:.2f} ms, load generator {cpu / total * 1000:.2f} ms")
+    return total / wall, p99
 
 
 def main() -> None:
@@ -211,6 +220,8 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=3000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--port", type=int, default=8732)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="repeat both measures (fresh events each time); medians at the end")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="corridor-bench-capture-"))
     url, key, schema = prepare_db(args.db, work)
@@ -220,10 +231,22 @@ def main() -> None:
         print(f"capture over HTTP into {args.db} (ledger included), server in a subprocess,"
               f" load from this process; {os.cpu_count()} CPUs, load average"
               f" {os.getloadavg()[0]:.1f}")
-        if args.docs:
-            bench_documents(base, key, args.docs, args.per_doc, proc.pid)
-        if args.single:
-            asyncio.run(bench_single(base, key, args.single, args.clients, proc.pid))
+        doc_rates, single = [], []
+        for r in range(args.rounds):
+            print(f" round {r + 1} of {args.rounds}")
+            if args.docs:
+                doc_rates.append(bench_documents(base, key, args.docs, args.per_doc, proc.pid,
+                                                 f"D{r}"))
+            if args.single:
+                single.append(asyncio.run(bench_single(base, key, args.single, args.clients,
+                                                       proc.pid, f"S{r}")))
+        if doc_rates:
+            print(f"median of {len(doc_rates)}: documents {statistics.median(doc_rates):,.0f}"
+                  " events/s")
+        if single:
+            print(f"median of {len(single)}: single events"
+                  f" {statistics.median(s[0] for s in single):,.0f} events/s,"
+                  f" p99 {statistics.median(s[1] for s in single):.1f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

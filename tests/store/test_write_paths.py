@@ -1,0 +1,154 @@
+"""The fast write paths: batched inserts on PostgreSQL (COPY, multi-row INSERT), the capture
+writer thread, background WAL checkpoints and incremental entry bundles."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corridor.config import Settings
+from corridor.ledger.tiles import ENTRIES, Edge, append_entries, encode_bundle
+from corridor.store.capture import CaptureWriter, capture_document, prepare_work
+from corridor.store.db import Connection, Database
+from corridor.store.ledger_store import open_ledger
+from corridor.store.migrations import migrate
+from corridor.store.wal import WalCheckpointer, hand_over_checkpoints
+from tests.store.test_capture_store import PARTY, _doc, _event
+
+# Values COPY's text format must escape, and types of every kind the store writes.
+AWKWARD = ["tab\there", "new\nline", "back\\slash", "\\N", "quote ' and \"", "ünï €", "",
+           "x" * 5000]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def conn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connection]:
+    url = (f"sqlite:///{tmp_path / 'w.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    db = Database(url)
+    c = db.connect()
+    with c.transaction():
+        c.execute(db.sql("CREATE TABLE t (id {BIGINT} PRIMARY KEY, s TEXT, b {BLOB}, r {REAL},"
+                         " n INTEGER)"))
+    yield c
+    c.close()
+
+
+def _rows(n: int, start: int = 0) -> list[tuple[Any, ...]]:
+    return [(start + i, AWKWARD[i % len(AWKWARD)] if i % 7 else None,
+             bytes([i % 256, 0, 255]) if i % 5 else None, i / 3 if i % 3 else None,
+             i if i % 2 else None) for i in range(n)]
+
+
+def test_plain_insert_keeps_every_value(conn: Connection) -> None:
+    rows = _rows(300)
+    with conn.transaction():
+        conn.executemany("INSERT INTO t (id, s, b, r, n) VALUES (?, ?, ?, ?, ?)", rows)
+    got = [(r[0], r[1], None if r[2] is None else bytes(r[2]), r[3], r[4])
+           for r in conn.fetchall("SELECT id, s, b, r, n FROM t ORDER BY id")]
+    assert got == rows
+
+
+def test_insert_on_conflict_in_chunks(conn: Connection) -> None:
+    """More rows than one statement's parameters: several chunks; duplicates skipped."""
+    rows = [(i, f"s{i}", None, None, i) for i in range(7000)]
+    with conn.transaction():
+        conn.executemany("INSERT INTO t (id, s, b, r, n) VALUES (?, ?, ?, ?, ?)"
+                         " ON CONFLICT DO NOTHING", rows + rows[:10])
+        conn.executemany("INSERT INTO t (id, s, b, r, n) VALUES (?, ?, ?, ?, ?)"
+                         " ON CONFLICT (id) DO UPDATE SET s = excluded.s",
+                         [(1, "one", None, None, 1), (2, "two", None, None, 2)])
+    assert conn.fetchone("SELECT COUNT(*), SUM(n) FROM t") == (7000, sum(range(7000)))
+    assert conn.fetchone("SELECT s FROM t WHERE id = 2") == ("two",)
+
+
+def test_failed_batch_leaves_nothing(conn: Connection) -> None:
+    with pytest.raises(Exception), conn.transaction():  # noqa: B017 - either driver's error
+        conn.executemany("INSERT INTO t (id, s, b, r, n) VALUES (?, ?, ?, ?, ?)",
+                         _rows(50) + [(3, "again", None, None, None)])
+    assert conn.fetchone("SELECT COUNT(*) FROM t") == (0,)
+
+
+def test_bundle_bytes_are_the_same_appended_in_steps() -> None:
+    """Small appends reuse the partial bundle's bytes; the result must not depend on them."""
+    entries = [f"entry {i}\n".encode() * (i % 5 + 1) for i in range(700)]
+    edge = Edge(0, [], [])
+    bundles: dict[int, bytes] = {}
+    done = 0
+    for step in (1, 2, 3, 50, 1, 200, 7, 300, 136):
+        edge, writes = append_entries(edge, entries[done:done + step])
+        done += step
+        bundles.update({n: data for (level, n), (data, _, _) in writes.items()
+                        if level == ENTRIES})
+        n = done // 256
+        expected = encode_bundle(entries[n * 256:done])
+        assert edge.bundle_data == expected or (not expected and edge.bundle_data == b"")
+    assert done == 700 and sorted(bundles) == [0, 1, 2]
+    for n, data in bundles.items():
+        assert data == encode_bundle(entries[n * 256:(n + 1) * 256])
+
+
+def _store(tmp_path: Path) -> tuple[Database, Any]:
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    db = Database(url)
+    with db.connect() as c:
+        migrate(db, c)
+    return db, open_ledger(Settings(data_dir=tmp_path, db_url=url), db)
+
+
+def test_writer_restarts_after_close_and_survives_a_broken_database(tmp_path: Path) -> None:
+    db, ledger = _store(tmp_path)
+    writer = CaptureWriter(db, ledger)
+    with db.connect() as c:
+        first = capture_document(c, ledger, _doc([_event("W1")]), party_id=None,
+                                 party_identifier=PARTY, committer=writer)
+        writer.close()
+        second = capture_document(c, ledger, _doc([_event("W2")]), party_id=None,
+                                  party_identifier=PARTY, committer=writer)
+    writer.close()
+    assert first.success and second.success
+    assert [first.events[0].log_index, second.events[0].log_index] == [0, 1]
+
+    class Broken:
+        dialect = "sqlite"
+        sqlite_path = ":memory:"
+
+        def connect(self) -> Connection:
+            raise OSError("database unreachable")
+
+    broken = CaptureWriter(Broken(), ledger)
+    work = prepare_work(_doc([_event("W3")]), party_id=None, party_identifier=PARTY)
+    assert not isinstance(work, list)
+    with pytest.raises(OSError, match="unreachable"):
+        broken.commit(work)
+    with pytest.raises(OSError, match="unreachable"):  # the thread is still there to answer
+        broken.commit(work)
+    broken.close()
+
+
+def test_wal_checkpoints_run_in_the_background(tmp_path: Path) -> None:
+    """The busy writer leaves checkpoints to the WalCheckpointer: pages reach the database file
+    although the writer's own automatic limit is far away."""
+    db = Database(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    conn = db.connect()
+    hand_over_checkpoints(conn)
+    conn.execute("CREATE TABLE blobs (b BLOB)")
+    checkpointer = WalCheckpointer(db)
+    try:
+        size_before = os.path.getsize(db.sqlite_path)
+        for _ in range(8):
+            with conn.transaction():
+                conn.executemany("INSERT INTO blobs (b) VALUES (?)",
+                                 [(os.urandom(4096),) for _ in range(64)])
+            checkpointer.committed()
+        deadline = time.monotonic() + 10
+        while os.path.getsize(db.sqlite_path) < size_before + 2_000_000:
+            assert time.monotonic() < deadline, "no checkpoint reached the database file"
+            time.sleep(0.05)
+    finally:
+        checkpointer.close()
+        conn.close()
