@@ -260,15 +260,11 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         for w in works:
             w.job_id = w.job_given
         fresh = [w for w in works if w.job_id is None]
-        if fresh:
-            created = now_utc()
+        created = now_utc()
+        if fresh:  # their rows are written at the end, complete (nothing refers to them)
             ids = _new_job_ids(conn, len(fresh))
             for w, job_id in zip(fresh, ids, strict=True):
                 w.job_id = job_id
-            conn.executemany(
-                "INSERT INTO capture_jobs (id, party_id, behaviour, running, success,"
-                " created_at) VALUES (?, ?, ?, 1, 1, ?)",
-                [(w.job_id, w.party_id, w.behaviour, created) for w in fresh])
         existing = _existing(conn, [p.row.dedup for w in works for p in w.prepared])
         seen: dict[str, _Prepared] = {}
         plans = [w.plan(existing, seen) for w in works]
@@ -288,13 +284,19 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         add_location_children(conn, children)
         out = [w.results() for w in works]
         finished = now_utc()
+        final = [(w, r, 1 if r.success else 0, w.event_count, json.dumps(r.errors),
+                  _json([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
+                         for e in r.events])) for w, r in zip(works, out, strict=True)]
+        conn.executemany(
+            "INSERT INTO capture_jobs (id, party_id, behaviour, running, success, created_at,"
+            " finished_at, event_count, errors, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.job_id, w.party_id, w.behaviour, 0, ok, created, finished, count, errors,
+              results) for w, r, ok, count, errors, results in final if w.job_given is None])
         conn.executemany(
             "UPDATE capture_jobs SET running = 0, success = ?, finished_at = ?,"
             " event_count = ?, errors = ?, results = ? WHERE id = ?",
-            [(1 if r.success else 0, finished, w.event_count, json.dumps(r.errors),
-              _json([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
-                          for e in r.events]), r.job_id) for w, r in zip(works, out,
-                                                                       strict=True)])
+            [(ok, finished, count, errors, results, r.job_id)
+             for w, r, ok, count, errors, results in final if w.job_given is not None])
     return out
 
 
