@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
 from corridor.api import epcis_routes
+from corridor.api.auth import instance_uri
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import problem, version_problem
 from corridor.config import Settings
@@ -39,6 +41,10 @@ def _other_routes(ctx: AppContext) -> list[BaseRoute]:
     return found
 
 
+_HTTP_PROBLEMS = {404: ("NoSuchNameException", "Resource not found"),
+                  405: ("ValidationException", "Method not allowed")}
+
+
 def _handlers() -> dict[Any, Callable[..., Any]]:
     handlers: dict[Any, Callable[..., Any]] = dict(epcis_routes.EXCEPTION_HANDLERS)
     from corridor.api.auth import EXCEPTION_HANDLERS as auth_handlers
@@ -49,9 +55,24 @@ def _handlers() -> dict[Any, Callable[..., Any]]:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "ImplementationException", "Internal error",
                        f"{exc.__class__.__name__} while serving this request",
-                       request.url.path)
+                       instance_uri(request))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        # Starlette's own 404 (no route matches, e.g. a path value with a line break) and 405:
+        # under /epcis/ a problem document like every other error there.
+        assert isinstance(exc, HTTPException)
+        if not request.url.path.startswith("/epcis"):
+            if exc.status_code in {204, 304}:
+                return Response(status_code=exc.status_code, headers=exc.headers)
+            return PlainTextResponse(exc.detail, status_code=exc.status_code,
+                                     headers=exc.headers)
+        exception, title = _HTTP_PROBLEMS.get(exc.status_code,
+                                              ("ValidationException", "Bad request"))
+        return problem(exc.status_code, exception, title, str(exc.detail), instance_uri(request),
+                       headers=exc.headers)
 
     handlers[Exception] = on_error
+    handlers[HTTPException] = on_http
     return handlers
 
 
@@ -106,7 +127,7 @@ class _VersionCheck:
             why = version_problem(Headers(scope=scope))
             if why:
                 response = problem(406, "NotAcceptableException", "Version not supported",
-                                   why, scope["path"])
+                                   why, instance_uri(HTTPConnection(scope)))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -29,7 +29,9 @@ GS1_HEADERS = {
     "GS1-EPC-Format": "No_Preference",
     "GS1-Vendor-Version": f"corridor/{__version__}",
 }
-_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9/._~:%-]+")
+# An absolute http(s) URI of unreserved, reserved and percent-encoded characters only (what
+# auth.instance_uri produces from the request; a forged Host header cannot get past it).
+_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9/._~:%@!$&'()*+,;=\[\]-]+")
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 
@@ -56,8 +58,9 @@ def problem(status: int, exception: str, title: str, detail: str, instance: str 
     body: dict[str, Any] = {"type": f"epcisException:{exception}", "title": title,
                             "status": status, "detail": detail}
     if instance and _ABSOLUTE.fullmatch(instance):
-        # The binding types `instance` as an absolute URI; request paths (relative, possibly
-        # with '|' or non-ASCII) are left out, the member being optional.
+        # RFC 7807 allows a URI reference, but the binding's RFC7807ProblemResponseBody types
+        # `instance` as `format: uri`, i.e. absolute: handlers pass auth.instance_uri(request);
+        # anything else (a bare path) is left out, the member being optional.
         body["instance"] = instance
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json",

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from corridor.api.auth import Viewer, read_db, require_party, viewer_for
+from corridor.api.auth import Viewer, instance_uri, read_db, require_party, viewer_for
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import (
     EPCIS_CONTEXT,
@@ -60,6 +60,9 @@ _DISCOVERY_PARAM = {"eventTypes": "eventType", "epcs": "MATCH_epc", "bizSteps": 
                     "bizLocations": "EQ_bizLocation", "readPoints": "EQ_readPoint",
                     "dispositions": "EQ_disposition"}
 _PAGING = ("perPage", "nextPageToken")
+# Query parameters of a WebSocket subscription to /queries/{name}/events (subscription_routes).
+_WS_CONTROLS = frozenset({"stream", "reportIfEmpty", "initialRecordTime", "second", "minute",
+                          "hour", "dayOfMonth", "month", "dayOfWeek"})
 SIGNATURE_HEADER = "Corridor-Signature"
 
 
@@ -70,6 +73,13 @@ def _media(request: Request) -> str:
 def _wants_xml(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return ("xml" in accept) and "json" not in accept
+
+
+def _json_media(request: Request) -> str:
+    """application/ld+json only to a client that names it in Accept; otherwise
+    application/json, the media type the REST binding documents for query results."""
+    return ("application/ld+json" if "application/ld+json" in request.headers.get("accept", "")
+            else "application/json")
 
 
 def _viewer_key(viewer: Viewer) -> str:
@@ -365,7 +375,7 @@ class EpcisRoutes:
         if raw.isdigit() and len(raw) < 19:
             job = await self.db(lambda c: cap.read_job(c, int(raw)))
         if job is None or (not viewer.is_admin and job["partyId"] != viewer.party_id):
-            raise ProblemError(404, "NoSuchResourceException", "Capture job not found",
+            raise ProblemError(404, "NoSuchNameException", "Capture job not found",
                                f"there is no capture job {raw!r} for this party")
         return JSONResponse(job, headers=GS1_HEADERS)
 
@@ -470,18 +480,18 @@ class EpcisRoutes:
             return await self._receipt(request, viewer, event_id[:-len("/receipt")])
         row = await self.db(lambda c: qrun.get_event(c, event_id, viewer))
         if row is None:
-            raise ProblemError(404, "NoSuchResourceException", "Event not found",
+            raise ProblemError(404, "NoSuchNameException", "Event not found",
                                f"no event {event_id!r} that this client may read")
         return self._document(request, [row], None, None)
 
     async def _receipt(self, request: Request, viewer: Viewer, event_id: str) -> Response:
         index = await self.db(lambda c: qrun.event_log_index(c, event_id, viewer))
         if index is None:
-            raise ProblemError(404, "NoSuchResourceException", "Event not found",
+            raise ProblemError(404, "NoSuchNameException", "Event not found",
                                f"no event {event_id!r} that this client may read")
         proof = await run_in_threadpool(self.ctx.ledger.receipt, index)
         if proof is None:
-            raise ProblemError(404, "NoSuchResourceException", "Receipt not ready",
+            raise ProblemError(404, "NoSuchNameException", "Receipt not ready",
                                f"event {event_id!r} is at log index {index}, which no signed"
                                " checkpoint covers yet; retry shortly",
                                headers={"Retry-After": "1"})
@@ -566,7 +576,7 @@ class EpcisRoutes:
         text = text.replace('"eventList":[]', f'"eventList":[{events}]', 1)
         if _wants_xml(request):
             return self._xml(text, headers)
-        return Response(text, media_type="application/ld+json", headers=headers)
+        return Response(text, media_type=_json_media(request), headers=headers)
 
     def _xml(self, text: str, headers: dict[str, str]) -> Response:
         from corridor.epcis.documents import split_json_document, to_xml
@@ -579,7 +589,7 @@ class EpcisRoutes:
     async def discovery(self, request: Request) -> Response:
         resource = request.path_params["resource"]
         if resource not in _DISCOVERY_PARAM:
-            raise ProblemError(404, "NoSuchResourceException", "Resource not found",
+            raise ProblemError(404, "NoSuchNameException", "Resource not found",
                                f"/epcis/{resource} is not a resource of this server")
         if request.method == "OPTIONS":
             return _options("OPTIONS, GET")
@@ -609,7 +619,7 @@ class EpcisRoutes:
     async def discovery_item(self, request: Request) -> Response:
         resource = request.path_params["resource"]
         if resource not in _DISCOVERY_PARAM:
-            raise ProblemError(404, "NoSuchResourceException", "Resource not found",
+            raise ProblemError(404, "NoSuchNameException", "Resource not found",
                                f"/epcis/{resource} is not a resource of this server")
         rest = _path_value(request, f"/epcis/{resource}/")
         is_events = request.url.path.endswith("/events") and rest.endswith("/events")
@@ -633,7 +643,7 @@ class EpcisRoutes:
             found = bool(await self.db(lambda c: qrun.select_events(c, query, viewer,
                                                                     after=None, limit=1)))
         if not found:
-            raise ProblemError(404, "NoSuchResourceException", "Resource not found",
+            raise ProblemError(404, "NoSuchNameException", "Resource not found",
                                f"no {resource} value {value!r} among the events this client"
                                " may read")
         return JSONResponse({"@context": EPCIS_CONTEXT, "type": "Collection",
@@ -727,6 +737,11 @@ class EpcisRoutes:
         name = request.path_params["name"]
         found = await self._named(viewer, name)
         unknown = sorted(set(request.query_params) - set(_PAGING))
+        controls = [n for n in unknown if n in _WS_CONTROLS]
+        if controls:  # the binding's 400 for this resource: SubscriptionControlsException
+            raise QueryError([(n, "a subscription control, for a WebSocket only")
+                              for n in controls],
+                             "SubscriptionControlsException")
         if unknown:
             raise QueryError([(n, "unknown query parameter") for n in unknown])
         return await self._query_response(request, viewer, from_json(found.query),
@@ -743,17 +758,25 @@ def _path_value(request: Request, prefix: str) -> str:
         request.url.path[len(prefix):]
 
 
+async def _release_token(request: Request) -> Response:
+    """DELETE /nextPageToken/{token}, optional in the binding: page tokens here are signed
+    and hold no server resources, so there is nothing to release and no way to revoke one."""
+    raise ProblemError(501, "ImplementationException", "Functionality not supported by server",
+                       "nextPageToken values hold no server resources and cannot be revoked"
+                       " before they expire")
+
+
 def _error_handlers() -> dict[Any, Callable[..., Any]]:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemError)
-        return exc.response(request.url.path)
+        return exc.response(instance_uri(request))
 
     async def on_query(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, QueryError)
         names = ", ".join(sorted({n for n, _ in exc.problems}))
         return problem(400, exc.exception, "Invalid query parameters",
                        f"{names}: " + "; ".join(f"{n}: {m}" for n, m in exc.problems),
-                       request.url.path,
+                       instance_uri(request),
                        parameters=[{"name": n, "problem": m} for n, m in exc.problems])
 
     return {ProblemError: on_problem, QueryError: on_query}
@@ -775,6 +798,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/epcis/queries", r.queries, methods=["GET", "POST", "OPTIONS"]),
         Route("/epcis/queries/{name}", r.query, methods=["GET", "DELETE", "OPTIONS"]),
         Route("/epcis/queries/{name}/events", r.query_events, methods=any_),
+        Route("/epcis/nextPageToken/{token}", _release_token, methods=["DELETE"]),
         Route("/epcis/{resource}", r.discovery, methods=any_),
         Route("/epcis/{resource}/{rest:path}", r.discovery_item, methods=any_),
     ]

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import socket
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -74,25 +75,61 @@ def forbidden_address(address: str) -> bool:
             or ip.is_unspecified or ip.is_reserved)
 
 
-def check_dest_address(dest: str, *, allow_private: bool, pointer: str = "/dest") -> None:
-    """Refuse a webhook URL whose host is (or resolves, by any of its addresses, to) a
-    forbidden address unless `allow_private`. Resolves names: call it off the event loop."""
-    if allow_private:
-        return
-    host = urlparse(dest).hostname or ""
+Resolver = Callable[[str, int], Sequence[str]]
+"""Resolves (host, port) to IP address strings; injectable so tests can answer differently
+from one call to the next (DNS rebinding)."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The system's resolver (getaddrinfo), addresses in its order without duplicates."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def resolve_host(host: str, port: int, *, resolver: Resolver = system_resolver,
+                 pointer: str = "/dest") -> list[str]:
+    """The addresses of `host`: an IP literal is itself (no lookup), a name is resolved once.
+    Blocks on DNS: call it off the event loop."""
     try:
-        addresses = [str(ipaddress.ip_address(host))]
+        return [str(ipaddress.ip_address(host))]
     except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError) as exc:
-            raise SubscriptionError(pointer, f"host {host!r} does not resolve: {exc}") from None
-        addresses = sorted({str(info[4][0]) for info in infos})
+        pass
+    try:
+        addresses = [str(a) for a in resolver(host, port)]
+    except (OSError, UnicodeError) as exc:
+        raise SubscriptionError(pointer, f"host {host!r} does not resolve: {exc}") from None
+    if not addresses:
+        raise SubscriptionError(pointer, f"host {host!r} does not resolve: no address")
+    return addresses
+
+
+def check_addresses(host: str, addresses: Sequence[str], *, pointer: str = "/dest") -> None:
+    """Refuse unless EVERY address is allowed. A name with one public and one private record
+    is refused, not trimmed to its public part: such a name is misconfigured or an attack,
+    and silently keeping some answers would make delivery depend on which ones came back."""
     bad = [a for a in addresses if forbidden_address(a)]
     if bad:
         raise SubscriptionError(pointer, f"host {host!r} is a loopback, private, link-local, "
                                          f"multicast or unspecified address ({bad[0]}); this "
                                          "node does not deliver webhooks there")
+
+
+def check_dest_address(dest: str, *, allow_private: bool, pointer: str = "/dest",
+                       resolver: Resolver = system_resolver) -> None:
+    """Refuse a webhook URL whose host is (or resolves, by any of its addresses, to) a
+    forbidden address unless `allow_private`. Resolves names: call it off the event loop.
+    This is the subscribe-time check; delivery does not rely on it (the name may resolve
+    elsewhere later) but checks and pins at connection time (corridor.subscriptions.pinned)."""
+    if allow_private:
+        return
+    url = urlparse(dest)
+    host = url.hostname or ""
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        raise SubscriptionError(pointer, f"{dest!r} has an invalid port") from None
+    check_addresses(host, resolve_host(host, port, resolver=resolver, pointer=pointer),
+                    pointer=pointer)
 
 
 def _flag(field: str, value: object) -> bool:

@@ -37,12 +37,14 @@ from corridor.store.db import Connection, Database
 from corridor.subscriptions import matching
 from corridor.subscriptions import store as substore
 from corridor.subscriptions.model import (
+    Resolver,
     Subscription,
     SubscriptionError,
-    check_dest_address,
     iso,
     now_iso,
+    system_resolver,
 )
+from corridor.subscriptions.pinned import guarded_client
 from corridor.subscriptions.schedule import Schedule
 from corridor.subscriptions.signing import sign
 
@@ -64,10 +66,11 @@ class Tuning:
 
 class SubscriptionService:
     def __init__(self, db: Database, tuning: Tuning | None = None, *,
-                 allow_private: bool = False) -> None:
+                 allow_private: bool = False, resolver: Resolver = system_resolver) -> None:
         self.db = db
         self.tuning = tuning or Tuning()
         self.allow_private = allow_private  # deliver to loopback/private addresses (SSRF)
+        self.resolver = resolver
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="subscriptions")
         self._conn: Connection | None = None
         self._wake: asyncio.Event | None = None
@@ -82,7 +85,10 @@ class SubscriptionService:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._client = httpx.AsyncClient(timeout=self.tuning.timeout, follow_redirects=False)
+        # The SSRF guard runs inside this client, at connection time, on the very addresses
+        # it connects to (DNS rebinding); redirects are not followed. See pinned.py.
+        self._client = guarded_client(allow_private=self.allow_private,
+                                      timeout=self.tuning.timeout, resolver=self.resolver)
         self._task = asyncio.create_task(self._run(), name="corridor-subscriptions")
 
     async def stop(self) -> None:
@@ -269,13 +275,12 @@ class SubscriptionService:
         if d.secret:
             headers["GS1-Signature"] = sign(d.body, d.secret)
         try:
-            # Checked again at delivery: the name may resolve elsewhere than at subscribe time.
-            await asyncio.get_running_loop().run_in_executor(
-                None, lambda: check_dest_address(d.dest, allow_private=self.allow_private))
+            # The destination is checked by the client when it connects (guarded_client): the
+            # name is resolved once and the checked addresses are the ones connected to.
             response = await self._client.post(d.dest, content=d.body, headers=headers)
             ok = 200 <= response.status_code < 300
             error = "" if ok else f"HTTP {response.status_code}"
-        except SubscriptionError as exc:
+        except SubscriptionError as exc:  # a forbidden (or unresolvable) destination
             ok, error = False, f"refused: {exc}"
         except httpx.HTTPError as exc:
             ok, error = False, f"{exc.__class__.__name__}: {exc}"
