@@ -163,3 +163,19 @@ def test_capture_signatures_verify_with_the_registered_key(conn) -> None:
         store.verify_signature(conn, signer.id, digest, b"short")
     with pytest.raises(store.PartyError, match="no verifier key"):
         store.verify_signature(conn, plain.id, digest, private.sign(digest))
+
+
+def test_key_lookup_gives_the_whole_party(conn) -> None:
+    """party_for_key reads the identifiers in the same query: same Party as get_party, in
+    code-point order whatever the database's collation."""
+    party, key = store.add_party(conn, "Zeta", "urn:epc:id:pgln:4870001.00001",
+                                 extra_identifiers=["urn:epc:id:sgln:4870001.00002.0",
+                                                    "Ärztekammer", "urn:a", "Zürich", "b"])
+    found = store.party_for_key(conn, key)
+    assert found == store.get_party(conn, party.id)
+    assert found is not None and found.identifiers == tuple(sorted(found.identifiers))
+    assert set(found.identifiers) >= {"Ärztekammer", "urn:a", "Zürich", "b"}
+    bare, bare_key = store.add_party(conn, "Eta", "urn:example:eta")
+    assert store.party_for_key(conn, bare_key) == store.get_party(conn, bare.id)
+    store.revoke_party(conn, "Zeta")
+    assert store.party_for_key(conn, key) is None
