@@ -109,28 +109,30 @@ EXCEPTION_HANDLERS: dict[Any, Callable[..., Any]] = {AuthError: _auth_error_hand
 _local = threading.local()
 
 
-def _thread_connection(db: Database) -> Connection:
-    conns: dict[str, Connection] = getattr(_local, "conns", None) or {}
+def _thread_connection(db: Database, reader: bool = False) -> Connection:
+    conns: dict[tuple[str, bool], Connection] = getattr(_local, "conns", None) or {}
     _local.conns = conns
-    conn = conns.get(db.url)
+    conn = conns.get((db.url, reader))
     if conn is None:
-        conn = conns[db.url] = db.connect()
+        conn = conns[(db.url, reader)] = db.connect(reader=reader)
     return conn
 
 
-def read_db(db: Database, fn: Callable[[Connection], T]) -> T:
+def read_db(db: Database, fn: Callable[[Connection], T], *, reader: bool = False) -> T:
     """Run a short read on this thread's connection and end its implicit transaction, so that
-    PostgreSQL never keeps an idle transaction (and its locks) open between requests."""
-    conn = _thread_connection(db)
+    PostgreSQL never keeps an idle transaction (and its locks) open between requests.
+    `reader=True`: a single-statement read, on an autocommit connection (no ROLLBACK)."""
+    reader = reader and db.dialect == "postgresql"  # SQLite connections are all like that
+    conn = _thread_connection(db, reader)
     try:
         result = fn(conn)
     except Exception:
         conns = _local.conns
-        conns.pop(db.url, None)
+        conns.pop((db.url, reader), None)
         with contextlib.suppress(Exception):  # the connection may be what broke
             conn.close()
         raise
-    if conn.dialect == "postgresql":
+    if conn.dialect == "postgresql" and not reader:
         conn.raw.rollback()
     return result
 
@@ -149,7 +151,7 @@ def parse_bearer(header: str | None) -> str | None:
 
 
 def _viewer_for_key(db: Database, key: str) -> Viewer | None:
-    party = read_db(db, lambda conn: party_for_key(conn, key))
+    party = read_db(db, lambda conn: party_for_key(conn, key), reader=True)  # one SELECT
     if party is None:
         return None
     return Viewer(party.id, party.identifiers, party.role)

@@ -116,6 +116,10 @@ class Connection:
         try:
             if self.dialect == "sqlite":
                 self.raw.execute("BEGIN IMMEDIATE")
+            elif self.raw.autocommit:  # a reader connection (Database.connect): explicit BEGIN
+                with self.raw.transaction():
+                    yield self
+                return
             try:
                 yield self
             except BaseException:
@@ -161,7 +165,10 @@ class Database:
         """Substitute the type words ({ID}, {BLOB}, ...) for this dialect."""
         return text.format(**_TYPES[self.dialect])
 
-    def connect(self) -> Connection:
+    def connect(self, *, reader: bool = False) -> Connection:
+        """A new connection. `reader`: PostgreSQL in autocommit mode, so that a lone read needs
+        no ROLLBACK round trip afterwards (transaction() still issues BEGIN/COMMIT on it);
+        SQLite connections are like that anyway (we issue BEGIN ourselves)."""
         if self.dialect == "sqlite":
             path = self.sqlite_path
             if path != ":memory:":
@@ -176,5 +183,5 @@ class Database:
             return Connection(raw, "sqlite")
         import psycopg
 
-        raw = psycopg.connect(self.url, autocommit=False)
+        raw = psycopg.connect(self.url, autocommit=reader)
         return Connection(raw, "postgresql")

@@ -152,3 +152,30 @@ def test_wal_checkpoints_run_in_the_background(tmp_path: Path) -> None:
     finally:
         checkpointer.close()
         conn.close()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_reader_connection_transactions_stay_atomic(dialect: str, request: pytest.FixtureRequest,
+                                                    tmp_path: Path) -> None:
+    """A reader connection (autocommit on PostgreSQL) still gets all-or-nothing from
+    transaction(), and its single reads need no ROLLBACK to see new data."""
+    url = (f"sqlite:///{tmp_path / 'r.sqlite3'}" if dialect == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    db = Database(url)
+    with db.connect() as setup, setup.transaction():
+        setup.execute("CREATE TABLE r (n INTEGER)")
+    reader, writer = db.connect(reader=True), db.connect()
+    try:
+        with pytest.raises(RuntimeError), reader.transaction():
+            reader.execute("INSERT INTO r (n) VALUES (1)")
+            raise RuntimeError("abandon")
+        assert reader.fetchone("SELECT COUNT(*) FROM r") == (0,)
+        with reader.transaction():
+            reader.execute("INSERT INTO r (n) VALUES (2)")
+            reader.execute("INSERT INTO r (n) VALUES (3)")
+        with writer.transaction():
+            writer.execute("INSERT INTO r (n) VALUES (4)")
+        assert reader.fetchone("SELECT SUM(n) FROM r") == (9,)
+    finally:
+        reader.close()
+        writer.close()
