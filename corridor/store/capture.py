@@ -174,8 +174,8 @@ def _existing(conn: Connection, dedups: list[str]) -> dict[str, tuple[str, int |
 
 class CaptureWork:
     """The write half of one capture, run inside a transaction that may hold other captures
-    too (group commit): `plan` decides what is new and returns its log entries, `finish`
-    stores the events under the log indices the ledger gave them."""
+    too (group commit): `plan` decides what is new and returns its log entries, `results`
+    reports each event once the ledger has given the new ones their indices."""
 
     def __init__(self, doc: Any, prepared: list[_Prepared], errors: list[dict[str, Any]], *,
                  party_id: int | None, party_identifier: str, behaviour: str,
@@ -241,17 +241,6 @@ class CaptureWork:
         return CaptureResult(job_id, False, [], errors)
 
 
-def _new_job_ids(conn: Connection, count: int) -> list[int]:
-    """Ids for `count` capture jobs inside the caller's write transaction (one round trip)."""
-    if conn.dialect == "postgresql":
-        rows = conn.fetchall("SELECT nextval(pg_get_serial_sequence('capture_jobs', 'id'))"
-                             " FROM generate_series(1, ?)", (count,))
-        return [int(r[0]) for r in rows]
-    row = conn.fetchone("SELECT COALESCE(MAX(id), 0) FROM capture_jobs")
-    start = int(row[0]) + 1 if row else 1
-    return list(range(start, start + count))
-
-
 def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
                    ) -> list[CaptureResult]:
     """Run captures in ONE transaction with ONE ledger append and one statement per table
@@ -262,7 +251,7 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         fresh = [w for w in works if w.job_id is None]
         created = now_utc()
         if fresh:  # their rows are written at the end, complete (nothing refers to them)
-            ids = _new_job_ids(conn, len(fresh))
+            ids = conn.next_ids("capture_jobs", len(fresh))
             for w, job_id in zip(fresh, ids, strict=True):
                 w.job_id = job_id
         existing = _existing(conn, [p.row.dedup for w in works for p in w.prepared])
@@ -298,13 +287,6 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
             [(ok, finished, count, errors, results, r.job_id)
              for w, r, ok, count, errors, results in final if w.job_given is not None])
     return out
-
-
-@dataclass
-class _Slot:
-    work: CaptureWork
-    result: CaptureResult | None = None
-    done: bool = False
 
 
 _WriterQueue = queue.SimpleQueue  # of (work, waiter) pairs, then None to stop
@@ -396,9 +378,9 @@ class CaptureWriter:
     def _connect(self) -> Connection:
         conn = self.db.connect()
         if conn.dialect == "sqlite" and self.db.sqlite_path != ":memory:":
-            from corridor.store.wal import WalCheckpointer, hand_over_checkpoints
+            from corridor.store.wal import WalCheckpointer, tune_writer
 
-            hand_over_checkpoints(conn)
+            tune_writer(conn)
             if self._checkpointer is None:
                 self._checkpointer = WalCheckpointer(self.db)
         return conn
@@ -420,11 +402,11 @@ class CaptureWriter:
                     stopping = True
                     break
                 batch.append(nxt)
-            slots = [_Slot(work) for work, _ in batch]
+            works = [work for work, _ in batch]
             try:
                 if conn is None:
                     conn = self._connect()
-                _commit(conn, self.ledger, slots)
+                results = _commit(conn, self.ledger, works)
                 if self._checkpointer is not None:
                     self._checkpointer.committed()
             except Exception as exc:  # noqa: BLE001 - the connection itself broke: report, reopen
@@ -434,8 +416,8 @@ class CaptureWriter:
                         conn.close()
                 conn = None
                 continue
-            _settle([(waiter, slot.result, None) for (_, waiter), slot in zip(batch, slots,
-                                                                             strict=True)])
+            _settle([(waiter, result, None) for (_, waiter), result in zip(batch, results,
+                                                                           strict=True)])
         if conn is not None:
             conn.close()
         if self._checkpointer is not None:
@@ -443,20 +425,15 @@ class CaptureWriter:
             self._checkpointer = None
 
 
-def _commit(conn: Connection, ledger: Any, batch: list[_Slot]) -> None:
+def _commit(conn: Connection, ledger: Any, works: list[CaptureWork]) -> list[CaptureResult]:
+    """write_captures; a failing group is retried one capture at a time, and a capture that
+    fails alone is recorded as failed."""
     try:
-        results = write_captures(conn, ledger, [s.work for s in batch])
+        return write_captures(conn, ledger, works)
     except Exception as exc:  # noqa: BLE001 - retried alone, then recorded in the job
-        if len(batch) == 1:
-            batch[0].result = batch[0].work.failed(conn, exc)
-        else:
-            for slot in batch:
-                _commit(conn, ledger, [slot])
-        for slot in batch:
-            slot.done = True
-        return
-    for slot, result in zip(batch, results, strict=True):
-        slot.result, slot.done = result, True
+        if len(works) == 1:
+            return [works[0].failed(conn, exc)]
+        return [result for w in works for result in _commit(conn, ledger, [w])]
 
 
 def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
@@ -513,10 +490,7 @@ def commit_capture(db_conn: Connection, ledger: Any, work: CaptureWork,
     captures of this process."""
     if committer is not None:
         return committer.commit(work)
-    slot = _Slot(work)
-    _commit(db_conn, ledger, [slot])
-    assert slot.result is not None
-    return slot.result
+    return _commit(db_conn, ledger, [work])[0]
 
 
 def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: int | None,

@@ -96,6 +96,20 @@ class Connection:
         if params:
             self.raw.cursor().executemany(self._sql(sql), params)
 
+    def next_ids(self, table: str, count: int) -> list[int]:
+        """Primary keys for `count` new rows of `table` (an {ID} column `id`), inside the
+        caller's write transaction, in one round trip."""
+        if count == 0:
+            return []
+        if self.dialect == "postgresql":
+            rows = self.fetchall(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                                 " FROM generate_series(1, ?)", (count,))
+            return [int(r[0]) for r in rows]
+        # SQLite: BEGIN IMMEDIATE makes this connection the only writer, so MAX(id) is stable.
+        row = self.fetchone(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        start = int(row[0]) + 1 if row else 1
+        return list(range(start, start + count))
+
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()
 

@@ -304,25 +304,10 @@ _INSERT_EVENT = (
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
 
-def allocate_ids(conn: Connection, count: int) -> list[int]:
-    """Primary keys for `count` new events, inside the caller's write transaction."""
-    if count == 0:
-        return []
-    if conn.dialect == "postgresql":
-        rows = conn.fetchall(
-            "SELECT nextval(pg_get_serial_sequence('events', 'id'))"
-            " FROM generate_series(1, ?)", (count,))
-        return [r[0] for r in rows]
-    # SQLite: BEGIN IMMEDIATE makes this connection the only writer, so MAX(id) is stable.
-    row = conn.fetchone("SELECT COALESCE(MAX(id), 0) FROM events")
-    start = int(row[0]) + 1
-    return list(range(start, start + count))
-
-
 def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: int | None,
                   party: str, job_id: int | None) -> list[int]:
     """Write events and their index rows (caller holds the transaction). Returns the pks."""
-    pks = allocate_ids(conn, len(rows))
+    pks = conn.next_ids("events", len(rows))
     ev, ep, fl, pa = [], [], [], []
     for pk, r in zip(pks, rows, strict=True):
         ix = r.ix

@@ -29,7 +29,7 @@ DELAY_S = 0.2
 WRITER_CACHE_KIB = 256 * 1024
 
 
-def hand_over_checkpoints(conn: Connection) -> None:
+def tune_writer(conn: Connection) -> None:
     """Set up `conn` as the busy writer: a large page cache, and routine checkpoints left to a
     WalCheckpointer."""
     conn.raw.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
@@ -56,8 +56,7 @@ class WalCheckpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.db.sqlite_path, isolation_level=None,
-                               check_same_thread=False, timeout=30)
+        conn = self.db.connect().raw
         try:
             while not self._stop:
                 self._wake.wait()

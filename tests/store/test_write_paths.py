@@ -17,7 +17,7 @@ from corridor.store.capture import CaptureWriter, capture_document, prepare_work
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_store import open_ledger
 from corridor.store.migrations import migrate
-from corridor.store.wal import WalCheckpointer, hand_over_checkpoints
+from corridor.store.wal import WalCheckpointer, tune_writer
 from tests.store.test_capture_store import PARTY, _doc, _event
 
 # Values COPY's text format must escape, and types of every kind the store writes.
@@ -135,7 +135,7 @@ def test_wal_checkpoints_run_in_the_background(tmp_path: Path) -> None:
     although the writer's own automatic limit is far away."""
     db = Database(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
     conn = db.connect()
-    hand_over_checkpoints(conn)
+    tune_writer(conn)
     conn.execute("CREATE TABLE blobs (b BLOB)")
     checkpointer = WalCheckpointer(db)
     try:
