@@ -93,31 +93,41 @@ def serve(url: str, work: Path, port: int) -> subprocess.Popen:
     raise SystemExit("server did not start")
 
 
-def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int,
-                    tag: str = "D") -> float:
-    """Events/s stored over the whole run (also printed)."""
+async def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int,
+                          tag: str = "D", clients: int = 1) -> float:
+    """Events/s stored over the whole run (also printed): `docs` documents posted by
+    `clients` concurrent clients (1: one after another)."""
+    host, port = base.split("//")[1].split(":")
     bodies = [document([event(d * per_doc + i, tag) for i in range(per_doc)])
               for d in range(docs + 1)]
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
-    with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
-        client.post("/epcis/capture", content=bodies[0])  # warm-up, not counted
-        rates = []
-        stored = 0
-        t_all, server0 = time.perf_counter(), server_cpu(pid)
-        for body in bodies[1:]:
+    conns = [RawClient(host, int(port), headers) for _ in range(clients)]
+    await conns[0].request("POST", "/epcis/capture", bodies[0])  # warm-up, not counted
+    rates: list[float] = []
+    stored = 0
+    todo = iter(bodies[1:])
+
+    async def worker(client: RawClient) -> None:
+        nonlocal stored
+        for body in todo:
             t = time.perf_counter()
-            r = client.post("/epcis/capture", content=body)
+            status, raw = await client.request("POST", "/epcis/capture", body)
             dt = time.perf_counter() - t
-            job = r.json()
-            if r.status_code != 202 or not job.get("success"):
-                raise SystemExit(f"capture failed: {r.status_code} {r.text[:300]}")
+            job = json.loads(raw)
+            if status != 202 or not job.get("success"):
+                raise SystemExit(f"capture failed: {status} {raw[:300]!r}")
             stored += sum(1 for e in job["events"] if not e["duplicate"])
             rates.append(per_doc / dt)
-        wall, server = time.perf_counter() - t_all, server_cpu(pid) - server0
-    print(f"  documents: {docs} x {per_doc} events, {len(bodies[1]) / 1e6:.2f} MB each:"
-          f" {stored / wall:,.0f} events/s overall, median per document"
-          f" {statistics.median(rates):,.0f} events/s; server CPU per event"
-          f" {server / max(stored, 1) * 1e6:.0f} us")
+
+    t_all, server0 = time.perf_counter(), server_cpu(pid)
+    await asyncio.gather(*(worker(c) for c in conns))
+    wall, server = time.perf_counter() - t_all, server_cpu(pid) - server0
+    for c in conns:
+        await c.close()
+    print(f"  documents: {docs} x {per_doc} events, {len(bodies[1]) / 1e6:.2f} MB each,"
+          f" {clients} client{'s' if clients > 1 else ''}: {stored / wall:,.0f} events/s"
+          f" overall, median per document {statistics.median(rates):,.0f} events/s;"
+          f" server CPU per event {server / max(stored, 1) * 1e6:.0f} us")
     return stored / wall
 
 
@@ -219,6 +229,8 @@ def main() -> None:
     ap.add_argument("--per-doc", type=int, default=1000)
     ap.add_argument("--single", type=int, default=3000)
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--doc-clients", type=int, default=1,
+                    help="concurrent clients posting documents (1: one after another)")
     ap.add_argument("--port", type=int, default=8732)
     ap.add_argument("--rounds", type=int, default=3,
                     help="repeat both measures (fresh events each time); medians at the end")
@@ -235,8 +247,8 @@ def main() -> None:
         for r in range(args.rounds):
             print(f" round {r + 1} of {args.rounds}")
             if args.docs:
-                doc_rates.append(bench_documents(base, key, args.docs, args.per_doc, proc.pid,
-                                                 f"D{r}"))
+                doc_rates.append(asyncio.run(bench_documents(
+                    base, key, args.docs, args.per_doc, proc.pid, f"D{r}", args.doc_clients)))
             if args.single:
                 single.append(asyncio.run(bench_single(base, key, args.single, args.clients,
                                                        proc.pid, f"S{r}")))

@@ -84,7 +84,7 @@ def build(db_url: str, n: int) -> dict[str, str]:
                             None)]
                 ix.fields = [("bizTransaction:po", f"urn:epcglobal:cbv:bt:0614141000005:{k}",
                               None)]
-                ix.parties = {PARTY}
+                ix.parties = {canonical(PARTY)}
                 doc = json.dumps({"type": "ObjectEvent", "eventID": f"urn:uuid:bench-{k}",
                                   "action": "OBSERVE", "eventTime": _time(k)[:23] + "Z",
                                   "eventTimeZoneOffset": "+00:00",

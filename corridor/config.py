@@ -46,6 +46,12 @@ class Settings:
         default_factory=lambda: int(_env("MAX_CAPTURE_BYTES", str(64 * 1024 * 1024))))
     max_capture_events: int = field(
         default_factory=lambda: int(_env("MAX_CAPTURE_EVENTS", "100000")))
+    # Capture documents of at least capture_process_bytes are parsed and hashed in this many
+    # worker processes (0: on a thread of the server process, as smaller ones always are).
+    capture_workers: int = field(
+        default_factory=lambda: int(_env("CAPTURE_WORKERS", str(os.cpu_count() or 1))))
+    capture_process_bytes: int = field(
+        default_factory=lambda: int(_env("CAPTURE_PROCESS_BYTES", str(128 * 1024))))
     # Webhook destinations on loopback/private/link-local addresses are refused (SSRF) unless
     # CORRIDOR_ALLOW_PRIVATE_WEBHOOKS=1 (tests and closed networks).
     allow_private_webhooks: bool = field(

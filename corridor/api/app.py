@@ -104,6 +104,9 @@ def create_app(settings: Settings) -> Starlette:
             writer = ctx.parts.get("capture-writer")
             if writer is not None:  # commits what is queued first
                 await asyncio.to_thread(writer.close)
+            preparer = ctx.parts.get("capture-preparer")
+            if preparer is not None:  # stops the worker processes
+                await asyncio.to_thread(preparer.close)
             ledger.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers(),

@@ -7,15 +7,12 @@ corridor.query.visibility for the requesting party.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlencode
 
@@ -26,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from corridor.api.auth import Viewer, instance_uri, read_db, require_party, viewer_for
+from corridor.api.capture_prep import CapturePreparer, Refused, Rejected, TooMany
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import (
     EPCIS_CONTEXT,
@@ -37,7 +35,7 @@ from corridor.api.epcis_http import (
     problem,
     read_body,
 )
-from corridor.epcis.problems import EpcisError, Problem
+from corridor.epcis.problems import EpcisError
 from corridor.query import run as qrun
 from corridor.query.engine import compile_query
 from corridor.query.epc import urn_to_dl
@@ -148,11 +146,11 @@ class EpcisRoutes:
         # cheaper than SQLite's busy handler and than a commit per event.
         self.writer = cap.CaptureWriter(ctx.db, ctx.ledger)
         ctx.parts["capture-writer"] = self.writer
-        # Documents are parsed and hashed on these threads (CPU-bound Python: one at a time,
-        # as more only fight over the GIL and starve the event loop).
-        self.cpu = ThreadPoolExecutor(max_workers=4, thread_name_prefix="epcis-capture")
-        self.cpu_slots = threading.BoundedSemaphore(1)
         settings = ctx.settings
+        # Documents are parsed and hashed off the event loop: large ones in worker processes.
+        self.preparer = CapturePreparer(settings.capture_workers,
+                                        settings.capture_process_bytes)
+        ctx.parts["capture-preparer"] = self.preparer
         self.limit_headers = {
             "GS1-EPCIS-Capture-Limit": str(settings.max_capture_events),
             "GS1-EPCIS-Capture-File-Size-Limit": str(settings.max_capture_bytes),
@@ -253,80 +251,46 @@ class EpcisRoutes:
                                self.limit_headers)
         signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
-        loop = asyncio.get_running_loop()
-        prepared = await loop.run_in_executor(self.cpu, self._capture_sync, body, media, viewer,
-                                              party, behaviour, signature)
-        if isinstance(prepared, Response):
-            return prepared
-        result = (prepared if isinstance(prepared, cap.CaptureResult)
-                  else await self.writer.commit_async(prepared))
+        prepared = await self.preparer.prepare(
+            body, media, behaviour=behaviour, party_id=viewer.party_id, party=party,
+            signature=signature, limit=self.ctx.settings.max_capture_events)
+        if isinstance(prepared, Refused | TooMany | Rejected):
+            return await self.db(lambda c: self._capture_refused(c, prepared, viewer,
+                                                                 behaviour))
+        result = await self.writer.commit_async(prepared)
         self._notify(result)
         location = f"/epcis/capture/{result.job_id}"
         job = await self.db(lambda c: cap.read_job(c, result.job_id))
         return JSONResponse(job, status_code=202,
                             headers={**GS1_HEADERS, **self.limit_headers, "Location": location})
 
-    def _parse(self, body: bytes, media: str, behaviour: str
-               ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
-        """(document or None, per-event problems to skip, document-level problems)."""
-        from corridor.epcis.documents import read_document
-
-        try:
-            return read_document(body, media), {}, []
-        except EpcisError as exc:
-            problems = exc.problems
-        per_event: dict[int, list[Problem]] = {}
-        whole: list[Problem] = []
-        for p in problems:
-            m = re.match(r"^/epcisBody/eventList/(\d+)(/|$)", p.location)
-            if m:
-                per_event.setdefault(int(m.group(1)), []).append(p)
-            else:
-                whole.append(p)
-        if behaviour == "proceed" and per_event and not whole:
-            try:
-                return read_document(body, media, validate=False), per_event, []
-            except EpcisError as exc:
-                return None, {}, exc.problems
-        return None, {}, problems
-
-    def _capture_sync(self, body: bytes, media: str, viewer: Viewer, party: str,
-                      behaviour: str, signature: bytes | None = None
-                      ) -> cap.CaptureWork | cap.CaptureResult | Response:
-        """Parse, check and prepare a document (the CPU half); the caller commits it."""
-        with self.cpu_slots:
-            doc, per_event, whole = self._parse(body, media, behaviour)
-            if doc is None:
-                def refuse(conn: Connection) -> Response:
-                    job_id = cap.create_job(conn, party_id=viewer.party_id,
-                                            behaviour=behaviour)
-                    cap.fail_job(conn, job_id, [cap.problem_dict(p) for p in whole])
-                    return problem(
-                        400, "ValidationException", "Invalid EPCIS document",
-                        "; ".join(str(p) for p in whole[:20])
-                        + (f" (+{len(whole) - 20} more)" if len(whole) > 20 else ""),
-                        f"/epcis/capture/{job_id}",
-                        headers={"Location": f"/epcis/capture/{job_id}"},
-                        errors=[cap.problem_dict(p) for p in whole[:100]])
-
-                return read_db(self.ctx.db, refuse)
-            limit = self.ctx.settings.max_capture_events
-            if len(doc.events) > limit:
-                def too_many(conn: Connection) -> Response:
-                    job_id = cap.create_job(conn, party_id=viewer.party_id,
-                                            behaviour=behaviour)
-                    cap.fail_job(conn, job_id, [{"location": "/epcisBody/eventList",
-                                                 "rule": "capture-limit",
-                                                 "message": "too many events"}],
-                                 len(doc.events))
-                    return problem(413, "CaptureLimitExceededException", "Too many events",
-                                   f"{len(doc.events)} events; GS1-EPCIS-Capture-Limit is"
-                                   f" {limit}", headers=self.limit_headers)
-
-                return read_db(self.ctx.db, too_many)
-            return read_db(self.ctx.db, lambda c: cap.prepare_capture(
-                c, doc, party_id=viewer.party_id, party_identifier=party,
-                behaviour=behaviour, rejected=per_event, signature=signature))
+    def _capture_refused(self, conn: Connection, prepared: Refused | TooMany | Rejected,
+                         viewer: Viewer, behaviour: str) -> Response:
+        """Record the failed job of a capture that stopped before the write; its response."""
+        if isinstance(prepared, Rejected):
+            result = cap.record_failure(conn, prepared.errors, prepared.count,
+                                        party_id=viewer.party_id, behaviour=behaviour)
+            location = f"/epcis/capture/{result.job_id}"
+            return JSONResponse(cap.read_job(conn, result.job_id), status_code=202,
+                                headers={**GS1_HEADERS, **self.limit_headers,
+                                         "Location": location})
+        job_id = cap.create_job(conn, party_id=viewer.party_id, behaviour=behaviour)
+        if isinstance(prepared, TooMany):
+            cap.fail_job(conn, job_id, [{"location": "/epcisBody/eventList",
+                                         "rule": "capture-limit",
+                                         "message": "too many events"}], prepared.count)
+            return problem(413, "CaptureLimitExceededException", "Too many events",
+                           f"{prepared.count} events; GS1-EPCIS-Capture-Limit is"
+                           f" {self.ctx.settings.max_capture_events}",
+                           headers=self.limit_headers)
+        whole = prepared.problems
+        cap.fail_job(conn, job_id, [cap.problem_dict(p) for p in whole])
+        return problem(
+            400, "ValidationException", "Invalid EPCIS document",
+            "; ".join(str(p) for p in whole[:20])
+            + (f" (+{len(whole) - 20} more)" if len(whole) > 20 else ""),
+            f"/epcis/capture/{job_id}", headers={"Location": f"/epcis/capture/{job_id}"},
+            errors=[cap.problem_dict(p) for p in whole[:100]])
 
     def _notify(self, result: cap.CaptureResult) -> None:
         fresh = [e.event_id for e in result.events if not e.duplicate]
@@ -405,9 +369,8 @@ class EpcisRoutes:
         if len(body) <= _INLINE_EVENT_BYTES:  # the usual event: a thread hop would cost more
             prepared = self._prepare_event(body, viewer, party, signature)
         else:
-            loop = asyncio.get_running_loop()
-            prepared = await loop.run_in_executor(self.cpu, self._prepare_event_slot, body,
-                                                  viewer, party, signature)
+            prepared = await self.preparer.on_thread(self._prepare_event, body, viewer,
+                                                     party, signature)
         if isinstance(prepared, Response):
             return prepared
         if isinstance(prepared, list):  # rejected: record the failed job (a rare path)
@@ -432,12 +395,6 @@ class EpcisRoutes:
         return JSONResponse({"eventID": captured.event_id, "eventHashID": captured.hash_id,
                              "logIndex": captured.log_index, "captureID": str(result.job_id)},
                             status_code=201, headers=headers)
-
-    def _prepare_event_slot(self, body: bytes, viewer: Viewer, party: str,
-                            signature: bytes | None = None
-                            ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
-        with self.cpu_slots:
-            return self._prepare_event(body, viewer, party, signature)
 
     def _prepare_event(self, body: bytes, viewer: Viewer, party: str,
                        signature: bytes | None = None

@@ -32,6 +32,7 @@ from corridor.api.context import AppContext
 from corridor.api.epcis_http import GS1_HEADERS, problem
 from corridor.store import parties as store
 from corridor.store.db import Connection
+from corridor.store.events import event_id_match
 
 Handler = Callable[[Request, Viewer], Awaitable[Response]]
 
@@ -135,9 +136,9 @@ class _Routes:
     async def _share(self, request: Request, viewer: Viewer, event_id: str, target: str, *,
                      undo: bool) -> Response:
         def run(conn: Connection) -> str:
-            row = conn.fetchone("SELECT event_id, captured_by FROM events"
-                                " WHERE event_id = ? OR hash_id = ? ORDER BY id LIMIT 1",
-                                (event_id, event_id))
+            match, params = event_id_match("events", event_id)
+            row = conn.fetchone(f"SELECT event_id, captured_by FROM events WHERE {match}"
+                                " ORDER BY id LIMIT 1", params)
             if row is None or (not viewer.is_admin and row[1] != viewer.party_id):
                 return "missing"
             if undo:

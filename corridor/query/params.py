@@ -15,6 +15,7 @@ from typing import Any
 
 from corridor.query.epc import EpcPattern, canonical, match_pattern
 from corridor.query.vocab import normalise
+from corridor.store.db import lookup_key
 from corridor.store.events import utc_time
 
 
@@ -319,7 +320,9 @@ def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
               f" ({_marks(len(_CLASS_ROLES))}) AND {cond})", *_CLASS_ROLES, *params)
     elif name == "EQ_eventID":
         vals = _nonempty(name, values)
-        q.add(f"e.event_id IN ({_marks(len(vals))})", *vals)
+        keys = [lookup_key(v) for v in vals]  # the indexed keys, then the text itself
+        q.add(f"e.id_key IN ({_marks(len(vals))}) AND e.event_id IN ({_marks(len(vals))})",
+              *keys, *vals)
     elif name == "EXISTS_errorDeclaration":
         q.add(*_field_exists("errorDeclaration"))
     elif name == "EQ_errorReason":

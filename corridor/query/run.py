@@ -10,6 +10,7 @@ from typing import Any
 from corridor.query.params import Query
 from corridor.query.visibility import ViewerLike, visibility_clause
 from corridor.store.db import Connection
+from corridor.store.events import event_id_match
 
 _SORT_COLS = {"eventTime": "e.event_time", "recordTime": "e.record_time"}
 
@@ -78,18 +79,19 @@ def known_namespaces(conn: Connection) -> dict[str, str]:
 def get_event(conn: Connection, event_id: str, viewer: ViewerLike) -> EventRowOut | None:
     """The visible event with this eventID (or Event Hash ID), if any."""
     vis_sql, vis_params = visibility_clause(viewer)
+    match, params = event_id_match("e", event_id)
     row = conn.fetchone(
         f"SELECT e.id, e.event_time, e.doc, e.record_time FROM events e"
-        f" WHERE (e.event_id = ? OR e.hash_id = ?) AND ({vis_sql}) ORDER BY e.id LIMIT 1",
-        [event_id, event_id, *vis_params])
+        f" WHERE {match} AND ({vis_sql}) ORDER BY e.id LIMIT 1", [*params, *vis_params])
     return EventRowOut(int(row[0]), row[1], row[2], row[3]) if row else None
 
 
 def event_log_index(conn: Connection, event_id: str, viewer: ViewerLike) -> int | None:
     vis_sql, vis_params = visibility_clause(viewer)
+    match, params = event_id_match("e", event_id)
     row = conn.fetchone(
-        f"SELECT e.log_index FROM events e WHERE (e.event_id = ? OR e.hash_id = ?)"
-        f" AND ({vis_sql}) ORDER BY e.id LIMIT 1", [event_id, event_id, *vis_params])
+        f"SELECT e.log_index FROM events e WHERE {match} AND ({vis_sql}) ORDER BY e.id"
+        " LIMIT 1", [*params, *vis_params])
     return None if row is None or row[0] is None else int(row[0])
 
 

@@ -20,7 +20,7 @@ class ViewerLike(Protocol):
 _PARTY_RULE = (
     "e.captured_by = {p}"
     " OR EXISTS (SELECT 1 FROM event_parties vp JOIN party_identifiers vi"
-    " ON vi.identifier = vp.value WHERE vp.event_pk = e.id AND vi.party_id = {p})"
+    " ON vi.canonical = vp.value WHERE vp.event_pk = e.id AND vi.party_id = {p})"
     " OR EXISTS (SELECT 1 FROM event_shares vs WHERE vs.event_id = e.event_id"
     " AND vs.party_id = {p})"
 )
@@ -39,7 +39,7 @@ def visibility_clause(viewer: ViewerLike) -> tuple[str, list[Any]]:
         grant_rule = (
             f"e.captured_by IN {granted}"
             " OR EXISTS (SELECT 1 FROM event_parties vp JOIN party_identifiers vi"
-            " ON vi.identifier = vp.value WHERE vp.event_pk = e.id"
+            " ON vi.canonical = vp.value WHERE vp.event_pk = e.id"
             f" AND vi.party_id IN {granted})"
             " OR EXISTS (SELECT 1 FROM event_shares vs WHERE vs.event_id = e.event_id"
             f" AND vs.party_id IN {granted})"

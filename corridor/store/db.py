@@ -14,6 +14,7 @@ Type words substituted in migration SQL (and usable in queries through `Database
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,6 +50,19 @@ _INSERT_VALUES = re.compile(
     r"(?P<row>\((?:\s*\?\s*,)*\s*\?\s*\))(?P<tail>.*)",
     re.DOTALL | re.IGNORECASE)
 _MAX_PARAMS = 32_767  # well below PostgreSQL's 65,535 parameters per statement
+
+
+def lookup_key(text: str | None) -> int | None:
+    """A signed 64-bit key for a long identifier (eventID, Event Hash ID): the first 8 bytes
+    of its MD5, big-endian. Indexed in place of the text, it makes those random-order indexes
+    a tenth of the size, so a capture dirties far fewer index pages. Lookups compare the text
+    too, so a collision costs a row read, never a wrong answer. SQL has the same function as
+    corridor_key(text): registered on SQLite connections, created by a migration on
+    PostgreSQL."""
+    if text is None:
+        return None
+    digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class Connection:
@@ -194,6 +208,7 @@ class Database:
             raw.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA busy_timeout=30000")
+            raw.create_function("corridor_key", 1, lookup_key, deterministic=True)
             return Connection(raw, "sqlite")
         import psycopg
 

@@ -10,12 +10,14 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from corridor.query.epc import canonical
 from corridor.query.vocab import normalise
-from corridor.store.db import Connection
+from corridor.store.db import Connection, lookup_key
 
 _UTC_FAST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)")
 
@@ -114,7 +116,10 @@ class IndexedEvent:
     error_time: str | None
     epcs: list[tuple[str, str, float | None, str | None]] = field(default_factory=list)
     fields: list[tuple[str, str | None, float | None]] = field(default_factory=list)
-    parties: set[str] = field(default_factory=set)
+    parties: set[str] = field(default_factory=set)  # canonical source/destination keys
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple (worker processes)
+        return (IndexedEvent, _field_values(self))
 
 
 def _ext_rows(out: list, scope: str, obj: Mapping[str, Any], namespaces: Mapping[str, str],
@@ -203,10 +208,8 @@ def index_event(event: Mapping[str, Any], namespaces: Mapping[str, str]) -> Inde
         for sd in event.get(key) or ():
             if isinstance(sd, dict) and isinstance(sd.get(kind), str):
                 stype = normalise("sourceDestType", str(sd.get("type", "")))
-                value = sd[kind]
-                key_value = canonical(value)
+                key_value = canonical(sd[kind])
                 fields.append((f"{kind}:{stype}", key_value, None))
-                ix.parties.add(value)
                 ix.parties.add(key_value)
     pd = event.get("persistentDisposition")
     if isinstance(pd, dict):
@@ -284,7 +287,7 @@ class EventRow:
 
     event_id: str
     hash_id: str
-    dedup: str
+    dedup: str  # hash_id + capturing party: what makes a re-capture a duplicate (not stored)
     doc: str
     record_time: str
     ix: IndexedEvent
@@ -295,13 +298,45 @@ class EventRow:
     captured_by: int | None = None
     party: str | None = None
     job_id: int | None = None
+    # the indexed keys of event_id and hash_id (corridor.store.db.lookup_key)
+    id_key: int | None = None
+    hash_key: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.id_key is None:
+            self.id_key = lookup_key(self.event_id)
+        if self.hash_key is None:
+            self.hash_key = lookup_key(self.hash_id)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple (worker processes)
+        return (EventRow, _field_values(self))
+
+
+def _field_values(obj: Any) -> tuple[Any, ...]:
+    """A dataclass's field values in order, not copied (dataclasses.astuple deep-copies)."""
+    getter = _GETTERS.get(type(obj))
+    if getter is None:
+        getter = _GETTERS[type(obj)] = attrgetter(*(f.name for f in dataclass_fields(obj)))
+    return getter(obj)
+
+
+_GETTERS: dict[type, Any] = {}
+
+
+def event_id_match(alias: str, event_id: str) -> tuple[str, list[Any]]:
+    """(SQL condition, parameters): the events of table alias `alias` whose eventID or Event
+    Hash ID is `event_id`, found through the indexed keys."""
+    key = lookup_key(event_id)
+    sql = (f"(({alias}.id_key = ? AND {alias}.event_id = ?)"
+           f" OR ({alias}.hash_key = ? AND {alias}.hash_id = ?))")
+    return sql, [key, event_id, key, event_id]
 
 
 _INSERT_EVENT = (
-    "INSERT INTO events (id, event_id, hash_id, dedup, event_type, action, event_time,"
-    " record_time, biz_step, disposition, read_point, biz_location, transformation_id,"
-    " error_time, captured_by, party, job_id, log_index, doc)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, event_type, action,"
+    " event_time, record_time, biz_step, disposition, read_point, biz_location,"
+    " transformation_id, error_time, captured_by, party, job_id, log_index, doc)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
 
 def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: int | None,
@@ -312,7 +347,7 @@ def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: in
     for pk, r in zip(pks, rows, strict=True):
         ix = r.ix
         own = r.party is not None
-        ev.append((pk, r.event_id, r.hash_id, r.dedup, ix.event_type, ix.action,
+        ev.append((pk, r.event_id, r.hash_id, r.id_key, r.hash_key, ix.event_type, ix.action,
                    ix.event_time, r.record_time, ix.biz_step, ix.disposition, ix.read_point,
                    ix.biz_location, ix.transformation_id, ix.error_time,
                    r.captured_by if own else captured_by, r.party if own else party,

@@ -154,6 +154,13 @@ class Ledger:
         return int(row[0]), str(row[1])
 
     # -- writing -----------------------------------------------------------------------
+    def lock(self, conn: Connection) -> None:
+        """Take the log's write lock now, in the caller's transaction (held until it ends):
+        what the caller reads afterwards cannot change before its append (PostgreSQL; on
+        SQLite, BEGIN IMMEDIATE has already made it the only writer)."""
+        if conn.dialect == "postgresql":
+            self._lock_state(conn)
+
     def append(self, conn: Connection, entries: list[LogEntry]) -> list[int]:
         """Sequence entries inside the caller's transaction; return their leaf indices."""
         if not entries:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from corridor.store.db import Connection, Database
@@ -18,6 +19,9 @@ _SCHEMA_MODULES = ("schema_parties", "schema_events", "schema_ledger", "schema_f
 class Migration:
     id: str
     sql: str  # one or more statements separated by ';' on their own line ends
+    dialect: str | None = None  # "sqlite" or "postgresql": applied on that database only
+    # Python to run after the SQL, in the same transaction (rows SQL cannot compute)
+    run: Callable[[Connection], None] | None = None
 
 
 def all_migrations() -> list[Migration]:
@@ -45,11 +49,13 @@ def migrate(db: Database, conn: Connection) -> list[str]:
     applied = {row[0] for row in conn.fetchall("SELECT id FROM schema_migrations")}
     done: list[str] = []
     for migration in all_migrations():
-        if migration.id in applied:
+        if migration.id in applied or migration.dialect not in (None, db.dialect):
             continue
         with conn.transaction():
             for statement in _statements(db.sql(migration.sql)):
                 conn.execute(statement.rstrip(";"))
+            if migration.run is not None:
+                migration.run(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (id, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
                 (migration.id,),

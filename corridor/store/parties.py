@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from corridor.query.epc import canonical
 from corridor.store.db import Connection
 
 ROLES = ("member", "auditor", "admin")
@@ -108,10 +109,8 @@ def add_party(conn: Connection, name: str, identifier: str, *, role: str = "memb
         party_id = int(cur.fetchone()[0])
         for ident in dict.fromkeys([identifier, *(i.strip() for i in extra_identifiers)]):
             if ident:
-                conn.execute(
-                    "INSERT INTO party_identifiers (party_id, identifier) VALUES (?, ?)",
-                    (party_id, ident),
-                )
+                conn.execute("INSERT INTO party_identifiers (party_id, identifier, canonical)"
+                             " VALUES (?, ?, ?)", (party_id, ident, canonical(ident)))
         party = get_party(conn, party_id)
     assert party is not None
     return party, key
@@ -209,8 +208,8 @@ def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:
     with conn.transaction():
         party = find_party(conn, ref)
         if identifier not in party.identifiers:
-            conn.execute("INSERT INTO party_identifiers (party_id, identifier) VALUES (?, ?)",
-                         (party.id, identifier))
+            conn.execute("INSERT INTO party_identifiers (party_id, identifier, canonical)"
+                         " VALUES (?, ?, ?)", (party.id, identifier, canonical(identifier)))
         updated = get_party(conn, party.id)
     assert updated is not None
     return updated

@@ -2,11 +2,22 @@
 
 `parties` holds one row per member, auditor or admin; the API key is kept only as its SHA-256
 hex digest. `party_identifiers` lists every identifier (GLN, PGLN URN, ...) a party answers
-to in an event's sourceList/destinationList, its main identifier included. `event_shares`
+to in an event's sourceList/destinationList, its main identifier included, with its canonical
+key (corridor.query.epc.canonical), which is what event_parties holds. `event_shares`
 and `auditor_grants` widen what a party may read (see corridor.query.visibility).
 """
 
+from corridor.store.db import Connection
 from corridor.store.migrations import Migration
+
+
+def _fill_canonical(conn: Connection) -> None:
+    from corridor.query.epc import canonical
+
+    rows = conn.fetchall("SELECT party_id, identifier FROM party_identifiers")
+    conn.executemany("UPDATE party_identifiers SET canonical = ? WHERE party_id = ?"
+                     " AND identifier = ?", [(canonical(i), p, i) for p, i in rows])
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -41,5 +52,15 @@ CREATE TABLE auditor_grants (
 );
 CREATE INDEX auditor_grants_party ON auditor_grants (party_id)
 """,
+    ),
+    # Visibility joins events to parties on canonical keys only (event_parties stores one row
+    # per source/destination party, not also its spelling as written).
+    Migration(
+        "parties-0002-canonical",
+        """
+ALTER TABLE party_identifiers ADD COLUMN canonical TEXT;
+CREATE INDEX party_identifiers_canonical ON party_identifiers (canonical, party_id)
+""",
+        run=_fill_canonical,
     ),
 ]

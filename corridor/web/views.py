@@ -337,8 +337,8 @@ def units_at(conn: Connection, session: Session, *, place_key: str | None = None
         cond, params = "(e.biz_location = ? OR e.read_point = ?)", [canonical(place.sgln)] * 2
     elif party is not None:
         cond = ("(e.party = ? OR EXISTS (SELECT 1 FROM event_parties p WHERE p.event_pk = e.id"
-                " AND p.value IN (?, ?)))")
-        params = [party, party, canonical(party)]
+                " AND p.value = ?))")
+        params = [party, canonical(party)]
     else:
         return []
     rows = conn.fetchall(

@@ -137,6 +137,9 @@ def test_proceed_keeps_good_events(store: Store) -> None:
 
 def test_failure_inside_the_transaction_rolls_back(store: Store) -> None:
     class BrokenLedger:
+        def lock(self, conn: Connection) -> None:
+            pass
+
         def append(self, conn: Connection, entries: list[LogEntry]) -> list[int]:
             raise RuntimeError("disk on fire")
 

@@ -1,0 +1,162 @@
+"""The CPU half of POST /epcis/capture: parse, validate, hash and build the rows of a document,
+without the database.
+
+Large documents are prepared in worker processes. Python threads share one core through the
+GIL, so on a thread the parsing of one document competed with the capture writer and the HTTP
+loop of the server process; in a worker process it runs on another core while the writer
+commits the previous document. Small documents stay on a thread of the server process, where
+the hop costs less than pickling. The result of either path is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from corridor.epcis.problems import EpcisError, Problem
+from corridor.store import capture as cap
+
+T = TypeVar("T")
+_EVENT_LOCATION = re.compile(r"^/epcisBody/eventList/(\d+)(/|$)")
+
+
+@dataclass
+class Refused:
+    """The document as a whole is invalid: nothing can be captured."""
+
+    problems: list[Problem]
+
+
+@dataclass
+class TooMany:
+    """More events than GS1-EPCIS-Capture-Limit."""
+
+    count: int
+
+
+@dataclass
+class Rejected:
+    """Behaviour rollback met bad events: the errors to record, nothing stored."""
+
+    errors: list[dict[str, Any]]
+    count: int
+
+
+Prepared = cap.CaptureWork | Refused | TooMany | Rejected
+
+
+def _parse(body: bytes, media: str, behaviour: str
+           ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
+    """(document or None, per-event problems to skip, document-level problems)."""
+    from corridor.epcis.documents import read_document
+
+    try:
+        return read_document(body, media), {}, []
+    except EpcisError as exc:
+        problems = exc.problems
+    per_event: dict[int, list[Problem]] = {}
+    whole: list[Problem] = []
+    for p in problems:
+        m = _EVENT_LOCATION.match(p.location)
+        if m:
+            per_event.setdefault(int(m.group(1)), []).append(p)
+        else:
+            whole.append(p)
+    if behaviour == "proceed" and per_event and not whole:
+        try:
+            return read_document(body, media, validate=False), per_event, []
+        except EpcisError as exc:
+            return None, {}, exc.problems
+    return None, {}, problems
+
+
+def prepare_document(body: bytes, media: str, *, behaviour: str, party_id: int | None,
+                     party: str, signature: bytes | None, limit: int) -> Prepared:
+    """Everything the capture of `body` needs before the write, or why it stops here."""
+    doc, per_event, whole = _parse(body, media, behaviour)
+    if doc is None:
+        return Refused(whole)
+    if len(doc.events) > limit:
+        return TooMany(len(doc.events))
+    work = cap.prepare_work(doc, party_id=party_id, party_identifier=party,
+                            behaviour=behaviour, rejected=per_event, signature=signature)
+    if isinstance(work, list):
+        return Rejected(work, len(doc.events))
+    return work
+
+
+def _warm_up() -> None:
+    """Worker start: import the parser, validator and hash core once, not per document."""
+    import corridor.epcis.documents
+    import corridor.epcis.hashid  # noqa: F401
+
+
+class CapturePreparer:
+    """Runs prepare_document: on one thread of this process for bodies under `process_bytes`,
+    else on a pool of `workers` processes (started on first use; 0 workers: never)."""
+
+    def __init__(self, workers: int, process_bytes: int) -> None:
+        self.workers, self.process_bytes = workers, process_bytes
+        # One thread: more would only fight over the GIL and starve the event loop.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epcis-capture")
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _processes(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: this process has threads (writer, signer) holding locks
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, initializer=_warm_up,
+                    mp_context=multiprocessing.get_context("spawn"))
+            return self._pool
+
+    def _executor_for(self, body: bytes) -> Executor:
+        if self.workers > 0 and len(body) >= self.process_bytes:
+            return self._processes()
+        return self._thread
+
+    async def prepare(self, body: bytes, media: str, **kwargs: Any) -> Prepared:
+        loop = asyncio.get_running_loop()
+        executor = self._executor_for(body)
+        call = _Call(body, media, kwargs)
+        try:
+            return await loop.run_in_executor(executor, call)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): start afresh next time, and do this
+            # document here rather than fail it.
+            with self._lock:
+                if self._pool is executor:
+                    self._pool = None
+            executor.shutdown(wait=False)
+            return await loop.run_in_executor(self._thread, call)
+
+    async def on_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Other capture CPU work (a large single event) on the same one thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._thread.shutdown(wait=True)
+
+
+@dataclass
+class _Call:
+    """prepare_document with its arguments, picklable for a worker process."""
+
+    body: bytes
+    media: str
+    kwargs: dict[str, Any]
+
+    def __call__(self) -> Prepared:
+        return prepare_document(self.body, self.media, **self.kwargs)
