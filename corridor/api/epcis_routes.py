@@ -260,9 +260,10 @@ class EpcisRoutes:
         result = await self.writer.commit_async(prepared)
         self._notify(result)
         location = f"/epcis/capture/{result.job_id}"
-        job = await self.db(lambda c: cap.read_job(c, result.job_id))
-        return JSONResponse(job, status_code=202,
-                            headers={**GS1_HEADERS, **self.limit_headers, "Location": location})
+        job = (cap.job_dict(result.job_row) if result.job_row is not None
+               else await self.db(lambda c: cap.read_job(c, result.job_id)))
+        return Response(orjson.dumps(job), status_code=202, media_type="application/json",
+                        headers={**GS1_HEADERS, **self.limit_headers, "Location": location})
 
     def _capture_refused(self, conn: Connection, prepared: Refused | TooMany | Rejected,
                          viewer: Viewer, behaviour: str) -> Response:

@@ -55,6 +55,9 @@ class CaptureResult:
     success: bool
     events: list[CapturedEvent] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # The job's row as this write stored it (when it created the job): read_job's input,
+    # without reading it back.
+    job_row: tuple[Any, ...] | None = None
 
     @property
     def stored(self) -> int:
@@ -111,9 +114,10 @@ class _Prepared:
 
 
 def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], party: str,
-             record_time: str, skip: Mapping[int, Any]) -> tuple[list[_Prepared],
-                                                                 list[dict[str, Any]]]:
+             record_time: str, skip: Mapping[int, Any], signature: bytes | None
+             ) -> tuple[list[_Prepared], list[dict[str, Any]]]:
     from corridor.epcis.hashid import event_hash_id
+    from corridor.ledger.entry import LogEntry
 
     prepared: list[_Prepared] = []
     errors: list[dict[str, Any]] = []
@@ -129,14 +133,15 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
                 event = {**event, "eventID": hash_id}
             event_id = str(event["eventID"])
             doc = canonicalize(event)
+            entry = LogEntry(hash_id, hashlib.sha256(doc).digest(), party, record_time,
+                             signature).encode()
         except Exception as exc:  # noqa: BLE001 - any failure is that event's problem
             errors.append({"location": where, "rule": "capture",
                            "message": f"{exc.__class__.__name__}: {exc}", "eventIndex": i})
             continue
         prepared.append(_Prepared(i, EventRow(
             event_id=event_id, hash_id=hash_id, dedup=f"{hash_id} {party}",
-            doc=doc.decode("utf-8"), record_time=record_time, ix=ix,
-            doc_sha256=hashlib.sha256(doc).digest())))
+            doc=doc.decode("utf-8"), record_time=record_time, ix=ix, entry=entry)))
     return prepared, errors
 
 
@@ -168,14 +173,17 @@ def _existing(conn: Connection, rows: Sequence[EventRow]
     """The stored events that `rows` would duplicate (same Event Hash ID, same capturing
     party), by dedup: their eventID and log index."""
     wanted = {r.dedup for r in rows}
-    keys = sorted({r.hash_key for r in rows})
+    # an event's hash is under id_key when it is its eventID, else under hash_key
+    keys = sorted({r.id_key if r.hash_key is None else r.hash_key for r in rows})
     found: dict[str, tuple[str, int | None]] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for hash_id, party, event_id, log_index in conn.fetchall(
                 "SELECT hash_id, party, event_id, log_index FROM events"
-                f" WHERE hash_key IN ({marks})", chunk):
+                f" WHERE id_key IN ({marks}) UNION ALL"
+                " SELECT hash_id, party, event_id, log_index FROM events"
+                f" WHERE hash_key IN ({marks})", chunk + chunk):
             dedup = f"{hash_id} {party}"
             if dedup in wanted:  # not a key collision, nor another party's capture
                 found[dedup] = (event_id, log_index)
@@ -211,11 +219,9 @@ class CaptureWork:
         self._new: list[_Prepared] = []
 
     def plan(self, existing: Mapping[str, tuple[str, int | None]],
-             seen: dict[str, _Prepared]) -> list[Any]:
+             seen: dict[str, _Prepared]) -> list[bytes]:
         """Decide what is new (not stored, not earlier in this group) and return its log
-        entries. `seen` is shared by the captures of one group."""
-        from corridor.ledger.entry import LogEntry
-
+        entries, encoded. `seen` is shared by the captures of one group."""
         self._existing = dict(existing)
         self._seen, self._new = seen, []
         for p in self.prepared:
@@ -225,8 +231,7 @@ class CaptureWork:
             self._new.append(p)
             p.row.captured_by, p.row.party, p.row.job_id = (self.party_id, self.party,
                                                             self.job_id)
-        return [LogEntry(p.row.hash_id, p.row.doc_sha256, self.party, self.record_time,
-                         self.signature) for p in self._new]
+        return [p.row.entry for p in self._new]
 
     def results(self) -> CaptureResult:
         out: list[CapturedEvent] = []
@@ -294,11 +299,16 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         final = [(w, r, 1 if r.success else 0, w.event_count, json.dumps(r.errors),
                   _json([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
                          for e in r.events])) for w, r in zip(works, out, strict=True)]
+        new_jobs = []
+        for w, r, ok, count, errors, results in final:
+            if w.job_given is None:
+                r.job_row = (r.job_id, w.party_id, w.behaviour, 0, ok, created, finished,
+                             count, errors, results)
+                new_jobs.append(r.job_row)
         conn.executemany(
             "INSERT INTO capture_jobs (id, party_id, behaviour, running, success, created_at,"
             " finished_at, event_count, errors, results) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(r.job_id, w.party_id, w.behaviour, 0, ok, created, finished, count, errors,
-              results) for w, r, ok, count, errors, results in final if w.job_given is None])
+            new_jobs)
         conn.executemany(
             "UPDATE capture_jobs SET running = 0, success = ?, finished_at = ?,"
             " event_count = ?, errors = ?, results = ? WHERE id = ?",
@@ -468,7 +478,7 @@ def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
     errors = [problem_dict(p, i) for i, problems in sorted(rejected.items()) for p in problems]
     record_time = now_utc()
     prepared, prep_errors = _prepare(events, doc.namespaces, party_identifier, record_time,
-                                     rejected)
+                                     rejected, signature)
     errors.extend(prep_errors)
     if errors and behaviour == "rollback":
         return errors
@@ -548,6 +558,7 @@ def job_dict(row: Sequence[Any]) -> dict[str, Any]:
 
     (job_id, party_id, behaviour, running, success, created, finished, count, errors,
      results) = row
+    loads = orjson.loads
     out: dict[str, Any] = {
         "captureID": str(job_id),
         "partyId": party_id,
@@ -556,11 +567,11 @@ def job_dict(row: Sequence[Any]) -> dict[str, Any]:
         "success": bool(success),
         "captureErrorBehaviour": behaviour,
         "eventCount": count,
-        "errors": [_as_problem(e) for e in (json.loads(errors) if errors else [])],
+        "errors": [_as_problem(e) for e in (loads(errors) if errors else [])],
         "events": [
             {"index": r[0], "eventID": r[1], "eventHashID": r[2], "logIndex": r[3],
              "duplicate": r[4]}
-            for r in (json.loads(results) if results else [])
+            for r in (loads(results) if results else [])
         ],
     }
     if finished:

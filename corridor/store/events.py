@@ -292,21 +292,24 @@ class EventRow:
     record_time: str
     ix: IndexedEvent
     log_index: int | None = None
-    doc_sha256: bytes = b""  # SHA-256 of `doc` as UTF-8 (the ledger entry's digest)
+    # The event's ledger entry, encoded (corridor.ledger.entry), made with the row so that
+    # the writer only appends it.
+    entry: bytes = b""
     # Who captured it, when rows of several captures are written together (else the
     # insert_events arguments apply).
     captured_by: int | None = None
     party: str | None = None
     job_id: int | None = None
-    # the indexed keys of event_id and hash_id (corridor.store.db.lookup_key)
+    # The indexed keys of event_id and hash_id (corridor.store.db.lookup_key); no hash_key
+    # when the hash is the eventID (one index entry instead of two).
     id_key: int | None = None
     hash_key: int | None = None
 
     def __post_init__(self) -> None:
         if self.id_key is None:
             self.id_key = lookup_key(self.event_id)
-        if self.hash_key is None:
-            self.hash_key = lookup_key(self.hash_id)
+            if self.hash_id != self.event_id:
+                self.hash_key = lookup_key(self.hash_id)
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple (worker processes)
         return (EventRow, _field_values(self))
@@ -343,18 +346,15 @@ def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: in
                   party: str, job_id: int | None) -> list[int]:
     """Write events and their index rows (caller holds the transaction). Returns the pks."""
     pks = conn.next_ids("events", len(rows))
-    ev, ep, fl, pa = [], [], [], []
-    for pk, r in zip(pks, rows, strict=True):
-        ix = r.ix
-        own = r.party is not None
-        ev.append((pk, r.event_id, r.hash_id, r.id_key, r.hash_key, ix.event_type, ix.action,
-                   ix.event_time, r.record_time, ix.biz_step, ix.disposition, ix.read_point,
-                   ix.biz_location, ix.transformation_id, ix.error_time,
-                   r.captured_by if own else captured_by, r.party if own else party,
-                   r.job_id if own else job_id, r.log_index, r.doc))
-        ep.extend((pk, *e) for e in ix.epcs)
-        fl.extend((pk, *f) for f in ix.fields)
-        pa.extend((pk, v) for v in ix.parties)
+    pairs = list(zip(pks, rows, strict=True))
+    ev = [(pk, r.event_id, r.hash_id, r.id_key, r.hash_key, r.ix.event_type, r.ix.action,
+           r.ix.event_time, r.record_time, r.ix.biz_step, r.ix.disposition, r.ix.read_point,
+           r.ix.biz_location, r.ix.transformation_id, r.ix.error_time,
+           *((r.captured_by, r.party, r.job_id) if r.party is not None
+             else (captured_by, party, job_id)), r.log_index, r.doc) for pk, r in pairs]
+    ep = [(pk, *e) for pk, r in pairs for e in r.ix.epcs]
+    fl = [(pk, *f) for pk, r in pairs for f in r.ix.fields]
+    pa = [(pk, v) for pk, r in pairs for v in r.ix.parties]
     conn.executemany(_INSERT_EVENT, ev)
     if ep:
         conn.executemany(

@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,11 +161,12 @@ class Ledger:
         if conn.dialect == "postgresql":
             self._lock_state(conn)
 
-    def append(self, conn: Connection, entries: list[LogEntry]) -> list[int]:
-        """Sequence entries inside the caller's transaction; return their leaf indices."""
+    def append(self, conn: Connection, entries: Sequence[LogEntry | bytes]) -> list[int]:
+        """Sequence entries (or their encodings) inside the caller's transaction; return
+        their leaf indices."""
         if not entries:
             return []
-        data = [e.encode() for e in entries]
+        data = [e if isinstance(e, bytes) else e.encode() for e in entries]
         with conn.transaction():  # joins the caller's transaction
             size, stamp = self._lock_state(conn)  # the database lock: single writer
             with self._cache.lock:

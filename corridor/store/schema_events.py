@@ -111,14 +111,16 @@ CREATE INDEX events_biz_location_time ON events (biz_location, event_time, id)
     # Long random identifiers indexed by 64-bit keys (corridor.store.db.lookup_key) instead
     # of their text: `dedup` (hash + party, UNIQUE) and the eventID index go; `id_key` and
     # `hash_key` index eventID and Event Hash ID, so that a lookup by either is an index
-    # search (the hash had no index before). Re-capture is detected by hash_key + party.
+    # search (the hash had no index before). An event stored under its Event Hash ID (no
+    # eventID given) needs no second key: its hash_key is NULL, left out of the index.
+    # Re-capture is detected by these keys + the capturing party.
     Migration("events-003-sqlite", """
 CREATE TABLE events_new (
   id {ID},
   event_id TEXT NOT NULL,
   hash_id TEXT NOT NULL,
   id_key {BIGINT} NOT NULL,        -- corridor_key(event_id)
-  hash_key {BIGINT} NOT NULL,      -- corridor_key(hash_id)
+  hash_key {BIGINT},               -- corridor_key(hash_id); NULL when it is event_id
   event_type TEXT NOT NULL,
   action TEXT,
   event_time TEXT NOT NULL,
@@ -138,13 +140,14 @@ CREATE TABLE events_new (
 INSERT INTO events_new (id, event_id, hash_id, id_key, hash_key, event_type, action,
   event_time, record_time, biz_step, disposition, read_point, biz_location, transformation_id,
   error_time, captured_by, party, job_id, log_index, doc)
-SELECT id, event_id, hash_id, corridor_key(event_id), corridor_key(hash_id), event_type,
+SELECT id, event_id, hash_id, corridor_key(event_id),
+  CASE WHEN hash_id = event_id THEN NULL ELSE corridor_key(hash_id) END, event_type,
   action, event_time, record_time, biz_step, disposition, read_point, biz_location,
   transformation_id, error_time, captured_by, party, job_id, log_index, doc FROM events;
 DROP TABLE events;
 ALTER TABLE events_new RENAME TO events;
 CREATE INDEX events_id_key ON events (id_key);
-CREATE INDEX events_hash_key ON events (hash_key);
+CREATE INDEX events_hash_key ON events (hash_key) WHERE hash_key IS NOT NULL;
 CREATE INDEX events_biz_step_time ON events (biz_step, event_time, id);
 CREATE INDEX events_biz_location_time ON events (biz_location, event_time, id);
 CREATE INDEX events_read_point ON events (read_point);
@@ -155,11 +158,12 @@ CREATE INDEX events_record_time ON events (record_time)
 CREATE FUNCTION corridor_key(text) RETURNS bigint IMMUTABLE STRICT PARALLEL SAFE
   LANGUAGE sql AS $$ SELECT ('x' || left(md5($1), 16))::bit(64)::bigint $$;
 ALTER TABLE events ADD COLUMN id_key BIGINT, ADD COLUMN hash_key BIGINT;
-UPDATE events SET id_key = corridor_key(event_id), hash_key = corridor_key(hash_id);
-ALTER TABLE events ALTER COLUMN id_key SET NOT NULL, ALTER COLUMN hash_key SET NOT NULL;
+UPDATE events SET id_key = corridor_key(event_id),
+  hash_key = CASE WHEN hash_id = event_id THEN NULL ELSE corridor_key(hash_id) END;
+ALTER TABLE events ALTER COLUMN id_key SET NOT NULL;
 ALTER TABLE events DROP COLUMN dedup;
 DROP INDEX events_event_id;
 CREATE INDEX events_id_key ON events (id_key);
-CREATE INDEX events_hash_key ON events (hash_key)
+CREATE INDEX events_hash_key ON events (hash_key) WHERE hash_key IS NOT NULL
 """, dialect="postgresql"),
 ]

@@ -61,16 +61,25 @@ def test_a_key_collision_is_not_a_match(db: Database, tmp_path: Path,
                                party_identifier=PARTY).events[0]
         two = capture_document(conn, ledger, _doc([_event("K2")]), party_id=None,
                                party_identifier=PARTY).events[0]
-        assert not one.duplicate and not two.duplicate and one.hash_id != two.hash_id
-        assert conn.fetchone("SELECT COUNT(DISTINCT hash_key) FROM events") == (1,)
+        three = capture_document(conn, ledger, _doc([_event("K3", eventID="urn:uuid:k3")]),
+                                 party_id=None, party_identifier=PARTY).events[0]
+        four = capture_document(conn, ledger, _doc([_event("K4", eventID="urn:uuid:k4")]),
+                                party_id=None, party_identifier=PARTY).events[0]
+        assert not any(c.duplicate for c in (one, two, three, four))
+        assert conn.fetchone("SELECT COUNT(DISTINCT id_key), COUNT(DISTINCT hash_key)"
+                             " FROM events") == (1, 1)
         admin = type("A", (), {"party_id": None, "identifiers": (), "role": "admin"})()
-        for captured, tag in ((one, "K1"), (two, "K2")):
+        for captured, tag in ((one, "K1"), (two, "K2"), (three, "K3"), (four, "K4")):
             for ref in (captured.event_id, captured.hash_id):
                 got = get_event(conn, ref, admin)
                 assert got is not None and tag in got.doc, ref
         again = capture_document(conn, ledger, _doc([_event("K1")]), party_id=None,
                                  party_identifier=PARTY).events[0]
         assert again.duplicate and again.log_index == one.log_index
+        # the same content as K3 without its eventID: the same event (by hash), not stored
+        same = capture_document(conn, ledger, _doc([_event("K3")]), party_id=None,
+                                party_identifier=PARTY).events[0]
+        assert same.duplicate and same.event_id == "urn:uuid:k3"
         assert get_event(conn, "urn:uuid:no-such-event", admin) is None
         ledger.close()
 
@@ -106,6 +115,12 @@ def test_an_older_store_is_upgraded(db: Database) -> None:
                 " record_time, party, doc) VALUES (7, 'urn:uuid:old-1', ?, ?, 'ObjectEvent',"
                 " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', ?, '{}')",
                 (hash_id, f"{hash_id} {PARTY}", PARTY))
+            own_hash = "ni:///sha-256;" + "ef" * 32 + "?ver=CBV2.0"  # no eventID given
+            conn.execute(
+                "INSERT INTO events (id, event_id, hash_id, dedup, event_type, event_time,"
+                " record_time, party, doc) VALUES (8, ?, ?, ?, 'ObjectEvent',"
+                " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', ?, '{}')",
+                (own_hash, own_hash, f"{own_hash} {PARTY}", PARTY))
             # as stored before: the party as written and its canonical key
             conn.executemany("INSERT INTO event_parties (event_pk, value) VALUES (?, ?)",
                              [(7, "urn:epc:id:pgln:4012345.00001"),
@@ -114,6 +129,12 @@ def test_an_older_store_is_upgraded(db: Database) -> None:
         assert NEW & set(applied) and not {m for m in applied if m not in NEW}
         assert conn.fetchone("SELECT id_key, hash_key FROM events WHERE id = 7") == (
             lookup_key("urn:uuid:old-1"), lookup_key(hash_id))
+        # an event stored under its hash has one key only, and is found by it
+        assert conn.fetchone("SELECT id_key, hash_key FROM events WHERE id = 8") == (
+            lookup_key(own_hash), None)
+        admin = type("A", (), {"party_id": None, "identifiers": (), "role": "admin"})()
+        got = get_event(conn, own_hash, admin)  # type: ignore[arg-type]
+        assert got is not None and got.pk == 8
         buyer = party_store.get_party(conn, buyer_id)
         assert buyer is not None
         outsider, _ = party_store.add_party(conn, "Other", "urn:epc:id:pgln:9999999.00001")
