@@ -15,13 +15,14 @@ import multiprocessing
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from corridor.epcis.problems import EpcisError, Problem
 from corridor.store import capture as cap
+from corridor.store.events import now_utc
 
 T = TypeVar("T")
 _EVENT_LOCATION = re.compile(r"^/epcisBody/eventList/(\d+)(/|$)")
@@ -78,18 +79,36 @@ def _parse(body: bytes, media: str, behaviour: str
 
 
 def prepare_document(body: bytes, media: str, *, behaviour: str, party_id: int | None,
-                     party: str, signature: bytes | None, limit: int) -> Prepared:
-    """Everything the capture of `body` needs before the write, or why it stops here."""
+                     party: str, signature: bytes | None, limit: int,
+                     record_time: str | None = None, part: tuple[int, int] = (0, 1)
+                     ) -> Prepared:
+    """Everything the capture of `body` needs before the write, or why it stops here.
+    `part`: only that slice of the events (see corridor.store.capture.prepare_work)."""
     doc, per_event, whole = _parse(body, media, behaviour)
     if doc is None:
         return Refused(whole)
     if len(doc.events) > limit:
         return TooMany(len(doc.events))
     work = cap.prepare_work(doc, party_id=party_id, party_identifier=party,
-                            behaviour=behaviour, rejected=per_event, signature=signature)
+                            behaviour=behaviour, rejected=per_event, signature=signature,
+                            record_time=record_time, part=part)
     if isinstance(work, list):
         return Rejected(work, len(doc.events))
     return work
+
+
+def _merge(parts: list[Prepared]) -> Prepared:
+    """The parts of one document as prepare_document of the whole would have returned it
+    (a document-level outcome is the same in every part)."""
+    for p in parts:
+        if isinstance(p, Refused | TooMany):
+            return p
+    merged = cap.merge_parts([p.errors if isinstance(p, Rejected) else p for p in parts
+                              if isinstance(p, Rejected | cap.CaptureWork)])
+    if isinstance(merged, list):
+        count = next(p.count for p in parts if isinstance(p, Rejected))
+        return Rejected(merged, count)
+    return merged
 
 
 def _warm_up() -> None:
@@ -100,7 +119,11 @@ def _warm_up() -> None:
 
 class CapturePreparer:
     """Runs prepare_document: on one thread of this process for bodies under `process_bytes`,
-    else on a pool of `workers` processes (started on first use; 0 workers: never)."""
+    else on a pool of `workers` processes (started on first use; 0 workers: never).
+
+    A document that finds the pool idle is split across all its workers, so that one client
+    posting documents one after another gets them prepared on every core; under concurrent
+    captures each document goes whole to one worker (splitting would parse it twice)."""
 
     def __init__(self, workers: int, process_bytes: int) -> None:
         self.workers, self.process_bytes = workers, process_bytes
@@ -108,6 +131,8 @@ class CapturePreparer:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epcis-capture")
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._in_pool = 0  # documents being prepared in the pool (event loop thread only)
+        self.split_documents = 0  # how many were split (for tests and curious operators)
 
     def _processes(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -118,25 +143,34 @@ class CapturePreparer:
                     mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 
-    def _executor_for(self, body: bytes) -> Executor:
-        if self.workers > 0 and len(body) >= self.process_bytes:
-            return self._processes()
-        return self._thread
-
     async def prepare(self, body: bytes, media: str, **kwargs: Any) -> Prepared:
         loop = asyncio.get_running_loop()
-        executor = self._executor_for(body)
         call = _Call(body, media, kwargs)
+        if self.workers <= 0 or len(body) < self.process_bytes:
+            return await loop.run_in_executor(self._thread, call)
+        pool = self._processes()
+        n = self.workers if self._in_pool == 0 else 1
+        self._in_pool += 1
         try:
-            return await loop.run_in_executor(executor, call)
+            if n == 1:
+                return await loop.run_in_executor(pool, call)
+            self.split_documents += 1
+            # every part stamps its events with the same record time
+            shared = {**kwargs, "record_time": now_utc()}
+            parts = await asyncio.gather(*(
+                loop.run_in_executor(pool, _Call(body, media, {**shared, "part": (k, n)}))
+                for k in range(n)))
+            return _merge(list(parts))
         except BrokenProcessPool:
             # A worker died (killed, out of memory): start afresh next time, and do this
             # document here rather than fail it.
             with self._lock:
-                if self._pool is executor:
+                if self._pool is pool:
                     self._pool = None
-            executor.shutdown(wait=False)
+            pool.shutdown(wait=False)
             return await loop.run_in_executor(self._thread, call)
+        finally:
+            self._in_pool -= 1
 
     async def on_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Other capture CPU work (a large single event) on the same one thread."""

@@ -114,16 +114,17 @@ class _Prepared:
 
 
 def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], party: str,
-             record_time: str, skip: Mapping[int, Any], signature: bytes | None
-             ) -> tuple[list[_Prepared], list[dict[str, Any]]]:
+             record_time: str, skip: Mapping[int, Any], signature: bytes | None,
+             indices: range) -> tuple[list[_Prepared], list[dict[str, Any]]]:
     from corridor.epcis.hashid import event_hash_id
     from corridor.ledger.entry import LogEntry
 
     prepared: list[_Prepared] = []
     errors: list[dict[str, Any]] = []
-    for i, event in enumerate(events):
+    for i in indices:
         if i in skip:
             continue
+        event = events[i]
         where = f"/epcisBody/eventList/{i}"
         try:
             hash_id = event_hash_id(event, namespaces)
@@ -467,25 +468,49 @@ def _commit(conn: Connection, ledger: Any, works: list[CaptureWork]) -> list[Cap
 def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
                  behaviour: str = "rollback", signature: bytes | None = None,
                  job_id: int | None = None,
-                 rejected: Mapping[int, list[Problem]] | None = None
+                 rejected: Mapping[int, list[Problem]] | None = None,
+                 record_time: str | None = None, part: tuple[int, int] = (0, 1)
                  ) -> CaptureWork | list[dict[str, Any]]:
     """The CPU half of capture_document, without touching the database: a CaptureWork ready
-    to commit, or (behaviour "rollback" meeting a bad event) the errors to record."""
+    to commit, or (behaviour "rollback" meeting a bad event) the errors to record.
+
+    `part` (k, n): only the k-th of n equal slices of the events, for preparing one document
+    on n processes at once (merge_parts joins them; give each the same record_time)."""
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"behaviour {behaviour!r}: expected one of {BEHAVIOURS}")
     events: list[dict[str, Any]] = list(doc.events)
-    rejected = rejected or {}
-    errors = [problem_dict(p, i) for i, problems in sorted(rejected.items()) for p in problems]
-    record_time = now_utc()
-    prepared, prep_errors = _prepare(events, doc.namespaces, party_identifier, record_time,
-                                     rejected, signature)
-    errors.extend(prep_errors)
+    k, n = part
+    mine = range(len(events) * k // n, len(events) * (k + 1) // n)
+    rejected = {i: problems for i, problems in (rejected or {}).items() if i in mine}
+    record_time = record_time or now_utc()
+    prepared, errors = _prepare(events, doc.namespaces, party_identifier, record_time,
+                                rejected, signature, mine)
+    errors.extend(problem_dict(p, i) for i, problems in rejected.items() for p in problems)
+    errors.sort(key=lambda e: e["eventIndex"])  # stable: each event's problems in order
     if errors and behaviour == "rollback":
         return errors
     return CaptureWork(prepared, errors, event_count=len(events), namespaces=doc.namespaces,
                        children=_master_data_children(doc.header), party_id=party_id,
                        party_identifier=party_identifier, behaviour=behaviour,
                        record_time=record_time, signature=signature, job_id=job_id)
+
+
+def merge_parts(parts: Sequence[CaptureWork | list[dict[str, Any]]]
+                ) -> CaptureWork | list[dict[str, Any]]:
+    """One document's prepare_work parts (in order) as one: what prepare_work would have
+    returned for the whole."""
+    errors = sorted((e for p in parts for e in (p if isinstance(p, list) else p.errors)),
+                    key=lambda e: e["eventIndex"])
+    works = [p for p in parts if isinstance(p, CaptureWork)]
+    if len(works) < len(parts):  # rollback met bad events
+        return errors
+    first = works[0]
+    return CaptureWork([x for w in works for x in w.prepared], errors,
+                       event_count=first.event_count, namespaces=first.namespaces,
+                       children=first.children, party_id=first.party_id,
+                       party_identifier=first.party, behaviour=first.behaviour,
+                       record_time=first.record_time, signature=first.signature,
+                       job_id=first.job_given)
 
 
 def record_failure(db_conn: Connection, errors: list[dict[str, Any]], event_count: int, *,

@@ -3,6 +3,7 @@ as on the server's own thread, and a worker killed mid-life does not fail a capt
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -21,14 +22,16 @@ def _node(tmp: Path, workers: int) -> tuple[Node, Any]:
 
 
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node]]:
-    pooled, s1 = _node(tmp_path_factory.mktemp("pooled"), 1)
-    inline, s2 = _node(tmp_path_factory.mktemp("inline"), 0)
+def nodes(tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[tuple[Node, Node, Node, Node]]:
+    """One worker (whole documents), two (each document split in two: the pool is idle
+    between these sequential captures), and a node without workers to compare each with."""
+    started = [_node(tmp_path_factory.mktemp(f"w{n}"), n) for n in (1, 2, 0, 0)]
     try:
-        yield pooled, inline
+        yield tuple(node for node, _ in started)  # type: ignore[misc]
     finally:
-        s1.stop()
-        s2.stop()
+        for _, server in started:
+            server.stop()
 
 
 def _outcome(node: Node, body: bytes, media: str = "application/ld+json",
@@ -47,35 +50,60 @@ def _outcome(node: Node, body: bytes, media: str = "application/ld+json",
 
 
 def _doc(tag: str, n: int = 20, **extra: Any) -> bytes:
-    import json
-
     return json.dumps(event_doc([object_event(f"urn:epc:id:sgtin:0614141.812345.{tag}{i}",
                                               **extra) for i in range(n)])).encode()
 
 
-def test_workers_and_thread_agree(nodes: tuple[Node, Node], conformance: Path) -> None:
-    pooled, inline = nodes
-    bad_event = _doc("B", 3).replace(b'"OBSERVE"', b'"SIDEWAYS"', 1)
+def _spoil(body: bytes, *indices: int) -> bytes:
+    """The document with the action of these events made invalid."""
+    doc = json.loads(body)
+    for i in indices:
+        doc["epcisBody"]["eventList"][i]["action"] = "SIDEWAYS"
+    return json.dumps(doc).encode()
+
+
+def _bad_date(body: bytes, *indices: int) -> bytes:
+    """Events whose eventTime passes the schema but is no date (found while preparing)."""
+    doc = json.loads(body)
+    for i in indices:
+        doc["epcisBody"]["eventList"][i]["eventTime"] = "2026-02-30T10:00:00Z"
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("which", ["one worker", "split over two"])
+def test_workers_and_thread_agree(nodes: tuple[Node, Node, Node, Node], conformance: Path,
+                                  which: str) -> None:
+    pooled, inline = (nodes[0], nodes[2]) if which == "one worker" else (nodes[1], nodes[3])
+    tag = "1" if which == "one worker" else "2"
+    bad_event = _spoil(_doc("B" + tag, 3), 0)
+    proceed = {"GS1-Capture-Error-Behaviour": "proceed"}
     xml = (conformance / "gs1-epcis" / "XML" / "Example_9.6.1-ObjectEvent-2020_06_18a.xml")
     cases: list[tuple[bytes, str, dict[str, str]]] = [
-        (_doc("A"), "application/ld+json", {}),  # stored
-        (_doc("A"), "application/ld+json", {}),  # again: every event a duplicate
+        (_doc("A" + tag), "application/ld+json", {}),  # stored
+        (_doc("A" + tag), "application/ld+json", {}),  # again: every event a duplicate
         (xml.read_bytes(), "application/xml", {}),
         (bad_event, "application/ld+json", {}),  # rollback: 400, nothing stored
-        (bad_event, "application/ld+json", {"GS1-Capture-Error-Behaviour": "proceed"}),
-        (_doc("M", 51), "application/ld+json", {}),  # over the capture limit: 413
+        (bad_event, "application/ld+json", proceed),
+        # bad events in both halves
+        (_spoil(_doc("C" + tag), 2, 15, 16), "application/ld+json", proceed),
+        (_bad_date(_doc("D" + tag), 3, 18), "application/ld+json", {}),
+        (_bad_date(_doc("E" + tag), 1, 12), "application/ld+json", proceed),
+        (_doc("M" + tag, 51), "application/ld+json", {}),  # over the capture limit: 413
         (b"{not json", "application/ld+json", {}),
     ]
     for body, media, headers in cases:
         got = _outcome(pooled, body, media, **headers)
         assert got == _outcome(inline, body, media, **headers), (body[:80], got)
+    preparer = pooled.app.state.ctx.parts["capture-preparer"]
+    assert preparer.split_documents == (0 if which == "one worker" else len(cases))
     with pooled.client("alice") as a, inline.client("alice") as b:
         assert sorted(e["eventID"] for e in all_events(a, {"perPage": 1000})) == sorted(
             e["eventID"] for e in all_events(b, {"perPage": 1000}))
 
 
-def test_a_killed_worker_does_not_fail_a_capture(nodes: tuple[Node, Node]) -> None:
-    pooled, _ = nodes
+def test_a_killed_worker_does_not_fail_a_capture(nodes: tuple[Node, Node, Node, Node]
+                                                 ) -> None:
+    pooled = nodes[0]
     assert _outcome(pooled, _doc("K1"))[0] == 202  # the pool is running
     pool = pooled.app.state.ctx.parts["capture-preparer"]._pool
     assert pool is not None
