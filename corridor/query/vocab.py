@@ -26,7 +26,10 @@ _PREFIXES = {
 
 def normalise(kind: str, value: str) -> str:
     """Bare-word form of a CBV value of the given kind; custom URIs are returned unchanged."""
-    for prefix in _PREFIXES[kind]:
+    prefixes = _PREFIXES[kind]
+    if not value.startswith(prefixes):  # the usual case in EPCIS 2.0: already a bare word
+        return value
+    for prefix in prefixes:
         if value.startswith(prefix):
             return value[len(prefix):]
     return value
