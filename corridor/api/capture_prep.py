@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -111,10 +113,21 @@ def _merge(parts: list[Prepared]) -> Prepared:
     return merged
 
 
-def _warm_up() -> None:
-    """Worker start: import the parser, validator and hash core once, not per document."""
+def _worker_start() -> None:
+    """In each worker: import the parser, validator and hash core once, not per document, and
+    exit when the server process is gone. (A SIGKILLed server cannot stop its pool, and
+    the workers would wait for work forever: each holds the task queue open itself.)"""
     import corridor.epcis.documents
     import corridor.epcis.hashid  # noqa: F401
+
+    server = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="server-watch", daemon=True).start()
 
 
 class CapturePreparer:
@@ -139,7 +152,7 @@ class CapturePreparer:
             if self._pool is None:
                 # spawn, not fork: this process has threads (writer, signer) holding locks
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, initializer=_warm_up,
+                    max_workers=self.workers, initializer=_worker_start,
                     mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api.e1_server import Node, all_events, capture, event_doc, object_event, start_node
+from tests.api.e2_harness import Server, add_party, auth
 
 
 def _node(tmp: Path, workers: int) -> tuple[Node, Any]:
@@ -114,3 +117,50 @@ def test_a_killed_worker_does_not_fail_a_capture(nodes: tuple[Node, Node, Node, 
     # and the next one gets a fresh pool
     assert _outcome(pooled, _doc("K3"))[1][0] is True
     assert pooled.app.state.ctx.parts["capture-preparer"]._pool is not pool
+
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; it only waits for its reaper
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
+def test_workers_leave_with_the_server(tmp_path: Path, stop: str) -> None:
+    """However the server ends, its worker processes do not outlive it."""
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    server = Server(url, tmp_path).start()
+    try:
+        _, key = add_party(url, "alice", "urn:epc:id:pgln:0614141.00001")
+        body = _doc("W", 600)
+        assert len(body) >= 128 * 1024  # prepared in the workers
+        r = httpx.post(server.url + "/epcis/capture", content=body, timeout=60,
+                       headers={**auth(key), "Content-Type": "application/ld+json"})
+        assert r.status_code == 202 and r.json()["success"], r.text
+        assert server.proc is not None
+        workers = _children(server.proc.pid)
+        assert len(workers) >= 2  # the pool's workers (and its resource tracker)
+        server.proc.send_signal(getattr(signal, stop))
+        server.proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        server.kill()
