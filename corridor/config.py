@@ -48,8 +48,9 @@ class Settings:
         default_factory=lambda: int(_env("MAX_CAPTURE_EVENTS", "100000")))
     # Capture documents of at least capture_process_bytes are parsed and hashed in this many
     # worker processes (0: on a thread of the server process, as smaller ones always are).
+    # Default: one per core, at most 4 (the single writer cannot use more).
     capture_workers: int = field(
-        default_factory=lambda: int(_env("CAPTURE_WORKERS", str(os.cpu_count() or 1))))
+        default_factory=lambda: int(_env("CAPTURE_WORKERS", str(min(os.cpu_count() or 1, 4)))))
     capture_process_bytes: int = field(
         default_factory=lambda: int(_env("CAPTURE_PROCESS_BYTES", str(128 * 1024))))
     # Webhook destinations on loopback/private/link-local addresses are refused (SSRF) unless
