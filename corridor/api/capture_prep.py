@@ -113,14 +113,13 @@ def _merge(parts: list[Prepared]) -> Prepared:
     return merged
 
 
-def _worker_start() -> None:
+def _worker_start(server: int) -> None:
     """In each worker: import the parser, validator and hash core once, not per document, and
-    exit when the server process is gone. (A SIGKILLed server cannot stop its pool, and
-    the workers would wait for work forever: each holds the task queue open itself.)"""
+    exit when the server process (pid `server`) is gone, even before this ran. (A SIGKILLed
+    server cannot stop its pool, and the workers would wait for work forever: each holds the
+    task queue open itself.)"""
     import corridor.epcis.documents
     import corridor.epcis.hashid  # noqa: F401
-
-    server = os.getppid()
 
     def watch() -> None:
         while os.getppid() == server:
@@ -130,16 +129,27 @@ def _worker_start() -> None:
     threading.Thread(target=watch, name="server-watch", daemon=True).start()
 
 
+class PreparationFailed(RuntimeError):
+    """A worker process ended while preparing this document, on two pools in a row."""
+
+
 class CapturePreparer:
     """Runs prepare_document: on one thread of this process for bodies under `process_bytes`,
     else on a pool of `workers` processes (started on first use; 0 workers: never).
 
     A document that finds the pool idle is split across all its workers, so that one client
     posting documents one after another gets them prepared on every core; under concurrent
-    captures each document goes whole to one worker (splitting would parse it twice)."""
+    captures each document goes whole to one worker (splitting would parse it twice).
 
-    def __init__(self, workers: int, process_bytes: int) -> None:
+    If a worker dies, the document is tried once more, whole, on a fresh pool (the worker may
+    have been killed from outside); if that one dies too, PreparationFailed. Never on this
+    process's thread: a document that crashes the parser must not crash the server.
+    `run` is what runs in the workers (prepare_document; tests give others)."""
+
+    def __init__(self, workers: int, process_bytes: int,
+                 run: Callable[..., Prepared] | None = None) -> None:
         self.workers, self.process_bytes = workers, process_bytes
+        self.run = run or prepare_document
         # One thread: more would only fight over the GIL and starve the event loop.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epcis-capture")
         self._lock = threading.Lock()
@@ -153,37 +163,47 @@ class CapturePreparer:
                 # spawn, not fork: this process has threads (writer, signer) holding locks
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers, initializer=_worker_start,
+                    initargs=(os.getpid(),),
                     mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False)
+
     async def prepare(self, body: bytes, media: str, **kwargs: Any) -> Prepared:
         loop = asyncio.get_running_loop()
-        call = _Call(body, media, kwargs)
+        call = _Call(self.run, body, media, kwargs)
         if self.workers <= 0 or len(body) < self.process_bytes:
             return await loop.run_in_executor(self._thread, call)
-        pool = self._processes()
-        n = self.workers if self._in_pool == 0 else 1
         self._in_pool += 1
         try:
-            if n == 1:
-                return await loop.run_in_executor(pool, call)
-            self.split_documents += 1
-            # every part stamps its events with the same record time
-            shared = {**kwargs, "record_time": now_utc()}
-            parts = await asyncio.gather(*(
-                loop.run_in_executor(pool, _Call(body, media, {**shared, "part": (k, n)}))
-                for k in range(n)))
-            return _merge(list(parts))
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): start afresh next time, and do this
-            # document here rather than fail it.
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False)
-            return await loop.run_in_executor(self._thread, call)
+            for attempt in (1, 2):
+                pool = self._processes()
+                n = self.workers if self._in_pool == 1 and attempt == 1 else 1
+                try:
+                    if n == 1:
+                        return await loop.run_in_executor(pool, call)
+                    return await self._split(pool, n, body, media, kwargs)
+                except BrokenProcessPool:
+                    self._discard(pool)
+            raise PreparationFailed("a worker process ended twice while preparing this"
+                                    " document")
         finally:
             self._in_pool -= 1
+
+    async def _split(self, pool: ProcessPoolExecutor, n: int, body: bytes, media: str,
+                     kwargs: dict[str, Any]) -> Prepared:
+        self.split_documents += 1
+        loop = asyncio.get_running_loop()
+        # every part stamps its events with the same record time
+        shared = {**kwargs, "record_time": now_utc()}
+        parts = await asyncio.gather(*(
+            loop.run_in_executor(pool, _Call(self.run, body, media, {**shared, "part": (k, n)}))
+            for k in range(n)))
+        return _merge(list(parts))
 
     async def on_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Other capture CPU work (a large single event) on the same one thread."""
@@ -199,11 +219,12 @@ class CapturePreparer:
 
 @dataclass
 class _Call:
-    """prepare_document with its arguments, picklable for a worker process."""
+    """prepare_document (or a stand-in) with its arguments, picklable for a worker."""
 
+    run: Callable[..., Prepared]
     body: bytes
     media: str
     kwargs: dict[str, Any]
 
     def __call__(self) -> Prepared:
-        return prepare_document(self.body, self.media, **self.kwargs)
+        return self.run(self.body, self.media, **self.kwargs)

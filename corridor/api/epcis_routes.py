@@ -23,7 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from corridor.api.auth import Viewer, instance_uri, read_db, require_party, viewer_for
-from corridor.api.capture_prep import CapturePreparer, Refused, Rejected, TooMany
+from corridor.api.capture_prep import (
+    CapturePreparer,
+    PreparationFailed,
+    Refused,
+    Rejected,
+    TooMany,
+)
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import (
     EPCIS_CONTEXT,
@@ -251,9 +257,13 @@ class EpcisRoutes:
                                self.limit_headers)
         signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
-        prepared = await self.preparer.prepare(
-            body, media, behaviour=behaviour, party_id=viewer.party_id, party=party,
-            signature=signature, limit=self.ctx.settings.max_capture_events)
+        try:
+            prepared = await self.preparer.prepare(
+                body, media, behaviour=behaviour, party_id=viewer.party_id, party=party,
+                signature=signature, limit=self.ctx.settings.max_capture_events)
+        except PreparationFailed as exc:
+            raise ProblemError(500, "ImplementationException", "Document not captured",
+                               f"{exc}; nothing was stored") from None
         if isinstance(prepared, Refused | TooMany | Rejected):
             return await self.db(lambda c: self._capture_refused(c, prepared, viewer,
                                                                  behaviour))

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from corridor.api.capture_prep import prepare_document
 from tests.api.e1_server import Node, all_events, capture, event_doc, object_event, start_node
 from tests.api.e2_harness import Server, add_party, auth
 
@@ -118,6 +119,30 @@ def test_a_killed_worker_does_not_fail_a_capture(nodes: tuple[Node, Node, Node, 
     assert _outcome(pooled, _doc("K3"))[1][0] is True
     assert pooled.app.state.ctx.parts["capture-preparer"]._pool is not pool
 
+
+
+def _die(body: bytes, media: str, **kwargs: Any) -> Any:
+    """Stands in for prepare_document: a document that crashes whatever parses it."""
+    os._exit(3)
+
+
+def test_a_document_that_kills_its_workers_fails_alone(nodes: tuple[Node, Node, Node, Node]
+                                                       ) -> None:
+    """Tried on two pools, then a 500: never retried in the server process, which goes on."""
+    pooled = nodes[1]
+    preparer = pooled.app.state.ctx.parts["capture-preparer"]
+    with pooled.client("alice") as alice:
+        before = len(all_events(alice, {"perPage": 1000}))
+        preparer.run = _die
+        try:
+            r = capture(alice, _doc("P"))
+        finally:
+            preparer.run = prepare_document
+        assert r.status_code == 500, r.text
+        assert r.json()["type"] == "epcisException:ImplementationException"
+        assert "nothing was stored" in r.json()["detail"]
+        assert len(all_events(alice, {"perPage": 1000})) == before
+        assert _outcome(pooled, _doc("P2"))[0] == 202  # and the next one is captured
 
 
 def _children(pid: int) -> set[int]:
