@@ -1,5 +1,6 @@
 """Large capture documents are prepared in worker processes: the same jobs, events and errors
-as on the server's own thread, and a worker killed mid-life does not fail a capture."""
+as on the server's own thread, whole or split; a worker killed mid-life does not fail a
+capture, a document that kills every worker fails alone, and no worker outlives its server."""
 
 from __future__ import annotations
 
