@@ -75,6 +75,14 @@ def _bad_date(body: bytes, *indices: int) -> bytes:
     return json.dumps(doc).encode()
 
 
+def _repeat(body: bytes, source: int, target: int) -> bytes:
+    """The document with event `target` replaced by a copy of event `source`."""
+    doc = json.loads(body)
+    events = doc["epcisBody"]["eventList"]
+    events[target] = dict(events[source])
+    return json.dumps(doc).encode()
+
+
 @pytest.mark.parametrize("which", ["one worker", "split over two"])
 def test_workers_and_thread_agree(nodes: tuple[Node, Node, Node, Node], conformance: Path,
                                   which: str) -> None:
@@ -92,6 +100,10 @@ def test_workers_and_thread_agree(nodes: tuple[Node, Node, Node, Node], conforma
         # bad events in both halves
         (_spoil(_doc("C" + tag), 2, 15, 16), "application/ld+json", proceed),
         (_bad_date(_doc("D" + tag), 3, 18), "application/ld+json", {}),
+        # rollback: the first half is clean, the second is not
+        (_bad_date(_doc("F" + tag), 18), "application/ld+json", {}),
+        # a document repeating an event in both halves: stored once
+        (_repeat(_doc("R" + tag), 1, 17), "application/ld+json", {}),
         (_bad_date(_doc("E" + tag), 1, 12), "application/ld+json", proceed),
         (_doc("M" + tag, 51), "application/ld+json", {}),  # over the capture limit: 413
         (b"{not json", "application/ld+json", {}),
