@@ -79,3 +79,12 @@ def chromium() -> str:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _missing("BROWSER", f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store on each database in turn: an SQLite file, or a PostgreSQL schema
+    of its own (pg_url)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'corridor.sqlite3'}"
+    return str(request.getfixturevalue("pg_url"))

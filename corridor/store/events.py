@@ -127,7 +127,7 @@ def _ext_rows(out: list, scope: str, obj: Mapping[str, Any], namespaces: Mapping
     """Index rows for the extension fields of one structure: top level under `scope`,
     anything nested under `inner_<scope>` (EQ_INNER_ and friends)."""
     for key, value in obj.items():
-        if only_ext and (":" not in key or key[0] == "@"):  # not is_extension_key (inlined)
+        if only_ext and not is_extension_key(key):
             continue
         _ext_value(out, scope, expand_key(key, namespaces), value, namespaces)
 

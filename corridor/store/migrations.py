@@ -51,14 +51,19 @@ def migrate(db: Database, conn: Connection) -> list[str]:
     for migration in all_migrations():
         if migration.id in applied or migration.dialect not in (None, db.dialect):
             continue
-        with conn.transaction():
-            for statement in _statements(db.sql(migration.sql)):
-                conn.execute(statement.rstrip(";"))
-            if migration.run is not None:
-                migration.run(conn)
-            conn.execute(
-                "INSERT INTO schema_migrations (id, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
-                (migration.id,),
-            )
+        apply(db, conn, migration)
         done.append(migration.id)
     return done
+
+
+def apply(db: Database, conn: Connection, migration: Migration) -> None:
+    """Run one migration and record it, in one transaction (schema_migrations must exist)."""
+    with conn.transaction():
+        for statement in _statements(db.sql(migration.sql)):
+            conn.execute(statement.rstrip(";"))
+        if migration.run is not None:
+            migration.run(conn)
+        conn.execute(
+            "INSERT INTO schema_migrations (id, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
+            (migration.id,),
+        )

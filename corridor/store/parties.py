@@ -109,11 +109,16 @@ def add_party(conn: Connection, name: str, identifier: str, *, role: str = "memb
         party_id = int(cur.fetchone()[0])
         for ident in dict.fromkeys([identifier, *(i.strip() for i in extra_identifiers)]):
             if ident:
-                conn.execute("INSERT INTO party_identifiers (party_id, identifier, canonical)"
-                             " VALUES (?, ?, ?)", (party_id, ident, canonical(ident)))
+                _add_identifier_row(conn, party_id, ident)
         party = get_party(conn, party_id)
     assert party is not None
     return party, key
+
+
+def _add_identifier_row(conn: Connection, party_id: int, identifier: str) -> None:
+    """With its canonical key, which visibility matches against event_parties."""
+    conn.execute("INSERT INTO party_identifiers (party_id, identifier, canonical)"
+                 " VALUES (?, ?, ?)", (party_id, identifier, canonical(identifier)))
 
 
 def _no_nul(field: str, value: str) -> None:
@@ -208,8 +213,7 @@ def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:
     with conn.transaction():
         party = find_party(conn, ref)
         if identifier not in party.identifiers:
-            conn.execute("INSERT INTO party_identifiers (party_id, identifier, canonical)"
-                         " VALUES (?, ?, ?)", (party.id, identifier, canonical(identifier)))
+            _add_identifier_row(conn, party.id, identifier)
         updated = get_party(conn, party.id)
     assert updated is not None
     return updated

@@ -36,14 +36,12 @@ class Store:
     db: Database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    url = (f"sqlite:///{tmp_path / 's.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    db = Database(url)
+@pytest.fixture
+def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
+    db = Database(db_url)
     conn = db.connect()
     migrate(db, conn)
-    ledger = open_ledger(Settings(data_dir=tmp_path, db_url=url), db)
+    ledger = open_ledger(Settings(data_dir=tmp_path, db_url=db_url), db)
     yield Store(conn, ledger, db)
     ledger.close()
     conn.close()

@@ -5,7 +5,6 @@ its events still found and still visible to the right parties."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from corridor.store import parties as party_store
 from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database, lookup_key
 from corridor.store.ledger_store import open_ledger
-from corridor.store.migrations import _statements, all_migrations, migrate
+from corridor.store.migrations import all_migrations, apply, migrate
 from tests.store.test_capture_store import PARTY, _doc, _event
 
 NEW = {"events-003-sqlite", "events-003-postgresql", "parties-0002-canonical"}
@@ -24,11 +23,9 @@ TEXTS = ["ni:///sha-256;" + "ab" * 32 + "?ver=CBV2.0", "urn:uuid:6d3e1c8a-0000-4
          "", "ünï € 漢字 \U0001f600", "x" * 5000]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = (f"sqlite:///{tmp_path / 'k.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    yield Database(url)
+@pytest.fixture
+def db(db_url: str) -> Database:
+    return Database(db_url)
 
 
 def _viewer(party: party_store.Party) -> object:
@@ -90,13 +87,8 @@ def _old_schema(db: Database, conn: Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
                      " id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     for m in all_migrations():
-        if m.id in NEW or m.dialect not in (None, db.dialect):
-            continue
-        with conn.transaction():
-            for statement in _statements(db.sql(m.sql)):
-                conn.execute(statement.rstrip(";"))
-            conn.execute("INSERT INTO schema_migrations (id, applied_at)"
-                         " VALUES (?, CURRENT_TIMESTAMP)", (m.id,))
+        if m.id not in NEW and m.dialect in (None, db.dialect):
+            apply(db, conn, m)
 
 
 def test_an_older_store_is_upgraded(db: Database) -> None:

@@ -25,11 +25,9 @@ AWKWARD = ["tab\there", "new\nline", "back\\slash", "\\N", "quote ' and \"", "ü
            "x" * 5000]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def conn(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Connection]:
-    url = (f"sqlite:///{tmp_path / 'w.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    db = Database(url)
+@pytest.fixture
+def conn(db_url: str) -> Iterator[Connection]:
+    db = Database(db_url)
     c = db.connect()
     with c.transaction():
         c.execute(db.sql("CREATE TABLE t (id {BIGINT} PRIMARY KEY, s TEXT, b {BLOB}, r {REAL},"
@@ -154,14 +152,10 @@ def test_wal_checkpoints_run_in_the_background(tmp_path: Path) -> None:
         conn.close()
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_reader_connection_transactions_stay_atomic(dialect: str, request: pytest.FixtureRequest,
-                                                    tmp_path: Path) -> None:
+def test_reader_connection_transactions_stay_atomic(db_url: str) -> None:
     """A reader connection (autocommit on PostgreSQL) still gets all-or-nothing from
     transaction(), and its single reads need no ROLLBACK to see new data."""
-    url = (f"sqlite:///{tmp_path / 'r.sqlite3'}" if dialect == "sqlite"
-           else request.getfixturevalue("pg_url"))
-    db = Database(url)
+    db = Database(db_url)
     with db.connect() as setup, setup.transaction():
         setup.execute("CREATE TABLE r (n INTEGER)")
     reader, writer = db.connect(reader=True), db.connect()
