@@ -36,7 +36,9 @@ from corridor.store import parties as party_store
 from corridor.store.db import Database
 from corridor.store.events import (
     EventRow,
+    EventRun,
     IndexedEvent,
+    IndexRows,
     add_location_children,
     insert_events,
 )
@@ -72,7 +74,7 @@ def build(db_url: str, n: int) -> dict[str, str]:
         chunk = 20000
         t0 = time.perf_counter()
         for start in range(0, n, chunk):
-            rows = []
+            rows, indexed = [], []
             for k in range(start, min(n, start + chunk)):
                 site, sub = k % SITES, (k // SITES) % 6
                 loc = canonical(_loc(site, sub))
@@ -94,9 +96,11 @@ def build(db_url: str, n: int) -> dict[str, str]:
                                   "bizLocation": {"id": _loc(site, sub)}},
                                  separators=(",", ":"))
                 rows.append(EventRow(f"urn:uuid:bench-{k}", f"ni:///sha-256;{k:064x}?ver=CBV2.0",
-                                     f"bench-{k}", doc, _time(k), ix, log_index=k))
+                                     f"bench-{k}", doc, _time(k), ix.columns(), log_index=k))
+                indexed.append(ix)
             with conn.transaction():
-                insert_events(conn, rows, captured_by=member.id, party=PARTY, job_id=None)
+                insert_events(conn, [EventRun(rows, IndexRows.of(indexed), member.id, PARTY,
+                                              None)])
             done = min(n, start + chunk)
             rate = done / (time.perf_counter() - t0)
             print(f"\r  loaded {done:,} events ({rate:,.0f}/s)", end="", flush=True)

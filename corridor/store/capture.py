@@ -26,6 +26,9 @@ from corridor.ledger.jcs import canonicalize
 from corridor.store.db import Connection
 from corridor.store.events import (
     EventRow,
+    EventRun,
+    IndexedEvent,
+    IndexRows,
     add_location_children,
     index_event,
     insert_events,
@@ -115,11 +118,12 @@ class _Prepared:
 
 def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], party: str,
              record_time: str, skip: Mapping[int, Any], signature: bytes | None,
-             indices: range) -> tuple[list[_Prepared], list[dict[str, Any]]]:
+             indices: range) -> tuple[list[_Prepared], IndexRows, list[dict[str, Any]]]:
     from corridor.epcis.hashid import event_hash_id
     from corridor.ledger.entry import LogEntry
 
     prepared: list[_Prepared] = []
+    indexed: list[IndexedEvent] = []
     errors: list[dict[str, Any]] = []
     for i in indices:
         if i in skip:
@@ -142,8 +146,10 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
             continue
         prepared.append(_Prepared(i, EventRow(
             event_id=event_id, hash_id=hash_id, dedup=f"{hash_id} {party}",
-            doc=doc.decode("utf-8"), record_time=record_time, ix=ix, entry=entry)))
-    return prepared, errors
+            doc=doc.decode("utf-8"), record_time=record_time, columns=ix.columns(),
+            entry=entry)))
+        indexed.append(ix)
+    return prepared, IndexRows.of(indexed), errors
 
 
 def _master_data_children(header: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -202,8 +208,8 @@ class CaptureWork:
     too (group commit): `plan` decides what is new and returns its log entries, `results`
     reports each event once the ledger has given the new ones their indices."""
 
-    def __init__(self, prepared: list[_Prepared], errors: list[dict[str, Any]], *,
-                 event_count: int, namespaces: Mapping[str, str],
+    def __init__(self, prepared: list[_Prepared], index: list[tuple[int, IndexRows]],
+                 errors: list[dict[str, Any]], *, event_count: int, namespaces: Mapping[str, str],
                  children: list[tuple[str, str]], party_id: int | None,
                  party_identifier: str, behaviour: str, record_time: str,
                  signature: bytes | None, job_id: int | None) -> None:
@@ -213,6 +219,8 @@ class CaptureWork:
         self.namespaces = dict(namespaces)
         self.children = children  # (parent, child) locations from the master data
         self.prepared = prepared
+        # (start, rows): the index rows of prepared[start:], up to the next start
+        self.index = index
         self.errors = errors
         self.party_id = party_id
         self.party = party_identifier
@@ -224,21 +232,29 @@ class CaptureWork:
         self._existing: dict[str, tuple[str, int | None]] = {}
         self._seen: dict[str, _Prepared] = {}
         self._new: list[_Prepared] = []
+        self._keep: list[EventRow | None] = []  # per prepared event: its row if new
 
     def plan(self, existing: Mapping[str, tuple[str, int | None]],
              seen: dict[str, _Prepared]) -> list[bytes]:
         """Decide what is new (not stored, not earlier in this group) and return its log
         entries, encoded. `seen` is shared by the captures of one group."""
         self._existing = dict(existing)
-        self._seen, self._new = seen, []
+        self._seen, self._new, self._keep = seen, [], []
         for p in self.prepared:
             if p.row.dedup in existing or p.row.dedup in seen:
+                self._keep.append(None)
                 continue
             seen[p.row.dedup] = p
             self._new.append(p)
-            p.row.captured_by, p.row.party, p.row.job_id = (self.party_id, self.party,
-                                                            self.job_id)
+            self._keep.append(p.row)
         return [p.row.entry for p in self._new]
+
+    def runs(self) -> list[EventRun]:
+        """What to write: the new events (plan's, log indices given) and their index rows."""
+        ends = [start for start, _ in self.index[1:]] + [len(self.prepared)]
+        runs = [EventRun(self._keep[start:end], index, self.party_id, self.party, self.job_id)
+                for (start, index), end in zip(self.index, ends, strict=True)]
+        return [run for run in runs if any(run.rows)]
 
     def results(self) -> CaptureResult:
         out: list[CapturedEvent] = []
@@ -292,8 +308,7 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         rows = [p.row for w in works for p in w._new]
         for row, log_index in zip(rows, indices, strict=True):
             row.log_index = log_index
-        if rows:
-            insert_events(conn, rows, captured_by=None, party="", job_id=None)
+        insert_events(conn, [run for w in works for run in w.runs()])
         namespaces: dict[str, str] = {}
         children: list[tuple[str, str]] = []
         for w in works:
@@ -489,13 +504,14 @@ def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
     mine = range(len(events) * k // n, len(events) * (k + 1) // n)
     rejected = {i: problems for i, problems in (rejected or {}).items() if i in mine}
     record_time = record_time or now_utc()
-    prepared, errors = _prepare(events, doc.namespaces, party_identifier, record_time,
-                                rejected, signature, mine)
+    prepared, index, errors = _prepare(events, doc.namespaces, party_identifier,
+                                       record_time, rejected, signature, mine)
     errors.extend(problem_dict(p, i) for i, problems in rejected.items() for p in problems)
     errors.sort(key=lambda e: e["eventIndex"])  # stable: each event's problems in order
     if errors and behaviour == "rollback":
         return errors
-    return CaptureWork(prepared, errors, event_count=len(events), namespaces=doc.namespaces,
+    return CaptureWork(prepared, [(0, index)], errors, event_count=len(events),
+                       namespaces=doc.namespaces,
                        children=_master_data_children(doc.header), party_id=party_id,
                        party_identifier=party_identifier, behaviour=behaviour,
                        record_time=record_time, signature=signature, job_id=job_id)
@@ -511,7 +527,11 @@ def merge_parts(parts: Sequence[CaptureWork | list[dict[str, Any]]]
     if len(works) < len(parts):  # rollback met bad events
         return errors
     first = works[0]
-    return CaptureWork([x for w in works for x in w.prepared], errors,
+    index, start = [], 0
+    for w in works:
+        index += [(start + k, rows) for k, rows in w.index]
+        start += len(w.prepared)
+    return CaptureWork([x for w in works for x in w.prepared], index, errors,
                        event_count=first.event_count, namespaces=first.namespaces,
                        children=first.children, party_id=first.party_id,
                        party_identifier=first.party, behaviour=first.behaviour,

@@ -1,19 +1,23 @@
 """Stored events and the index rows that queries run on.
 
 `index_event` turns one JSON-LD event into its row values and index rows (pure Python, no
-database); `insert_events` writes a batch with executemany; the readers fetch stored events.
+database); `insert_events` writes a batch; the readers fetch stored events.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
+from itertools import accumulate
 from operator import attrgetter
 from typing import Any
+
+import orjson
 
 from corridor.query.epc import canonical
 from corridor.query.vocab import normalise
@@ -81,12 +85,19 @@ def expand_key(key: str, namespaces: Mapping[str, str]) -> str:
     return iri + local
 
 
+def _number(value: Any) -> float | None:
+    """A number to index, or None: infinities and NaN are not indexed as numbers (SQLite
+    stores NaN as NULL, JSON has neither)."""
+    num = float(value)
+    return num if math.isfinite(num) else None
+
+
 def _scalar_row(path: str, value: Any) -> tuple[str, str | None, float | None]:
     if isinstance(value, bool):
         return (path, "true" if value else "false", None)
     if isinstance(value, int | float):
         return (path, repr(float(value)) if isinstance(value, float) else str(value),
-                float(value))
+                _number(value))
     if isinstance(value, str):
         if _TIME_RE.match(value):
             try:
@@ -94,7 +105,7 @@ def _scalar_row(path: str, value: Any) -> tuple[str, str | None, float | None]:
             except ValueError:
                 pass
         try:
-            num = float(value)
+            num = _number(value)
         except ValueError:
             num = None
         return (path, value, num)
@@ -118,8 +129,11 @@ class IndexedEvent:
     fields: list[tuple[str, str | None, float | None]] = field(default_factory=list)
     parties: set[str] = field(default_factory=set)  # canonical source/destination keys
 
-    def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple (worker processes)
-        return (IndexedEvent, _field_values(self))
+    def columns(self) -> tuple[Any, ...]:
+        """The event row's indexed columns, in _EVENT_COLUMNS order."""
+        return (self.event_type, self.action, self.event_time, self.biz_step,
+                self.disposition, self.read_point, self.biz_location, self.transformation_id,
+                self.error_time)
 
 
 def _ext_rows(out: list, scope: str, obj: Mapping[str, Any], namespaces: Mapping[str, str],
@@ -197,7 +211,7 @@ def index_event(event: Mapping[str, Any], namespaces: Mapping[str, str]) -> Inde
             if isinstance(q, dict) and isinstance(q.get("epcClass"), str):
                 qty = q.get("quantity")
                 epcs.append((role, canonical(q["epcClass"]),
-                             float(qty) if isinstance(qty, int | float) else None,
+                             _number(qty) if isinstance(qty, int | float) else None,
                              q.get("uom")))
     fields = ix.fields
     for bt in event.get("bizTransactionList") or ():
@@ -272,34 +286,29 @@ def _sensor_rows(fields: list, elements: Any, namespaces: Mapping[str, str]) -> 
             if isinstance(report.get("hexBinaryValue"), str):
                 fields.append(("sensor:hexBinaryValue", report["hexBinaryValue"].upper(), None))
             if isinstance(report.get("percRank"), int | float):
-                fields.append(("sensor:percRank", None, float(report["percRank"])))
+                fields.append(("sensor:percRank", None, _number(report["percRank"])))
             uom = report.get("uom")
             for key in _SENSOR_NUMS:
                 num = report.get(key)
                 if isinstance(num, int | float) and not isinstance(num, bool):
-                    fields.append((f"sensor:{key}:{uom or ''}", None, float(num)))
+                    fields.append((f"sensor:{key}:{uom or ''}", None, _number(num)))
             _ext_rows(fields, "sensorreport", report, namespaces)
 
 
 @dataclass
 class EventRow:
-    """One event ready to insert."""
+    """One event ready to insert (its index rows travel apart, in an IndexRows)."""
 
     event_id: str
     hash_id: str
     dedup: str  # hash_id + capturing party: what makes a re-capture a duplicate (not stored)
     doc: str
     record_time: str
-    ix: IndexedEvent
+    columns: tuple[Any, ...]  # IndexedEvent.columns()
     log_index: int | None = None
     # The event's ledger entry, encoded (corridor.ledger.entry), made with the row so that
     # the writer only appends it.
     entry: bytes = b""
-    # Who captured it, when rows of several captures are written together (else the
-    # insert_events arguments apply).
-    captured_by: int | None = None
-    party: str | None = None
-    job_id: int | None = None
     # The indexed keys of event_id and hash_id (corridor.store.db.lookup_key); no hash_key
     # when the hash is the eventID (one index entry instead of two).
     id_key: int | None = None
@@ -313,6 +322,40 @@ class EventRow:
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple (worker processes)
         return (EventRow, _field_values(self))
+
+
+class IndexRows:
+    """The index rows of a run of events, per table, each row starting with its event's
+    position in the run: epcs (position, role, epc, quantity, uom), fields (position, path,
+    sval, nval), parties (position, canonical key).
+
+    Pickled (from a worker process to the writer) as one JSON array per table, which SQL
+    unpacks (json_each, jsonb_array_elements) with no Python object per row: in the writer,
+    which holds the GIL, executemany of the rows cost about 1.5 times as much, and the rows
+    as tuples cost as much again to unpickle. In the process that made them they stay lists
+    until a large run needs the JSON."""
+
+    TABLES = ("epcs", "fields", "parties")
+
+    def __init__(self, *tables: list[tuple[Any, ...]] | bytes) -> None:
+        self._tables = list(tables)
+
+    @classmethod
+    def of(cls, events: Sequence[IndexedEvent]) -> IndexRows:
+        return cls([(k, *e) for k, ix in enumerate(events) for e in ix.epcs],
+                   [(k, *f) for k, ix in enumerate(events) for f in ix.fields],
+                   [(k, v) for k, ix in enumerate(events) for v in sorted(ix.parties)])
+
+    def json(self, table: int) -> bytes:
+        rows = self._tables[table]
+        return rows if isinstance(rows, bytes) else orjson.dumps(rows)
+
+    def rows(self, table: int) -> list[Any]:
+        rows = self._tables[table]
+        return orjson.loads(rows) if isinstance(rows, bytes) else rows
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (IndexRows, tuple(self.json(t) for t in range(len(self.TABLES))))
 
 
 def _field_values(obj: Any) -> tuple[Any, ...]:
@@ -336,35 +379,87 @@ def event_id_match(alias: str, event_id: str) -> tuple[str, list[Any]]:
 
 
 _INSERT_EVENT = (
-    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, event_type, action,"
-    " event_time, record_time, biz_step, disposition, read_point, biz_location,"
-    " transformation_id, error_time, captured_by, party, job_id, log_index, doc)"
+    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, record_time, doc, log_index,"
+    " captured_by, party, job_id, event_type, action, event_time, biz_step, disposition,"
+    " read_point, biz_location, transformation_id, error_time)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
+# Index rows from an IndexRows JSON array (parameter 2); parameter 1 maps a position to its
+# event's pk (SQLite: the first pk, the run's pks being consecutive; PostgreSQL: the array of
+# pks). Positions in parameter 3 (a JSON / integer array) are left out.
+_INDEX_TABLES = (
+    ("event_epcs (event_pk, role, epc, quantity, uom)", ("role", "epc", "quantity", "uom")),
+    ("event_fields (event_pk, path, sval, nval)", ("path", "sval", "nval")),
+    ("event_parties (event_pk, value)", ("value",)),
+)
+_FLOAT_COLUMNS = {"quantity", "nval"}
 
-def insert_events(conn: Connection, rows: Sequence[EventRow], *, captured_by: int | None,
-                  party: str, job_id: int | None) -> list[int]:
-    """Write events and their index rows (caller holds the transaction). Returns the pks."""
-    pks = conn.next_ids("events", len(rows))
-    pairs = list(zip(pks, rows, strict=True))
-    ev = [(pk, r.event_id, r.hash_id, r.id_key, r.hash_key, r.ix.event_type, r.ix.action,
-           r.ix.event_time, r.record_time, r.ix.biz_step, r.ix.disposition, r.ix.read_point,
-           r.ix.biz_location, r.ix.transformation_id, r.ix.error_time,
-           *((r.captured_by, r.party, r.job_id) if r.party is not None
-             else (captured_by, party, job_id)), r.log_index, r.doc) for pk, r in pairs]
-    ep = [(pk, *e) for pk, r in pairs for e in r.ix.epcs]
-    fl = [(pk, *f) for pk, r in pairs for f in r.ix.fields]
-    pa = [(pk, v) for pk, r in pairs for v in r.ix.parties]
-    conn.executemany(_INSERT_EVENT, ev)
-    if ep:
-        conn.executemany(
-            "INSERT INTO event_epcs (event_pk, role, epc, quantity, uom) VALUES (?,?,?,?,?)", ep)
-    if fl:
-        conn.executemany(
-            "INSERT INTO event_fields (event_pk, path, sval, nval) VALUES (?,?,?,?)", fl)
-    if pa:
-        conn.executemany("INSERT INTO event_parties (event_pk, value) VALUES (?,?)", pa)
-    return pks
+
+def _index_sql(dialect: str, target: str, names: Sequence[str], skipping: bool) -> str:
+    if dialect == "sqlite":
+        values = ", ".join(f"value->>{i}" for i in range(1, len(names) + 1))
+        sql = f"INSERT INTO {target} SELECT ? + (value->>0), {values} FROM json_each(?)"
+        return sql + (" WHERE (value->>0) NOT IN (SELECT value FROM json_each(?))"
+                      if skipping else "")
+    values = ", ".join(f"(e->>{i})::float8" if name in _FLOAT_COLUMNS else f"e->>{i}"
+                       for i, name in enumerate(names, 1))
+    sql = (f"INSERT INTO {target} SELECT (?::bigint[])[(e->>0)::int + 1], {values}"
+           " FROM jsonb_array_elements(?::jsonb) e")
+    return sql + (" WHERE (e->>0)::int <> ALL(?::int[])" if skipping else "")
+
+
+@dataclass
+class EventRun:
+    """Events to write with their index rows: `rows[k]` is the event at position k of
+    `index`, None for a position left out (a duplicate); the capturing party and job of all."""
+
+    rows: Sequence[EventRow | None]
+    index: IndexRows
+    captured_by: int | None
+    party: str
+    job_id: int | None
+
+
+# A run of fewer events has its index rows written by executemany, with the other small runs
+# of the batch (a group commit of single events): for a few rows, JSON costs more than it
+# saves.
+_JSON_FROM = 64
+
+
+def insert_events(conn: Connection, runs: Sequence[EventRun]) -> None:
+    """Write runs of events and their index rows (caller holds the transaction)."""
+    starts = list(accumulate((len(run.rows) for run in runs), initial=0))
+    ids = conn.next_ids("events", starts[-1])
+    placed = list(zip(starts, runs))  # each run's first id, as an index into ids
+    conn.executemany(_INSERT_EVENT, [
+        (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.record_time, r.doc,
+         r.log_index, run.captured_by, run.party, run.job_id, *r.columns)
+        for start, run in placed for k, r in enumerate(run.rows) if r is not None])
+    small = [(start, run) for start, run in placed if len(run.rows) < _JSON_FROM]
+    for start, run in placed:
+        if len(run.rows) >= _JSON_FROM:
+            _insert_json(conn, ids[start:start + len(run.rows)], run)
+    for table, (target, names) in enumerate(_INDEX_TABLES):
+        rows = [(ids[start + row[0]], *row[1:]) for start, run in small
+                for row in run.index.rows(table) if run.rows[row[0]] is not None]
+        if rows:
+            marks = ", ".join("?" * (len(names) + 1))
+            conn.executemany(f"INSERT INTO {target} VALUES ({marks})", rows)
+
+
+def _insert_json(conn: Connection, pks: Sequence[int], run: EventRun) -> None:
+    skipped = [k for k, r in enumerate(run.rows) if r is None]
+    if conn.dialect == "sqlite":  # consecutive ids (MAX(id) + 1, ...): the first will do
+        first: Any = pks[0]
+        skip: Any = orjson.dumps(skipped).decode()
+    else:
+        first = "{" + ",".join(map(str, pks)) + "}"
+        skip = "{" + ",".join(map(str, skipped)) + "}"
+    for table, (target, names) in enumerate(_INDEX_TABLES):
+        blob = run.index.json(table)
+        if blob != b"[]":
+            params = (first, blob.decode(), skip) if skipped else (first, blob.decode())
+            conn.execute(_index_sql(conn.dialect, target, names, bool(skipped)), params)
 
 
 def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None:
