@@ -119,15 +119,17 @@ async def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int
             stored += sum(1 for e in job["events"] if not e["duplicate"])
             rates.append(per_doc / dt)
 
-    t_all, server0 = time.perf_counter(), server_cpu(pid)
+    t_all, cpu0 = time.perf_counter(), cpu_snapshot(pid)
     await asyncio.gather(*(worker(c) for c in conns))
-    wall, server = time.perf_counter() - t_all, server_cpu(pid) - server0
+    wall, cpu1 = time.perf_counter() - t_all, cpu_snapshot(pid)
+    server = cpu1["server"] - cpu0["server"]
     for c in conns:
         await c.close()
     print(f"  documents: {docs} x {per_doc} events, {len(bodies[1]) / 1e6:.2f} MB each,"
           f" {clients} client{'s' if clients > 1 else ''}: {stored / wall:,.0f} events/s"
           f" overall, median per document {statistics.median(rates):,.0f} events/s;"
           f" server CPU per event {server / max(stored, 1) * 1e6:.0f} us")
+    print(f"    {cpu_report(cpu0, cpu1, stored)}")
     return stored / wall
 
 
@@ -180,8 +182,46 @@ class RawClient:
 
 def server_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by the server process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return _proc_cpu(pid) or 0.0
+
+
+def _proc_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:  # gone
+        return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(server: int) -> dict[str, float]:
+    """CPU seconds so far of everything a capture costs on this machine: the server process,
+    its worker processes, the database server's processes (PostgreSQL: all of them, the WAL
+    writer and checkpointer included) and this load generator."""
+    out = {"server": server_cpu(server), "workers": 0.0, "database": 0.0,
+           "load": time.process_time()}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == server:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat.rpartition(")")[2].split()
+        kind = ("workers" if int(rest[1]) == server
+                else "database" if name.startswith("postgres") else None)
+        if kind is not None:
+            out[kind] += (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], events: int) -> str:
+    """CPU per event of each part, their total, and the rate that total allows on this
+    machine's cores: what the machine, not the code, can give."""
+    per = {k: (after[k] - before[k]) / max(events, 1) * 1e6 for k in before}
+    total = sum(per.values())
+    parts = ", ".join(f"{k} {v:.0f}" for k, v in per.items() if v >= 0.5)
+    return (f"CPU per event (us): {parts}; total {total:.0f}, which {os.cpu_count()} cores"
+            f" allow {os.cpu_count() / max(total, 1e-9) * 1e6:,.0f} events/s at most")
 
 
 async def bench_single(base: str, key: str, total: int, clients: int, pid: int,
@@ -206,11 +246,12 @@ async def bench_single(base: str, key: str, total: int, clients: int, pid: int,
     conns = [RawClient(host, int(port), headers) for _ in range(clients)]
     await conns[0].request("POST", "/epcis/events",
                            json.dumps(event(10**9, "W" + tag)).encode())
-    cpu0, server0 = time.process_time(), server_cpu(pid)
+    snap0 = cpu_snapshot(pid)
     t = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in conns))
     wall = time.perf_counter() - t
-    cpu, server = time.process_time() - cpu0, server_cpu(pid) - server0
+    snap1 = cpu_snapshot(pid)
+    cpu, server = snap1["load"] - snap0["load"], snap1["server"] - snap0["server"]
     for c in conns:
         await c.close()
     latencies.sort()
@@ -219,6 +260,7 @@ async def bench_single(base: str, key: str, total: int, clients: int, pid: int,
           f" {total / wall:,.0f} events/s, p50 {statistics.median(latencies):.1f} ms,"
           f" p99 {p99:.1f} ms, failures {failures}; CPU per request: server"
           f" {server / total * 1000:.2f} ms, load generator {cpu / total * 1000:.2f} ms")
+    print(f"    {cpu_report(snap0, snap1, total)}")
     return total / wall, p99
 
 
