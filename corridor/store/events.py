@@ -339,6 +339,7 @@ class IndexRows:
 
     def __init__(self, *tables: list[tuple[Any, ...]] | bytes) -> None:
         self._tables = list(tables)
+        self._json = [t if isinstance(t, bytes) else None for t in tables]
 
     @classmethod
     def of(cls, events: Sequence[IndexedEvent]) -> IndexRows:
@@ -347,12 +348,19 @@ class IndexRows:
                    [(k, v) for k, ix in enumerate(events) for v in sorted(ix.parties)])
 
     def json(self, table: int) -> bytes:
-        rows = self._tables[table]
-        return rows if isinstance(rows, bytes) else orjson.dumps(rows)
+        text = self._json[table]
+        if text is None:
+            text = self._json[table] = orjson.dumps(self._tables[table])
+        return text
 
     def rows(self, table: int) -> list[Any]:
         rows = self._tables[table]
         return orjson.loads(rows) if isinstance(rows, bytes) else rows
+
+    def has_nul(self) -> bool:
+        """Whether a value may hold U+0000, which SQLite's JSON functions cut the text at
+        (some false positives: an escaped backslash followed by "u0000")."""
+        return any(b"\\u0000" in self.json(t) for t in range(len(self.TABLES)))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (IndexRows, tuple(self.json(t) for t in range(len(self.TABLES))))
@@ -435,10 +443,12 @@ def insert_events(conn: Connection, runs: Sequence[EventRun]) -> None:
         (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.record_time, r.doc,
          r.log_index, run.captured_by, run.party, run.job_id, *r.columns)
         for start, run in placed for k, r in enumerate(run.rows) if r is not None])
-    small = [(start, run) for start, run in placed if len(run.rows) < _JSON_FROM]
+    small = []
     for start, run in placed:
-        if len(run.rows) >= _JSON_FROM:
+        if len(run.rows) >= _JSON_FROM and not run.index.has_nul():
             _insert_json(conn, ids[start:start + len(run.rows)], run)
+        else:
+            small.append((start, run))
     for table, (target, names) in enumerate(_INDEX_TABLES):
         rows = [(ids[start + row[0]], *row[1:]) for start, run in small
                 for row in run.index.rows(table) if run.rows[row[0]] is not None]

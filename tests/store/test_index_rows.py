@@ -138,3 +138,24 @@ def test_index_rows_cross_processes_as_json_and_come_back_the_same() -> None:
         assert isinstance(pickle.dumps(made), bytes) and back.json(table) == made.json(table)
         assert back.rows(table) == [list(row) for row in made.rows(table)]
     assert {row[0] for row in back.rows(0)} == {0, 1}  # positions of the two events
+
+
+@pytest.mark.parametrize("json_from", [0, 64], ids=["json", "executemany"])
+def test_a_nul_character_in_a_value_is_kept_or_refused_whole(
+        store: Any, json_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's JSON functions cut a text at U+0000: such a run takes executemany, so the
+    index holds the whole value. (PostgreSQL text cannot hold U+0000: the capture fails as a
+    whole, as it did before, and stores nothing.)"""
+    monkeypatch.setattr(events_module, "_JSON_FROM", json_from)
+    conn, ledger = store
+    event = _event("Z1", **{"ex:text": "before\x00after"})
+    doc = _doc([event])
+    doc.namespaces.update(NS)
+    result = capture_document(conn, ledger, doc, party_id=None, party_identifier=PARTY)
+    if conn.dialect == "postgresql":
+        assert not result.success and int(conn.fetchone("SELECT COUNT(*) FROM events")[0]) == 0
+        return
+    assert result.success
+    _epcs, fields, _parties = _stored(conn, _pk(conn, result.events[0].event_id))
+    assert ("ext:https://example.com/ns/text", "before\x00after", None) in fields
+    assert fields == Counter(index_event(event, NS).fields)
