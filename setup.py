@@ -1,10 +1,13 @@
-"""Build step for the optional C core of the Event Hash ID (corridor/epcis/_hashcore.c).
+"""Build step for the optional C parts: the core of the Event Hash ID
+(corridor/epcis/_hashcore.c) and the RFC 8785 fast-path check (corridor/ledger/_jcscore.c).
 
 Everything else is declared in pyproject.toml. `optional=True`: without a compiler the install
-still succeeds and corridor.epcis.hash_fast uses its pure-Python path.
+still succeeds and corridor.epcis.hash_fast and corridor.ledger.jcs use their Python paths.
 """
 
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("corridor.epcis._hashcore", ["corridor/epcis/_hashcore.c"],
+                             optional=True),
+                   Extension("corridor.ledger._jcscore", ["corridor/ledger/_jcscore.c"],
                              optional=True)])
