@@ -130,7 +130,7 @@ class IndexedEvent:
     parties: set[str] = field(default_factory=set)  # canonical source/destination keys
 
     def columns(self) -> tuple[Any, ...]:
-        """The event row's indexed columns, in _EVENT_COLUMNS order."""
+        """The event row's indexed columns, in the order _INSERT_EVENT ends with."""
         return (self.event_type, self.action, self.event_time, self.biz_step,
                 self.disposition, self.read_point, self.biz_location, self.transformation_id,
                 self.error_time)
