@@ -75,6 +75,8 @@ def _read_json(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocum
     doc = load_json(data)
     if validate:
         problems = validation.validate_json_document(doc)
+        if b"\\u0000" in data:  # rare; an escaped backslash before "u0000" matches too
+            problems += validation.nul_problems(doc)
         if problems:
             raise EpcisError(problems)
     return split_json_document(doc)
@@ -155,7 +157,9 @@ def validate_bytes(data: bytes, media_type: str | None = None, *,
             return []
         if syntax == "xml":
             return validation.validate_xml_tree(safe_xml.parse_bytes(data, limit))
-        return validation.validate_json_document(load_json(data))
+        doc = load_json(data)
+        problems = validation.validate_json_document(doc)
+        return problems + (validation.nul_problems(doc) if b"\\u0000" in data else [])
     except EpcisError as exc:
         return list(exc.problems)
 

@@ -168,6 +168,31 @@ def validate_json_document(doc: object) -> list[Problem]:
     return problems
 
 
+NUL_RULE = "json-string:nul"
+_NUL_LIMIT = 100
+
+
+def nul_problems(doc: object) -> list[Problem]:
+    """Each string (key or value) holding U+0000, which the schema allows but XML cannot carry
+    and PostgreSQL cannot store: refused on every database alike. At most _NUL_LIMIT."""
+    problems: list[Problem] = []
+    stack: list[tuple[list, object]] = [([], doc)]  # popped in document order
+    while stack and len(problems) < _NUL_LIMIT:
+        path, value = stack.pop()
+        if path and isinstance(path[-1], str) and "\x00" in path[-1]:
+            problems.append(Problem(_pointer(path), NUL_RULE,
+                                    "U+0000 (NUL) is not allowed in a key"))
+        if isinstance(value, str):
+            if "\x00" in value:
+                problems.append(Problem(_pointer(path), NUL_RULE,
+                                        "U+0000 (NUL) is not allowed in a string"))
+        elif isinstance(value, dict):
+            stack.extend((path + [key], item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((path + [i], item) for i, item in reversed(list(enumerate(value))))
+    return problems
+
+
 def event_list_path(doc: object) -> list | None:
     """Where a document keeps its events, if it has an event list."""
     if not isinstance(doc, dict):

@@ -142,6 +142,30 @@ def test_rollback_and_proceed(node: Node) -> None:
                        **{"GS1-Capture-Error-Behaviour": "maybe"}).status_code == 400
 
 
+def test_nul_in_a_string_is_named_on_every_database(node: Node) -> None:
+    """U+0000 is valid JSON but XML cannot carry it and PostgreSQL cannot store it: refused
+    up front like any invalid value, naming where, on SQLite and PostgreSQL alike."""
+    ctx = {"ex": "https://example.com/ns/"}
+    good = object_event("urn:epc:id:sgtin:0614141.812345.N1")
+    bad = object_event("urn:epc:id:sgtin:0614141.812345.N2", **{"ex:note": "a\x00b"})
+    with node.client("alice") as alice:
+        r = capture(alice, event_doc([good, bad], ctx))
+        assert r.status_code == 400, r.text
+        assert "/epcisBody/eventList/1/ex:note" in r.json()["detail"]
+        assert not all_events(alice, {"MATCH_epc": "urn:epc:id:sgtin:0614141.812345.N1"})
+        r = capture(alice, event_doc([good, bad], ctx),
+                    **{"GS1-Capture-Error-Behaviour": "proceed"})
+        assert r.status_code == 202, r.text
+        job = alice.get(r.headers["Location"]).json()
+        assert {e.get("eventIndex") for e in job["errors"]} == {1}, job
+        assert "/epcisBody/eventList/1/ex:note" in json.dumps(job["errors"]), job
+        assert len(all_events(alice, {"MATCH_epc": "urn:epc:id:sgtin:0614141.812345.N1"})) == 1
+        assert not all_events(alice, {"MATCH_epc": "urn:epc:id:sgtin:0614141.812345.N2"})
+        r = alice.post("/epcis/events", content=json.dumps({**bad, "@context": [ctx]}),
+                       headers={"Content-Type": "application/ld+json"})
+        assert r.status_code == 400 and "/ex:note" in r.json()["detail"], r.text
+
+
 def test_limits_and_media_types(node: Node) -> None:
     with node.client("alice") as alice:
         opts = alice.options("/epcis/capture")

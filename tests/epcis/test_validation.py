@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from corridor.epcis import validate_bytes
+from corridor.epcis import EpcisError, read_document, validate_bytes
 
 XSD_FOR_ROOT = {
     "EPCISDocument": "EPCglobal-epcis-2_0.xsd",
@@ -223,3 +223,26 @@ def test_concurrent_xml_validation_keeps_verdicts_apart(gs1: Path) -> None:
             assert problems == []
         else:
             assert len(problems) == 1 and problems[0].location.endswith("<action>")
+
+
+def test_nul_is_named_where_it_is_and_only_there() -> None:
+    """U+0000 in a value or a key is a problem at its JSON pointer (read_document and
+    validate_bytes alike); the text backslash-u-0000 (an escaped backslash) is not."""
+    event = {"type": "ObjectEvent", "action": "OBSERVE", "eventTime": "2026-01-01T00:00:00Z",
+             "eventTimeZoneOffset": "+00:00", "epcList": ["urn:epc:id:sgtin:0614141.812345.1"],
+             "ex:list": ["ok", "a\x00b"], "ex:a\x00b": 1, "ex:text": "back\\u0000slash"}
+    doc = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                        {"ex": "https://example.com/ns/"}],
+           "type": "EPCISDocument", "schemaVersion": "2.0",
+           "creationDate": "2026-01-01T00:00:00Z", "epcisBody": {"eventList": [event]}}
+    body = json.dumps(doc).encode()
+    where = ["/epcisBody/eventList/0/ex:list/1", "/epcisBody/eventList/0/ex:a\x00b"]
+    assert [(p.location, p.rule) for p in validate_bytes(body)] == [
+        (w, "json-string:nul") for w in where]
+    with pytest.raises(EpcisError) as caught:
+        read_document(body)
+    assert [p.location for p in caught.value.problems] == where
+    del event["ex:list"], event["ex:a\x00b"]
+    clean = json.dumps(doc).encode()
+    assert b"\\u0000" in clean and validate_bytes(clean) == []  # the escaped backslash
+    assert read_document(clean).events[0]["ex:text"] == "back\\u0000slash"

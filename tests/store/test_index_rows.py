@@ -145,7 +145,8 @@ def test_a_nul_character_in_a_value_is_kept_or_refused_whole(
         store: Any, json_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's JSON functions cut a text at U+0000: such a run takes executemany, so the
     index holds the whole value. (PostgreSQL text cannot hold U+0000: the capture fails as a
-    whole, as it did before, and stores nothing.)"""
+    whole and stores nothing. Documents over HTTP never get here: read_document names every
+    U+0000 as a problem first.)"""
     monkeypatch.setattr(events_module, "_JSON_FROM", json_from)
     conn, ledger = store
     event = _event("Z1", **{"ex:text": "before\x00after"})
