@@ -25,15 +25,11 @@ from corridor.epcis.documents import read_document
 from corridor.epcis.hashid import event_hash_id, prehash_string
 from corridor.epcis.jsonld import context_namespaces
 from tests.epcis.test_hash_strategies import CONTEXT, events
+from tests.native import require_built
 
 ROOT = Path(__file__).resolve().parents[2]
 
-if not hash_fast.NATIVE:
-    if os.environ.get("CORRIDOR_REQUIRE_NATIVE") == "1":
-        raise RuntimeError("required by CI but missing: the C core corridor.epcis._hashcore is "
-                           "not built (pip install -e . with a C compiler builds it)")
-    pytest.skip("the C core corridor.epcis._hashcore is not built (no C compiler at install "
-                "time?): only the pure-Python path is tested", allow_module_level=True)
+require_built(hash_fast.NATIVE, "the C core corridor.epcis._hashcore")
 
 from corridor.epcis import _hashcore  # built: checked above
 

@@ -7,7 +7,6 @@ Skipped when the extension is not built, except where CORRIDOR_REQUIRE_NATIVE=1 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -15,13 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corridor.ledger import jcs
+from tests.native import require_built
 
-if not jcs.NATIVE:
-    if os.environ.get("CORRIDOR_REQUIRE_NATIVE") == "1":
-        raise RuntimeError("required by CI but missing: corridor.ledger._jcscore is not built"
-                           " (pip install -e . with a C compiler builds it)")
-    pytest.skip("corridor.ledger._jcscore is not built (no C compiler at install time?): only"
-                " the Python check is tested", allow_module_level=True)
+require_built(jcs.NATIVE, "corridor.ledger._jcscore")
 
 from corridor.ledger._jcscore import orjson_exact  # built: checked above
 
