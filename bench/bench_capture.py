@@ -182,15 +182,19 @@ class RawClient:
 
 def server_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by the server process."""
-    return _proc_cpu(pid) or 0.0
+    stat = _stat(pid)
+    return stat[2] if stat else 0.0
 
 
-def _proc_cpu(pid: int) -> float | None:
+def _stat(pid: int | str) -> tuple[str, int, float] | None:
+    """(command name, parent pid, CPU seconds) of a process, or None when it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:  # gone
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = text.rpartition(")")[2].split()
+    return (text[text.index("(") + 1:text.rindex(")")], int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
 
 
 def cpu_snapshot(server: int) -> dict[str, float]:
@@ -202,15 +206,14 @@ def cpu_snapshot(server: int) -> dict[str, float]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == server:
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
+        stat = _stat(entry.name)
+        if stat is None:
             continue
-        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat.rpartition(")")[2].split()
-        kind = ("workers" if int(rest[1]) == server
+        name, parent, cpu = stat
+        kind = ("workers" if parent == server
                 else "database" if name.startswith("postgres") else None)
         if kind is not None:
-            out[kind] += (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+            out[kind] += cpu
     return out
 
 

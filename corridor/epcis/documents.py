@@ -74,9 +74,7 @@ def _read_json(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocum
         raise safe_xml.too_large(limit)
     doc = load_json(data)
     if validate:
-        problems = validation.validate_json_document(doc)
-        if b"\\u0000" in data:  # rare; an escaped backslash before "u0000" matches too
-            problems += validation.nul_problems(doc)
+        problems = validation.validate_json_document(doc) + validation.nul_problems(doc, data)
         if problems:
             raise EpcisError(problems)
     return split_json_document(doc)
@@ -159,7 +157,7 @@ def validate_bytes(data: bytes, media_type: str | None = None, *,
             return validation.validate_xml_tree(safe_xml.parse_bytes(data, limit))
         doc = load_json(data)
         problems = validation.validate_json_document(doc)
-        return problems + (validation.nul_problems(doc) if b"\\u0000" in data else [])
+        return problems + validation.nul_problems(doc, data)
     except EpcisError as exc:
         return list(exc.problems)
 

@@ -172,9 +172,13 @@ NUL_RULE = "json-string:nul"
 _NUL_LIMIT = 100
 
 
-def nul_problems(doc: object) -> list[Problem]:
-    """Each string (key or value) holding U+0000, which the schema allows but XML cannot carry
-    and PostgreSQL cannot store: refused on every database alike. At most _NUL_LIMIT."""
+def nul_problems(doc: object, data: bytes) -> list[Problem]:
+    """Each string (key or value) of `doc`, parsed from the JSON `data`, holding U+0000,
+    which the schema allows but XML cannot carry and PostgreSQL cannot store: refused on
+    every database alike. At most _NUL_LIMIT. The walk runs only when the text has the
+    escape (an escaped backslash before "u0000" matches too), which is rare."""
+    if b"\\u0000" not in data:
+        return []
     problems: list[Problem] = []
     stack: list[tuple[list, object]] = [([], doc)]  # popped in document order
     while stack and len(problems) < _NUL_LIMIT:

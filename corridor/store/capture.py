@@ -231,7 +231,6 @@ class CaptureWork:
         self.job_id = job_id
         self._existing: dict[str, tuple[str, int | None]] = {}
         self._seen: dict[str, _Prepared] = {}
-        self._new: list[_Prepared] = []
         self._keep: list[EventRow | None] = []  # per prepared event: its row if new
 
     def plan(self, existing: Mapping[str, tuple[str, int | None]],
@@ -239,15 +238,18 @@ class CaptureWork:
         """Decide what is new (not stored, not earlier in this group) and return its log
         entries, encoded. `seen` is shared by the captures of one group."""
         self._existing = dict(existing)
-        self._seen, self._new, self._keep = seen, [], []
+        self._seen, self._keep = seen, []
         for p in self.prepared:
             if p.row.dedup in existing or p.row.dedup in seen:
                 self._keep.append(None)
                 continue
             seen[p.row.dedup] = p
-            self._new.append(p)
             self._keep.append(p.row)
-        return [p.row.entry for p in self._new]
+        return [row.entry for row in self.new_rows()]
+
+    def new_rows(self) -> list[EventRow]:
+        """The rows plan found new, in order."""
+        return [row for row in self._keep if row is not None]
 
     def runs(self) -> list[EventRun]:
         """What to write: the new events (plan's, log indices given) and their index rows."""
@@ -305,7 +307,7 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         plans = [w.plan(existing, seen) for w in works]
         flat = [entry for plan in plans for entry in plan]
         indices = ledger.append(conn, flat) if flat else []
-        rows = [p.row for w in works for p in w._new]
+        rows = [row for w in works for row in w.new_rows()]
         for row, log_index in zip(rows, indices, strict=True):
             row.log_index = log_index
         insert_events(conn, [run for w in works for run in w.runs()])
