@@ -30,6 +30,7 @@ from corridor.store.parties import hash_api_key, party_for_key
 __all__ = [
     "EXCEPTION_HANDLERS",
     "AuthError",
+    "CaptureKeys",
     "Viewer",
     "hash_api_key",
     "read_db",
@@ -155,6 +156,38 @@ def _viewer_for_key(db: Database, key: str) -> Viewer | None:
     if party is None:
         return None
     return Viewer(party.id, party.identifiers, party.role)
+
+
+class CaptureKeys:
+    """The parties of recent API keys, for POST /epcis/events only: that path is the hot one,
+    and on it the key lookup was a tenth of the server's time.
+
+    A cached key is never trusted to store anything: the route hands its hash to the capture
+    writer, which checks, inside the write transaction, that it is still an active party's
+    key (capture.KeyRevoked otherwise), so a revocation or key rotation, even by the CLI in
+    another process, stops captures at once. Only keys that were found are cached (a stream
+    of random keys cannot fill it); at most `size`, the oldest dropped first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._by_hash: dict[str, Viewer] = {}
+
+    async def viewer(self, request: HTTPConnection, ctx: Any) -> tuple[Viewer, str | None]:
+        """(viewer, key hash) of a request: the hash is None when no key was sent."""
+        key = parse_bearer(request.headers.get("authorization"))
+        if key is None:
+            return Viewer.PUBLIC, None
+        key_hash = hash_api_key(key)
+        viewer = self._by_hash.get(key_hash)
+        if viewer is None:
+            viewer = await viewer_for(request, ctx)
+            if len(self._by_hash) >= self.size:
+                del self._by_hash[next(iter(self._by_hash))]
+            self._by_hash[key_hash] = viewer
+        return viewer, key_hash
+
+    def forget(self, key_hash: str) -> None:
+        self._by_hash.pop(key_hash, None)
 
 
 async def viewer_for(request: HTTPConnection, ctx: Any) -> Viewer:

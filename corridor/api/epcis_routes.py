@@ -22,7 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from corridor.api.auth import Viewer, instance_uri, read_db, require_party, viewer_for
+from corridor.api.auth import (
+    AuthError,
+    CaptureKeys,
+    Viewer,
+    instance_uri,
+    read_db,
+    require_party,
+    viewer_for,
+)
 from corridor.api.capture_prep import (
     CapturePreparer,
     PreparationFailed,
@@ -138,6 +146,19 @@ def _path_segment(text: str) -> str:
     return text.translate(_ESCAPES) if text.isascii() else quote(text, safe="")
 
 
+# The headers of every 201 of POST /epcis/events but its Location, encoded once: it is the
+# most frequent response of all.
+_CREATED_HEADERS = [(b"content-type", b"application/json"),
+                    *((k.lower().encode("latin-1"), v.encode("latin-1"))
+                      for k, v in GS1_HEADERS.items())]
+
+
+def _created(body: dict[str, Any], location: str) -> Response:
+    response = Response(orjson.dumps(body), status_code=201)  # sets only Content-Length
+    response.raw_headers += [*_CREATED_HEADERS, (b"location", location.encode("ascii"))]
+    return response
+
+
 # A posted event up to this size is prepared on the event loop (a few hundred microseconds);
 # larger ones go to a worker thread so that they cannot stall other requests.
 _INLINE_EVENT_BYTES = 64 * 1024
@@ -148,6 +169,7 @@ class EpcisRoutes:
         self.ctx = ctx
         self.tokens = PageTokens.for_data_dir(ctx.settings.data_dir)
         self._party_ids: dict[int, str] = {}
+        self.keys = CaptureKeys()
         # One writer thread per process commits every capture queued meanwhile at once:
         # cheaper than SQLite's busy handler and than a commit per event.
         self.writer = cap.CaptureWriter(ctx.db, ctx.ledger)
@@ -180,10 +202,16 @@ class EpcisRoutes:
 
     async def _writer(self, request: Request) -> Viewer:
         viewer = await require_party(request, self.ctx)
+        self._may_capture(viewer)
+        return viewer
+
+    @staticmethod
+    def _may_capture(viewer: Viewer) -> None:
+        if viewer.is_public:
+            raise AuthError(401, "this resource needs 'Authorization: Bearer <API key>'")
         if viewer.role not in ("member", "admin"):
             raise ProblemError(403, "SecurityException", "Access to resource forbidden",
                                f"a party with role {viewer.role!r} may read but not capture")
-        return viewer
 
     async def _signature(self, request: Request, body: bytes, viewer: Viewer) -> bytes | None:
         """The capture's Ed25519 signature from Corridor-Signature (over SHA-256 of the exact
@@ -367,7 +395,49 @@ class EpcisRoutes:
         return await self._query_response(request, viewer, raw, "events")
 
     async def _post_event(self, request: Request) -> Response:
-        viewer = await self._writer(request)
+        # The key's party may come from a cache (CaptureKeys): the writer checks the key
+        # again before storing, and any other answer is given only after a fresh lookup.
+        viewer, key_hash = await self.keys.viewer(request, self.ctx)
+        try:
+            self._may_capture(viewer)
+            prepared = await self._posted_work(request, viewer)
+        except ProblemError:
+            await self._writer(request)
+            raise
+        if not isinstance(prepared, cap.CaptureWork):  # a refusal (rare)
+            await self._writer(request)
+        if isinstance(prepared, Response):
+            return prepared
+        if isinstance(prepared, list):  # rejected: record the failed job
+            errors = prepared
+            result = await self.db(lambda c: cap.record_failure(
+                c, errors, 1, party_id=viewer.party_id))
+        else:
+            prepared.key_hash = key_hash
+            try:
+                result = await self.writer.commit_async(prepared)
+            except cap.KeyRevoked:
+                assert key_hash is not None
+                self.keys.forget(key_hash)
+                raise AuthError(401, "unknown or revoked API key") from None
+        if not result.success:
+            detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
+            return problem(400, "ValidationException", "Event not captured", detail,
+                           f"/epcis/capture/{result.job_id}")
+        self._notify(result)
+        captured = result.events[0]
+        location = f"/epcis/events/{_path_segment(captured.event_id)}"
+        if captured.duplicate:
+            return problem(409, "ResourceAlreadyExistsException", "Event already captured",
+                           f"this party already captured this event (eventID"
+                           f" {captured.event_id}); nothing was stored again", location,
+                           headers={"Location": location})
+        return _created({"eventID": captured.event_id, "eventHashID": captured.hash_id,
+                         "logIndex": captured.log_index, "captureID": str(result.job_id)},
+                        location)
+
+    async def _posted_work(self, request: Request, viewer: Viewer
+                           ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
         media = _media(request)
         if media not in _JSON_TYPES:
             raise ProblemError(415, "ValidationException", "Unsupported media type",
@@ -378,41 +448,16 @@ class EpcisRoutes:
         signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
         if len(body) <= _INLINE_EVENT_BYTES:  # the usual event: a thread hop would cost more
-            prepared = self._prepare_event(body, viewer, party, signature)
-        else:
-            prepared = await self.preparer.on_thread(self._prepare_event, body, viewer,
-                                                     party, signature)
-        if isinstance(prepared, Response):
-            return prepared
-        if isinstance(prepared, list):  # rejected: record the failed job (a rare path)
-            errors = prepared
-            result = await self.db(lambda c: cap.record_failure(
-                c, errors, 1, party_id=viewer.party_id))
-        else:
-            result = await self.writer.commit_async(prepared)
-        if not result.success:
-            detail = "; ".join(str(e.get("message")) for e in result.errors[:20])
-            return problem(400, "ValidationException", "Event not captured", detail,
-                           f"/epcis/capture/{result.job_id}")
-        self._notify(result)
-        captured = result.events[0]
-        location = f"/epcis/events/{_path_segment(captured.event_id)}"
-        headers = {**GS1_HEADERS, "Location": location}
-        if captured.duplicate:
-            return problem(409, "ResourceAlreadyExistsException", "Event already captured",
-                           f"this party already captured this event (eventID"
-                           f" {captured.event_id}); nothing was stored again", location,
-                           headers={"Location": location})
-        return JSONResponse({"eventID": captured.event_id, "eventHashID": captured.hash_id,
-                             "logIndex": captured.log_index, "captureID": str(result.job_id)},
-                            status_code=201, headers=headers)
+            return self._prepare_event(body, viewer, party, signature)
+        return await self.preparer.on_thread(self._prepare_event, body, viewer, party,
+                                             signature)
 
     def _prepare_event(self, body: bytes, viewer: Viewer, party: str,
                        signature: bytes | None = None
                        ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
         """Parse, check and prepare one posted event without touching the database (the CPU
         half): work to commit, the errors that reject it, or the response to send."""
-        from corridor.epcis.documents import read_document
+        from corridor.epcis.documents import check_json_document, split_json_document
 
         try:
             event = orjson.loads(body)
@@ -429,8 +474,9 @@ class EpcisRoutes:
         wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
                    "creationDate": display_time(now_utc()),
                    "epcisBody": {"eventList": [event]}}
-        try:
-            doc = read_document(orjson.dumps(wrapper), "application/ld+json")
+        try:  # the wrapper adds no text of its own: the body's bytes hold every string
+            check_json_document(wrapper, body)
+            doc = split_json_document(wrapper)
         except EpcisError as exc:
             detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
                                for p in exc.problems[:20])

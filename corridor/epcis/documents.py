@@ -74,10 +74,16 @@ def _read_json(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocum
         raise safe_xml.too_large(limit)
     doc = load_json(data)
     if validate:
-        problems = validation.validate_json_document(doc) + validation.nul_problems(doc, data)
-        if problems:
-            raise EpcisError(problems)
+        check_json_document(doc, data)
     return split_json_document(doc)
+
+
+def check_json_document(doc: object, data: bytes) -> None:
+    """Raise EpcisError listing every problem of a parsed JSON document (schema, U+0000);
+    `data` holds the text its strings came from, for the quick U+0000 test."""
+    problems = validation.validate_json_document(doc) + validation.nul_problems(doc, data)
+    if problems:
+        raise EpcisError(problems)
 
 
 def split_json_document(doc: object) -> EpcisDocument:

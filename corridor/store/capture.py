@@ -232,6 +232,9 @@ class CaptureWork:
         self._existing: dict[str, tuple[str, int | None]] = {}
         self._seen: dict[str, _Prepared] = {}
         self._keep: list[EventRow | None] = []  # per prepared event: its row if new
+        # SHA-256 of the API key that admitted this capture when the key came from a cache:
+        # the writer checks it is still active before storing anything
+        self.key_hash: str | None = None
 
     def plan(self, existing: Mapping[str, tuple[str, int | None]],
              seen: dict[str, _Prepared]) -> list[bytes]:
@@ -286,11 +289,38 @@ class CaptureWork:
         return CaptureResult(job_id, False, [], errors)
 
 
+class KeyRevoked(Exception):
+    """Captures whose API key was revoked or replaced after the request was let in: nothing
+    of them is stored."""
+
+    def __init__(self, works: list[CaptureWork]) -> None:
+        super().__init__("the API key of this capture is unknown or revoked")
+        self.works = works
+
+
+def _check_keys(conn: Connection, works: Sequence[CaptureWork]) -> None:
+    """Raise KeyRevoked for the works whose `key_hash` is no longer an active party's key:
+    read inside the write transaction, so a capture admitted by a cached key is never stored
+    after its key's revocation committed."""
+    wanted = {w.key_hash for w in works if w.key_hash is not None}
+    if not wanted:
+        return
+    marks = ", ".join("?" * len(wanted))
+    active = {row[0] for row in conn.fetchall(
+        f"SELECT key_hash FROM parties WHERE key_hash IN ({marks}) AND revoked_at IS NULL",
+        tuple(wanted))}
+    refused = [w for w in works if w.key_hash is not None and w.key_hash not in active]
+    if refused:
+        raise KeyRevoked(refused)
+
+
 def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
                    ) -> list[CaptureResult]:
     """Run captures in ONE transaction with ONE ledger append and one statement per table
-    (all or nothing)."""
+    (all or nothing). Raises KeyRevoked, before writing anything, when a work's key is no
+    longer active."""
     with conn.transaction():
+        _check_keys(conn, works)
         for w in works:
             w.job_id = w.job_given
         fresh = [w for w in works if w.job_id is None]
@@ -468,8 +498,9 @@ class CaptureWriter:
                         conn.close()
                 conn = None
                 continue
-            _settle([(waiter, result, None) for (_, waiter), result in zip(batch, results,
-                                                                           strict=True)])
+            _settle([(waiter, None, result) if isinstance(result, KeyRevoked)
+                     else (waiter, result, None)
+                     for (_, waiter), result in zip(batch, results, strict=True)])
         if conn is not None:
             conn.close()
         if self._checkpointer is not None:
@@ -477,11 +508,18 @@ class CaptureWriter:
             self._checkpointer = None
 
 
-def _commit(conn: Connection, ledger: Any, works: list[CaptureWork]) -> list[CaptureResult]:
+def _commit(conn: Connection, ledger: Any, works: list[CaptureWork]
+            ) -> list[CaptureResult | KeyRevoked]:
     """write_captures; a failing group is retried one capture at a time, and a capture that
-    fails alone is recorded as failed."""
+    fails alone is recorded as failed. Works refused for their key get the KeyRevoked, the
+    others are written without them."""
     try:
-        return write_captures(conn, ledger, works)
+        return list(write_captures(conn, ledger, works))
+    except KeyRevoked as exc:
+        refused = {id(w) for w in exc.works}
+        others = [w for w in works if id(w) not in refused]
+        rest = iter(_commit(conn, ledger, others) if others else [])
+        return [exc if id(w) in refused else next(rest) for w in works]
     except Exception as exc:  # noqa: BLE001 - retried alone, then recorded in the job
         if len(works) == 1:
             return [works[0].failed(conn, exc)]
@@ -572,7 +610,10 @@ def commit_capture(db_conn: Connection, ledger: Any, work: CaptureWork,
     captures of this process."""
     if committer is not None:
         return committer.commit(work)
-    return _commit(db_conn, ledger, [work])[0]
+    result = _commit(db_conn, ledger, [work])[0]
+    if isinstance(result, KeyRevoked):
+        raise result
+    return result
 
 
 def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: int | None,

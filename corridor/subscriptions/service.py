@@ -79,12 +79,14 @@ class SubscriptionService:
         self._client: httpx.AsyncClient | None = None
         self._listeners: set[asyncio.Event] = set()
         self._pruned = 0.0
+        self._wake_pending = False  # a _wake_all is scheduled and has not run yet
 
     # -- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._wake_pending = False
         # The SSRF guard runs inside this client, at connection time, on the very addresses
         # it connects to (DNS rebinding); redirects are not followed. See pinned.py.
         self._client = guarded_client(allow_private=self.allow_private,
@@ -113,11 +115,13 @@ class SubscriptionService:
         """New events were committed: wake the task and every WebSocket listener. Safe to
         call from any thread."""
         loop = self._loop
-        if loop is None or loop.is_closed():
-            return
+        if loop is None or loop.is_closed() or self._wake_pending:
+            return  # a wake-up still to run comes after this commit too: one will do
+        self._wake_pending = True
         loop.call_soon_threadsafe(self._wake_all)
 
     def _wake_all(self) -> None:
+        self._wake_pending = False  # before waking: a commit from now on schedules anew
         if self._wake is not None:
             self._wake.set()
         for event in list(self._listeners):

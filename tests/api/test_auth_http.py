@@ -26,7 +26,7 @@ def node(request, tmp_path_factory):
             "b": add_party(url, "Beta", "urn:epc:id:pgln:5000000.00002")[1]}
     server = Server(url, tmp / "node").start()
     client = httpx.Client(base_url=server.url, timeout=30)
-    yield client, keys
+    yield client, keys, url
     client.close()
     server.stop()
 
@@ -36,7 +36,7 @@ def _event() -> dict:
 
 
 def test_whoami_and_401s(node) -> None:
-    client, keys = node
+    client, keys, _ = node
     me = client.get("/parties/me", headers=auth(keys["a"]))
     assert me.status_code == 200 and me.json()["name"] == "Alpha"
     assert "key" not in me.text.lower().replace("verifierkey", "")
@@ -49,7 +49,7 @@ def test_whoami_and_401s(node) -> None:
 
 
 def test_admin_manages_parties(node) -> None:
-    client, keys = node
+    client, keys, _ = node
     vkey = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes(
         Encoding.Raw, PublicFormat.Raw)).decode()
     body = {"name": "Gamma", "identifier": "urn:epc:id:pgln:5000000.00003", "verifierKey": vkey,
@@ -73,7 +73,7 @@ def test_admin_manages_parties(node) -> None:
 
 
 def test_share_over_http(node) -> None:
-    client, keys = node
+    client, keys, _ = node
     event = _event()
     capture(client, keys["a"], [event])
     path = f"/epcis/events/{quote(event['eventID'], safe='')}"
@@ -93,7 +93,7 @@ def test_share_over_http(node) -> None:
 
 
 def test_auditor_grant_over_http(node) -> None:
-    client, keys = node
+    client, keys, _ = node
     r = client.post("/parties", json={"name": "Auditor", "identifier": "urn:example:aud",
                                       "role": "auditor"}, headers=auth(keys["admin"]))
     assert r.status_code == 201, r.text
@@ -111,3 +111,45 @@ def test_auditor_grant_over_http(node) -> None:
     r = client.delete("/parties/grants", params=grant, headers=auth(keys["admin"]))
     assert r.status_code == 204
     assert client.get(path, headers=auth(aud)).status_code == 404
+
+
+def _corridor_cli(*args: str) -> None:
+    import subprocess
+
+    from tests.api.e2_harness import CORRIDOR
+
+    out = subprocess.run([CORRIDOR, *args], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+
+
+def _stored(client: httpx.Client, admin_key: str, event: dict) -> bool:
+    path = f"/epcis/events/{quote(event['eventID'], safe='')}"
+    r = client.get(path, headers=auth(admin_key))
+    assert r.status_code in (200, 404), r.text
+    return r.status_code == 200
+
+
+@pytest.mark.parametrize("change", ["revoke", "rotate-key"])
+def test_single_event_capture_stops_when_the_key_does(node, change: str) -> None:
+    """POST /epcis/events keeps the parties of recent keys in memory; revoking or rotating
+    a key from ANOTHER process (the CLI) must still stop its very next capture, valid or
+    not, and store nothing."""
+    client, keys, db_url = node
+    name = f"Temp-{change}"
+    _, key = add_party(db_url, name, f"urn:example:{change}")
+    first = _event()
+    assert client.post("/epcis/events", json=first, headers=auth(key)).status_code == 201
+    assert client.post("/epcis/events", json=_event(), headers=auth(key)).status_code == 201
+    _corridor_cli("party", change, name, "--db", db_url)
+    refused = _event()
+    r = client.post("/epcis/events", json=refused, headers=auth(key))
+    assert r.status_code == 401, r.text
+    assert r.json()["type"] == "epcisException:SecurityException"
+    assert not _stored(client, keys["admin"], refused)
+    assert _stored(client, keys["admin"], first)
+    # a refusal for the event itself, or an unsupported body, is not told to a dead key
+    bad = {**_event(), "action": "NOT-AN-ACTION"}
+    assert client.post("/epcis/events", json=bad, headers=auth(key)).status_code == 401
+    assert client.post("/epcis/events", content=b"<x/>", headers={
+        **auth(key), "Content-Type": "application/xml"}).status_code == 401

@@ -338,3 +338,44 @@ def test_websocket_schedule(node) -> None:
             return got
 
     asyncio.run(scenario())
+
+
+def test_wake_ups_are_coalesced_and_none_is_lost(tmp_path: Path) -> None:
+    """notify() from the capture path schedules one wake-up however many commits come before
+    it runs, and a commit after it ran schedules a new one."""
+    from corridor.store.db import Database
+    from corridor.store.migrations import migrate
+    from corridor.subscriptions.service import SubscriptionService
+
+    db = Database(f"sqlite:///{tmp_path / 'wake.sqlite3'}")
+    with db.connect() as conn:
+        migrate(db, conn)
+
+    async def run() -> None:
+        service = SubscriptionService(db)
+        await service.start()
+        try:
+            woken = 0
+            wake_all = service._wake_all
+
+            def counting() -> None:
+                nonlocal woken
+                woken += 1
+                wake_all()
+
+            service._wake_all = counting  # type: ignore[method-assign]
+            listener = service.listen()
+            for _ in range(50):
+                service.notify(["e"])
+            assert woken == 0 and not listener.is_set()
+            await asyncio.sleep(0)
+            assert woken == 1 and listener.is_set()
+            listener.clear()
+            await asyncio.to_thread(service.notify, ["f"])  # from another thread, as the writer
+            await asyncio.sleep(0.05)
+            assert woken == 2 and listener.is_set()
+            service.unlisten(listener)
+        finally:
+            await service.stop()
+
+    asyncio.run(run())

@@ -213,3 +213,33 @@ def test_group_commit_concurrent_captures(store: Store, tmp_path: Path) -> None:
     assert len(set(indices)) == 19
     assert _count(store.conn, "events") == 19
     assert store.ledger.audit() == []
+
+
+def test_a_work_whose_key_is_no_longer_active_stores_nothing(store: Store) -> None:
+    """Works admitted by a cached API key carry its hash; the writer checks it inside the
+    write transaction. In one group: the work of a live key is stored, the work of a revoked
+    key gets KeyRevoked and leaves no event, index row, job or log entry behind."""
+    from corridor.store import parties
+    from corridor.store.capture import KeyRevoked, _commit, prepare_work
+
+    live, live_key = parties.add_party(store.conn, "Live", PARTY)
+    gone, gone_key = parties.add_party(store.conn, "Gone", "urn:epc:id:pgln:0614141.00002")
+    parties.revoke_party(store.conn, gone.id)
+    works = []
+    for party, key, serial in ((live, live_key, "K1"), (gone, gone_key, "K2"),
+                               (live, None, "K3")):
+        work = prepare_work(_doc([_event(serial)]), party_id=party.id,
+                            party_identifier=party.identifier)
+        assert not isinstance(work, list)
+        work.key_hash = None if key is None else parties.hash_api_key(key)
+        works.append(work)
+    tables = ("events", "event_epcs", "capture_jobs")
+    before = [_count(store.conn, t) for t in tables]
+    size = store.ledger.size()
+    results = _commit(store.conn, store.ledger, works)
+    assert isinstance(results[1], KeyRevoked) and results[1].works == [works[1]]
+    assert not isinstance(results[0], KeyRevoked) and results[0].stored == 1
+    assert not isinstance(results[2], KeyRevoked) and results[2].stored == 1
+    assert [_count(store.conn, t) for t in tables] == [b + 2 for b in before]
+    assert store.ledger.size() == size + 2
+    assert store.ledger.audit() == []
