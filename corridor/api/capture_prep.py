@@ -55,6 +55,56 @@ class Rejected:
 Prepared = cap.CaptureWork | Refused | TooMany | Rejected
 
 
+@dataclass
+class EventRefused:
+    """A posted single event that is not an EPCIS event at all: the 400 problem to send."""
+
+    title: str
+    detail: str
+
+
+PreparedEvent = cap.CaptureWork | list[dict[str, Any]] | EventRefused
+
+
+def prepare_event(body: bytes, party_id: int | None, party: str,
+                  signature: bytes | None = None) -> PreparedEvent:
+    """The CPU half of POST /epcis/events: work to commit, the errors that reject the event
+    (recorded as a failed job), or why it is no event. Runs anywhere: no database, and its
+    result pickles."""
+    import orjson
+
+    from corridor.api.epcis_http import EPCIS_CONTEXT
+    from corridor.epcis.documents import check_json_document, split_json_document
+    from corridor.store.events import display_time
+
+    try:
+        event = orjson.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return EventRefused("Invalid JSON", f"/: {exc}")
+    if not isinstance(event, dict):
+        return EventRefused("Invalid event", "/: an event must be a JSON object")
+    context: list[Any] = [EPCIS_CONTEXT]
+    own = event.pop("@context", None)
+    for item in own if isinstance(own, list) else [own] if own else []:
+        if isinstance(item, dict):
+            context.append(item)
+    wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
+               "creationDate": display_time(now_utc()), "epcisBody": {"eventList": [event]}}
+    try:  # the wrapper adds no text of its own: the body's bytes hold every string
+        check_json_document(wrapper, body)
+        doc = split_json_document(wrapper)
+    except EpcisError as exc:
+        return EventRefused("Invalid EPCIS event", "; ".join(
+            str(p).replace("/epcisBody/eventList/0", "", 1) or "/" for p in exc.problems[:20]))
+    return cap.prepare_work(doc, party_id=party_id, party_identifier=party, signature=signature)
+
+
+def prepare_events(calls: list[tuple[bytes, int | None, str, bytes | None]]
+                   ) -> list[PreparedEvent]:
+    """prepare_event of each, in a worker process: one round trip for a batch of events."""
+    return [prepare_event(*call) for call in calls]
+
+
 def _parse(body: bytes, media: str, behaviour: str
            ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
     """(document or None, per-event problems to skip, document-level problems)."""
@@ -156,6 +206,13 @@ class CapturePreparer:
         self._pool: ProcessPoolExecutor | None = None
         self._in_pool = 0  # documents being prepared in the pool (event loop thread only)
         self.split_documents = 0  # how many were split (for tests and curious operators)
+        # single events waiting to go to the pool in the next batch, and batches out there
+        self._events: list[tuple[tuple[Any, ...], asyncio.Future[PreparedEvent]]] = []
+        self._batches_out = 0
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._warm: ProcessPoolExecutor | None = None  # the pool once its workers answered
+        self._warming = False
+        self.event_batches = 0  # how many batches of single events went to the pool
 
     def _processes(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -204,6 +261,80 @@ class CapturePreparer:
             loop.run_in_executor(pool, _Call(self.run, body, media, {**shared, "part": (k, n)}))
             for k in range(n)))
         return _merge(list(parts))
+
+    def takes_events(self) -> bool:
+        """Whether single events can go to the pool now: it has workers, started and ready.
+        The first call starts them; until they answer, events are prepared where they are
+        (a burst must not wait the second or two that spawning and imports take)."""
+        if self.workers <= 0:
+            return False
+        if self._warm is not None and self._warm is self._pool:
+            return True
+        if not self._warming:
+            pool = self._processes()
+
+            def ready(done: Any) -> None:
+                self._warming = False
+                if not done.cancelled() and done.exception() is None:
+                    self._warm = pool
+
+            self._warming = True
+            try:
+                pool.submit(os.getpid).add_done_callback(ready)
+            except BrokenProcessPool:  # the next call starts a fresh one
+                self._warming = False
+                self._discard(pool)
+        return False
+
+    async def prepare_event(self, body: bytes, party_id: int | None, party: str,
+                            signature: bytes | None) -> PreparedEvent:
+        """prepare_event in a worker process, in one batch with the single events posted
+        meanwhile (needs a pool: `workers` > 0).
+
+        Under concurrent posts the event loop, which holds the GIL, is the server's
+        bottleneck, and preparing an event was half of its work per request; a worker does it
+        on another core. A batch leaves as soon as a worker is free, so the busier the
+        server, the larger the batches and the fewer round trips per event."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[PreparedEvent] = loop.create_future()
+        self._events.append(((body, party_id, party, signature), future))
+        if len(self._events) == 1 and self._batches_out < self.workers:
+            loop.call_soon(self._send_events)  # after the other requests of this loop turn
+        return await future
+
+    def _send_events(self) -> None:
+        if not self._events or self._batches_out >= self.workers:
+            return  # a batch coming back sends what is waiting
+        batch, self._events = self._events, []
+        self._batches_out += 1
+        self.event_batches += 1
+        task = asyncio.ensure_future(self._prepare_events(batch))
+        self._tasks.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(self._tasks.discard)
+
+    async def _prepare_events(self, batch: list[tuple[tuple[Any, ...],
+                                                      asyncio.Future[PreparedEvent]]]) -> None:
+        calls = [call for call, _ in batch]
+        try:
+            pool = self._processes()
+            try:
+                results = await asyncio.get_running_loop().run_in_executor(
+                    pool, prepare_events, calls)
+            except BrokenProcessPool:
+                # A worker died (killed from outside?): these events are small, and were
+                # always prepared in this process before the pool took them.
+                self._discard(pool)
+                results = [prepare_event(*call) for call in calls]
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():  # the client may have gone
+                    future.set_result(result)
+        except Exception as exc:  # noqa: BLE001 - each waiting request answers with it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            self._batches_out -= 1
+            self._send_events()
 
     async def on_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Other capture CPU work (a large single event) on the same one thread."""

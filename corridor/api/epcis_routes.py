@@ -33,10 +33,12 @@ from corridor.api.auth import (
 )
 from corridor.api.capture_prep import (
     CapturePreparer,
+    EventRefused,
     PreparationFailed,
     Refused,
     Rejected,
     TooMany,
+    prepare_event,
 )
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import (
@@ -49,7 +51,6 @@ from corridor.api.epcis_http import (
     problem,
     read_body,
 )
-from corridor.epcis.problems import EpcisError
 from corridor.query import run as qrun
 from corridor.query.engine import compile_query
 from corridor.query.epc import urn_to_dl
@@ -159,8 +160,9 @@ def _created(body: dict[str, Any], location: str) -> Response:
     return response
 
 
-# A posted event up to this size is prepared on the event loop (a few hundred microseconds);
-# larger ones go to a worker thread so that they cannot stall other requests.
+# A posted event up to this size is prepared on the event loop (a few hundred microseconds)
+# or, when others are posted at the same time, in a worker process; larger ones go to a
+# worker thread so that they cannot stall other requests.
 _INLINE_EVENT_BYTES = 64 * 1024
 
 
@@ -170,6 +172,7 @@ class EpcisRoutes:
         self.tokens = PageTokens.for_data_dir(ctx.settings.data_dir)
         self._party_ids: dict[int, str] = {}
         self.keys = CaptureKeys()
+        self._posting = 0  # POST /epcis/events requests in progress
         # One writer thread per process commits every capture queued meanwhile at once:
         # cheaper than SQLite's busy handler and than a commit per event.
         self.writer = cap.CaptureWriter(ctx.db, ctx.ledger)
@@ -395,6 +398,13 @@ class EpcisRoutes:
         return await self._query_response(request, viewer, raw, "events")
 
     async def _post_event(self, request: Request) -> Response:
+        self._posting += 1
+        try:
+            return await self._capture_event(request)
+        finally:
+            self._posting -= 1
+
+    async def _capture_event(self, request: Request) -> Response:
         # The key's party may come from a cache (CaptureKeys): the writer checks the key
         # again before storing, and any other answer is given only after a fresh lookup.
         viewer, key_hash = await self.keys.viewer(request, self.ctx)
@@ -447,42 +457,16 @@ class EpcisRoutes:
                                self.limit_headers)
         signature = await self._signature(request, body, viewer)
         party = await self._party_identifier(viewer)
-        if len(body) <= _INLINE_EVENT_BYTES:  # the usual event: a thread hop would cost more
-            return self._prepare_event(body, viewer, party, signature)
-        return await self.preparer.on_thread(self._prepare_event, body, viewer, party,
-                                             signature)
-
-    def _prepare_event(self, body: bytes, viewer: Viewer, party: str,
-                       signature: bytes | None = None
-                       ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
-        """Parse, check and prepare one posted event without touching the database (the CPU
-        half): work to commit, the errors that reject it, or the response to send."""
-        from corridor.epcis.documents import check_json_document, split_json_document
-
-        try:
-            event = orjson.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return problem(400, "ValidationException", "Invalid JSON", f"/: {exc}")
-        if not isinstance(event, dict):
-            return problem(400, "ValidationException", "Invalid event",
-                           "/: an event must be a JSON object")
-        context: list[Any] = [EPCIS_CONTEXT]
-        own = event.pop("@context", None)
-        for item in own if isinstance(own, list) else [own] if own else []:
-            if isinstance(item, dict):
-                context.append(item)
-        wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
-                   "creationDate": display_time(now_utc()),
-                   "epcisBody": {"eventList": [event]}}
-        try:  # the wrapper adds no text of its own: the body's bytes hold every string
-            check_json_document(wrapper, body)
-            doc = split_json_document(wrapper)
-        except EpcisError as exc:
-            detail = "; ".join(str(p).replace("/epcisBody/eventList/0", "", 1) or "/"
-                               for p in exc.problems[:20])
-            return problem(400, "ValidationException", "Invalid EPCIS event", detail)
-        return cap.prepare_work(doc, party_id=viewer.party_id, party_identifier=party,
-                                signature=signature)
+        call = (body, viewer.party_id, party, signature)
+        if len(body) > _INLINE_EVENT_BYTES:  # a large event must not stall the event loop
+            prepared = await self.preparer.on_thread(prepare_event, *call)
+        elif self._posting > 1 and self.preparer.takes_events():
+            prepared = await self.preparer.prepare_event(*call)  # a worker, in a batch
+        else:  # a lone client: a hop would cost it more than the work
+            prepared = prepare_event(*call)
+        if isinstance(prepared, EventRefused):
+            return problem(400, "ValidationException", prepared.title, prepared.detail)
+        return prepared
 
     async def event(self, request: Request) -> Response:
         if request.method == "OPTIONS":

@@ -202,3 +202,66 @@ def test_workers_leave_with_the_server(tmp_path: Path, stop: str) -> None:
         assert not [p for p in workers if _alive(p)]
     finally:
         server.kill()
+
+
+def _posted(tag: str, **extra: Any) -> bytes:
+    return json.dumps(object_event(f"urn:epc:id:sgtin:0614141.812345.{tag}", **extra)).encode()
+
+
+def _summary(prepared: Any) -> Any:
+    """What a prepared single event stands for, without its record time."""
+    from corridor.api.capture_prep import EventRefused
+
+    if isinstance(prepared, EventRefused):
+        return ("refused", prepared.title, prepared.detail)
+    if isinstance(prepared, list):
+        return ("rejected", [(e["location"], e["rule"]) for e in prepared])
+    return ("work", [(p.index, p.row.event_id, p.row.hash_id, p.row.doc, tuple(p.row.columns))
+                     for p in prepared.prepared],  # index rows: tuples here, lists if pickled
+            [[list(row) for row in index.rows(t)] for _, index in prepared.index
+             for t in range(3)])
+
+
+def test_concurrent_single_events_prepared_in_worker_batches(tmp_path: Path) -> None:
+    """POST /epcis/events under concurrency: the events go to the worker processes in
+    batches, and each comes back as the server itself would have prepared it (valid, not
+    JSON, not an object, not a valid EPCIS event, an eventTime the index cannot hold). A worker killed from outside fails none:
+    the batch is prepared in the server process, and the next goes to a fresh pool."""
+    import asyncio
+
+    from corridor.api.capture_prep import CapturePreparer, prepare_event
+
+    bodies = [_posted(f"B{i}") for i in range(30)] + [
+        b"{not json", b"[1, 2]", _posted("B-bad", action="NOT-AN-ACTION"),
+        _posted("B-time", eventTime="2026-13-45T00:00:00Z")]
+    want = [_summary(prepare_event(b, 7, "urn:epc:id:pgln:0614141.00001", None))
+            for b in bodies]
+    assert [w[0] for w in want[-5:]] == ["work", "refused", "refused", "refused", "rejected"]
+
+    async def run(preparer: CapturePreparer) -> list[Any]:
+        deadline = time.monotonic() + 60
+        while not preparer.takes_events():  # the first call starts the workers
+            assert time.monotonic() < deadline, "the workers never answered"
+            await asyncio.sleep(0.05)
+        got = await asyncio.gather(*(preparer.prepare_event(
+            b, 7, "urn:epc:id:pgln:0614141.00001", None) for b in bodies))
+        return [_summary(g) for g in got]
+
+    preparer = CapturePreparer(workers=2, process_bytes=1 << 30)
+    try:
+        assert asyncio.run(run(preparer)) == want
+        assert 1 <= preparer.event_batches < len(bodies)  # batched, not one trip per event
+        pool = preparer._processes()
+        for pid in [p.pid for p in pool._processes.values()]:  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+
+        async def after_kill() -> list[Any]:
+            got = await asyncio.gather(*(preparer.prepare_event(
+                b, 7, "urn:epc:id:pgln:0614141.00001", None) for b in bodies))
+            return [_summary(g) for g in got]
+
+        assert asyncio.run(after_kill()) == want
+        assert not preparer.takes_events()  # the broken pool is gone; a fresh one warms
+    finally:
+        preparer.close()
