@@ -255,6 +255,19 @@ class EpcisRoutes:
                                f"{SIGNATURE_HEADER}: {failure}")
         return signature
 
+    async def _capture_input(self, request: Request, viewer: Viewer, media_types: tuple[str, ...],
+                             hint: str) -> tuple[str, bytes, bytes | None, str]:
+        """(media type, body, checked signature, party identifier) of a capture request:
+        415 for another media type, 413 for too large a body, 401/403 for a bad signature."""
+        media = _media(request)
+        if media not in media_types:
+            raise ProblemError(415, "ValidationException", "Unsupported media type",
+                               f"Content-Type {media or '(none)'!r}: {hint}")
+        body = await read_body(request, self.ctx.settings.max_capture_bytes,
+                               self.limit_headers)
+        signature = await self._signature(request, body, viewer)
+        return media, body, signature, await self._party_identifier(viewer)
+
     def _extensions(self, request: Request) -> dict[str, str]:
         return parse_extensions(request.headers.get("gs1-extensions"))
 
@@ -279,15 +292,9 @@ class EpcisRoutes:
             raise ProblemError(400, "ValidationException", "Bad GS1-Capture-Error-Behaviour",
                                f"GS1-Capture-Error-Behaviour: {behaviour!r} is not rollback"
                                " or proceed")
-        media = _media(request)
-        if media not in _JSON_TYPES + _XML_TYPES:
-            raise ProblemError(415, "ValidationException", "Unsupported media type",
-                               f"Content-Type {media or '(none)'!r}: send application/ld+json,"
-                               " application/json or application/xml")
-        body = await read_body(request, self.ctx.settings.max_capture_bytes,
-                               self.limit_headers)
-        signature = await self._signature(request, body, viewer)
-        party = await self._party_identifier(viewer)
+        media, body, signature, party = await self._capture_input(
+            request, viewer, _JSON_TYPES + _XML_TYPES,
+            "send application/ld+json, application/json or application/xml")
         try:
             prepared = await self.preparer.prepare(
                 body, media, behaviour=behaviour, party_id=viewer.party_id, party=party,
@@ -448,15 +455,9 @@ class EpcisRoutes:
 
     async def _posted_work(self, request: Request, viewer: Viewer
                            ) -> cap.CaptureWork | list[dict[str, Any]] | Response:
-        media = _media(request)
-        if media not in _JSON_TYPES:
-            raise ProblemError(415, "ValidationException", "Unsupported media type",
-                               f"Content-Type {media or '(none)'!r}: send one event as"
-                               " application/json or application/ld+json")
-        body = await read_body(request, self.ctx.settings.max_capture_bytes,
-                               self.limit_headers)
-        signature = await self._signature(request, body, viewer)
-        party = await self._party_identifier(viewer)
+        _, body, signature, party = await self._capture_input(
+            request, viewer, _JSON_TYPES,
+            "send one event as application/json or application/ld+json")
         call = (body, viewer.party_id, party, signature)
         if len(body) > _INLINE_EVENT_BYTES:  # a large event must not stall the event loop
             prepared = await self.preparer.on_thread(prepare_event, *call)
