@@ -4,11 +4,13 @@ Starts `corridor serve` in a subprocess on a fresh store, then:
   1. documents: POST /epcis/capture of JSON-LD documents of --per-doc events each (distinct
      events), one after another; events/s = events stored / wall time (202 + job success).
   2. single events: POST /epcis/events from --clients concurrent clients; events/s and
-     p50/p99 latency.
+     p50/p99 latency. With --wrk-seconds N, wrk (C; apt-get install wrk) sends them for N
+     seconds instead, from its own process, at a fraction of this client's CPU per request.
 Each measure runs --rounds times on the same server (fresh events each time); the medians
 are printed at the end, with the server's CPU time per event beside each figure.
 Usage: python bench/bench_capture.py [--db sqlite|postgresql] [--docs 10] [--per-doc 1000]
-                                     [--single 3000] [--clients 50] [--rounds 3]
+                                     [--single 3000 | --wrk-seconds 8] [--clients 50]
+                                     [--rounds 3]
 """
 
 from __future__ import annotations
@@ -267,6 +269,60 @@ async def bench_single(base: str, key: str, total: int, clients: int, pid: int,
     return total / wall, p99
 
 
+# wrk sends line k of the bodies file as its k-th request (-t1: one thread, one counter), so
+# every event is distinct as long as the file lasts (then repeats come back 409, counted as
+# failures).
+_WRK_SCRIPT = """
+local bodies, k = {}, 0
+for line in io.lines(os.getenv("CORRIDOR_BENCH_BODIES")) do bodies[#bodies + 1] = line end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("CORRIDOR_BENCH_KEY")
+request = function()
+  k = k + 1
+  return wrk.format(nil, "/epcis/events", nil, bodies[(k - 1) % #bodies + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRK %d %d %d %.3f\\n", summary.requests, summary.errors.status,
+                         summary.duration, latency:percentile(99) / 1000))
+end
+"""
+
+
+def bench_single_wrk(base: str, key: str, seconds: int, clients: int, pid: int, work: Path,
+                     tag: str = "W") -> tuple[float, float]:
+    """Single events with wrk (C; Debian's wrk package) as the load generator for `seconds`:
+    it costs a fraction of this Python client's CPU per request, so more of the machine is
+    left to the server, as with clients on other machines. (events/s, p99 ms), printed."""
+    import resource
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("--wrk-seconds needs wrk: apt-get install wrk")
+    bodies = work / f"bodies-{tag}.txt"
+    bodies.write_text("".join(json.dumps(event(k, tag)) + "\n"
+                              for k in range(seconds * 4000)))
+    script = work / "single.lua"
+    script.write_text(_WRK_SCRIPT)
+    env = {**os.environ, "CORRIDOR_BENCH_BODIES": str(bodies), "CORRIDOR_BENCH_KEY": key}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    snap0 = cpu_snapshot(pid)
+    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script),
+                          base], env=env, capture_output=True, text=True, check=True).stdout
+    snap1 = cpu_snapshot(pid)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    requests, bad, micros, p99 = next(
+        x for x in out.splitlines() if x.startswith("WRK ")).split()[1:]
+    sent = int(requests)
+    # wrk's CPU in place of this process's
+    snap1["load"] = snap0["load"] + (after.ru_utime + after.ru_stime
+                                     - before.ru_utime - before.ru_stime)
+    print(f"  single events (wrk): {sent} POST /epcis/events, {clients} connections:"
+          f" {sent / (int(micros) / 1e6):,.0f} events/s, p99 {float(p99):.1f} ms,"
+          f" failures {int(bad)}")
+    print(f"    {cpu_report(snap0, snap1, sent)}")
+    return sent / (int(micros) / 1e6), float(p99)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -277,6 +333,9 @@ def main() -> None:
     ap.add_argument("--doc-clients", type=int, default=1,
                     help="concurrent clients posting documents (1: one after another)")
     ap.add_argument("--port", type=int, default=8732)
+    ap.add_argument("--wrk-seconds", type=int, default=0,
+                    help="single events from wrk (C) for this long instead of --single from"
+                         " this process")
     ap.add_argument("--rounds", type=int, default=3,
                     help="repeat both measures (fresh events each time); medians at the end")
     args = ap.parse_args()
@@ -294,7 +353,10 @@ def main() -> None:
             if args.docs:
                 doc_rates.append(asyncio.run(bench_documents(
                     base, key, args.docs, args.per_doc, proc.pid, f"D{r}", args.doc_clients)))
-            if args.single:
+            if args.wrk_seconds:
+                single.append(bench_single_wrk(base, key, args.wrk_seconds, args.clients,
+                                               proc.pid, work, f"W{r}"))
+            elif args.single:
                 single.append(asyncio.run(bench_single(base, key, args.single, args.clients,
                                                        proc.pid, f"S{r}")))
         if doc_rates:
