@@ -33,6 +33,7 @@ __all__ = [
     "CaptureKeys",
     "Viewer",
     "hash_api_key",
+    "must_be_party",
     "read_db",
     "require_party",
     "viewer_for",
@@ -180,7 +181,7 @@ class CaptureKeys:
         key_hash = hash_api_key(key)
         viewer = self._by_hash.get(key_hash)
         if viewer is None:
-            viewer = await viewer_for(request, ctx)
+            viewer = await _viewer_of_key(key, ctx)
             if len(self._by_hash) >= self.size:
                 del self._by_hash[next(iter(self._by_hash))]
             self._by_hash[key_hash] = viewer
@@ -195,6 +196,11 @@ async def viewer_for(request: HTTPConnection, ctx: Any) -> Viewer:
     key = parse_bearer(request.headers.get("authorization"))
     if key is None:
         return Viewer.PUBLIC
+    return await _viewer_of_key(key, ctx)
+
+
+async def _viewer_of_key(key: str, ctx: Any) -> Viewer:
+    """The Viewer of a (well-formed) API key; AuthError(401) if unknown or revoked."""
     if ctx.db.dialect == "sqlite":
         # a point read on a local file (WAL: never waits for writers) costs less than the
         # hop to a worker thread and back
@@ -208,7 +214,11 @@ async def viewer_for(request: HTTPConnection, ctx: Any) -> Viewer:
 
 async def require_party(request: HTTPConnection, ctx: Any) -> Viewer:
     """Like viewer_for, but anonymous requests are refused with 401."""
-    viewer = await viewer_for(request, ctx)
+    return must_be_party(await viewer_for(request, ctx))
+
+
+def must_be_party(viewer: Viewer) -> Viewer:
+    """The viewer, unless anonymous: then 401."""
     if viewer.is_public:
         raise AuthError(401, "this resource needs 'Authorization: Bearer <API key>'")
     return viewer

@@ -22,9 +22,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
+
+from corridor.api.epcis_http import EPCIS_CONTEXT
+from corridor.epcis.documents import check_json_document, read_document, split_json_document
 from corridor.epcis.problems import EpcisError, Problem
 from corridor.store import capture as cap
-from corridor.store.events import now_utc
+from corridor.store.events import display_time, now_utc
 
 T = TypeVar("T")
 _EVENT_LOCATION = re.compile(r"^/epcisBody/eventList/(\d+)(/|$)")
@@ -71,12 +75,6 @@ def prepare_event(body: bytes, party_id: int | None, party: str,
     """The CPU half of POST /epcis/events: work to commit, the errors that reject the event
     (recorded as a failed job), or why it is no event. Runs anywhere: no database, and its
     result pickles."""
-    import orjson
-
-    from corridor.api.epcis_http import EPCIS_CONTEXT
-    from corridor.epcis.documents import check_json_document, split_json_document
-    from corridor.store.events import display_time
-
     try:
         event = orjson.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -108,8 +106,6 @@ def prepare_events(calls: list[tuple[bytes, int | None, str, bytes | None]]
 def _parse(body: bytes, media: str, behaviour: str
            ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
     """(document or None, per-event problems to skip, document-level problems)."""
-    from corridor.epcis.documents import read_document
-
     try:
         return read_document(body, media), {}, []
     except EpcisError as exc:
@@ -308,11 +304,11 @@ class CapturePreparer:
         batch, self._events = self._events, []
         self._batches_out += 1
         self.event_batches += 1
-        task = asyncio.ensure_future(self._prepare_events(batch))
+        task = asyncio.ensure_future(self._run_event_batch(batch))
         self._tasks.add(task)  # the loop keeps only a weak reference
         task.add_done_callback(self._tasks.discard)
 
-    async def _prepare_events(self, batch: list[tuple[tuple[Any, ...],
+    async def _run_event_batch(self, batch: list[tuple[tuple[Any, ...],
                                                       asyncio.Future[PreparedEvent]]]) -> None:
         calls = [call for call, _ in batch]
         try:

@@ -27,6 +27,7 @@ from corridor.api.auth import (
     CaptureKeys,
     Viewer,
     instance_uri,
+    must_be_party,
     read_db,
     require_party,
     viewer_for,
@@ -204,14 +205,13 @@ class EpcisRoutes:
         return ident
 
     async def _writer(self, request: Request) -> Viewer:
-        viewer = await require_party(request, self.ctx)
+        viewer = await viewer_for(request, self.ctx)
         self._may_capture(viewer)
         return viewer
 
     @staticmethod
     def _may_capture(viewer: Viewer) -> None:
-        if viewer.is_public:
-            raise AuthError(401, "this resource needs 'Authorization: Bearer <API key>'")
+        must_be_party(viewer)
         if viewer.role not in ("member", "admin"):
             raise ProblemError(403, "SecurityException", "Access to resource forbidden",
                                f"a party with role {viewer.role!r} may read but not capture")
