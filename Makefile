@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: run test setup lint bench clean
 
-$(STAMP): pyproject.toml setup.py corridor/epcis/_hashcore.c corridor/ledger/_jcscore.c
+$(STAMP): pyproject.toml setup.py corridor/epcis/_hashcore.c corridor/ledger/_jcscore.c \
+          corridor/store/_indexcore.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -8,7 +8,7 @@ word so that every spelling matches every other.
 
 from __future__ import annotations
 
-_PREFIXES = {
+PREFIXES = {
     "bizStep": ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-",
                 "https://gs1.org/voc/Bizstep-", "cbv:BizStep-"),
     "disposition": ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-",
@@ -26,7 +26,7 @@ _PREFIXES = {
 
 def normalise(kind: str, value: str) -> str:
     """Bare-word form of a CBV value of the given kind; custom URIs are returned unchanged."""
-    prefixes = _PREFIXES[kind]
+    prefixes = PREFIXES[kind]
     if not value.startswith(prefixes):  # the usual case in EPCIS 2.0: already a bare word
         return value
     for prefix in prefixes:

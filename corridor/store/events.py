@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 import orjson
 
 from corridor.query.epc import canonical
-from corridor.query.vocab import normalise
+from corridor.query.vocab import PREFIXES, normalise
 from corridor.store.db import Connection, lookup_key
 
 _UTC_FAST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)")
@@ -168,6 +169,16 @@ def _ext_value(out: list, scope: str, path: str, value: Any,
 def index_event(event: Mapping[str, Any], namespaces: Mapping[str, str]) -> IndexedEvent:
     """Everything a query may filter on, in canonical form. Raises ValueError (with the
     field named) on a value the index cannot hold, e.g. an unparseable eventTime."""
+    if _native is not None:
+        fast = _native(event)
+        if fast is not None:
+            return IndexedEvent(*fast[:8], None, fast[8], fast[9], set(fast[10]))
+    return index_event_python(event, namespaces)
+
+
+def index_event_python(event: Mapping[str, Any], namespaces: Mapping[str, str]
+                       ) -> IndexedEvent:
+    """index_event without the C core: the reference for every shape of event."""
     try:
         event_time = utc_time(event["eventTime"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -250,6 +261,30 @@ def index_event(event: Mapping[str, Any], namespaces: Mapping[str, str]) -> Inde
         _ext_rows(fields, "bizLocation", biz_location, namespaces)
     _sensor_rows(fields, event.get("sensorElementList"), namespaces)
     return ix
+
+
+# The usual event shapes also have a C path (`_indexcore.c`, built by setup.py when a compiler
+# is there): it returns index_event's values, or None for this module's Python to decide.
+# `NATIVE` tells whether it is built; `CORRIDOR_PURE_PYTHON=1` (or `set_native(False)`) leaves
+# it unused.
+try:
+    from corridor.store import _indexcore  # type: ignore[attr-defined]
+except ImportError:  # not built (no compiler at install time): the Python path alone
+    _indexcore = None
+NATIVE = _indexcore is not None
+if NATIVE:
+    _indexcore.configure(canonical, PREFIXES)
+_native: Any = None
+
+
+def set_native(enabled: bool) -> bool:
+    """Use the C core (when built) or not; returns whether it is in use now."""
+    global _native
+    _native = _indexcore.index if enabled and NATIVE else None
+    return _native is not None
+
+
+set_native(os.environ.get("CORRIDOR_PURE_PYTHON") != "1")
 
 
 def _sensor_rows(fields: list, elements: Any, namespaces: Mapping[str, str]) -> None:
