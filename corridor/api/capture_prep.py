@@ -86,15 +86,17 @@ def prepare_event(body: bytes, party_id: int | None, party: str,
     for item in own if isinstance(own, list) else [own] if own else []:
         if isinstance(item, dict):
             context.append(item)
+    now = now_utc()
     wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
-               "creationDate": display_time(now_utc()), "epcisBody": {"eventList": [event]}}
+               "creationDate": display_time(now), "epcisBody": {"eventList": [event]}}
     try:  # the wrapper adds no text of its own: the body's bytes hold every string
         check_json_document(wrapper, body)
         doc = split_json_document(wrapper)
     except EpcisError as exc:
         return EventRefused("Invalid EPCIS event", "; ".join(
             str(p).replace("/epcisBody/eventList/0", "", 1) or "/" for p in exc.problems[:20]))
-    return cap.prepare_work(doc, party_id=party_id, party_identifier=party, signature=signature)
+    return cap.prepare_work(doc, party_id=party_id, party_identifier=party, signature=signature,
+                            record_time=now)
 
 
 def prepare_events(calls: list[tuple[bytes, int | None, str, bytes | None]]
@@ -266,21 +268,33 @@ class CapturePreparer:
             return False
         if self._warm is not None and self._warm is self._pool:
             return True
-        if not self._warming:
-            pool = self._processes()
+        self.start()
+        return False
 
-            def ready(done: Any) -> None:
+    def start(self) -> None:
+        """Start the worker processes (if not started or starting): `corridor serve` does at
+        startup, so that the first burst of captures finds them ready."""
+        if self.workers <= 0 or self._warming or (
+                self._warm is not None and self._warm is self._pool):
+            return
+        pool = self._processes()
+        answers: list[Any] = []
+
+        def ready(done: Any) -> None:
+            answers.append(done)
+            if len(answers) == self.workers:
                 self._warming = False
-                if not done.cancelled() and done.exception() is None:
+                if all(not a.cancelled() and a.exception() is None for a in answers):
                     self._warm = pool
 
-            self._warming = True
-            try:
+        self._warming = True
+        try:
+            # one call per worker: the pool spawns a process for each call no idle one takes
+            for _ in range(self.workers):
                 pool.submit(os.getpid).add_done_callback(ready)
-            except BrokenProcessPool:  # the next call starts a fresh one
-                self._warming = False
-                self._discard(pool)
-        return False
+        except BrokenProcessPool:  # the next call starts a fresh one
+            self._warming = False
+            self._discard(pool)
 
     async def prepare_event(self, body: bytes, party_id: int | None, party: str,
                             signature: bytes | None) -> PreparedEvent:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 VERSION_LINE = "corridor/entry/v1"
@@ -99,3 +100,32 @@ class LogEntry:
         if entry.encode() != data:
             raise EntryError("entry is not in its canonical encoding")
         return entry
+
+
+def entry_encoder(party: str, record_time: str, signature: bytes | None
+                  ) -> Callable[[str, bytes], bytes]:
+    """`encode(event_hash_id, document_sha256)`: the encoded LogEntry of each event of one
+    capture, which share party, record time and signature. Those are checked once, not per
+    event; the bytes are LogEntry(...).encode()'s, and whatever that would refuse it refuses
+    with the same EntryError."""
+
+    def checked(event_hash_id: str, document_sha256: bytes) -> bytes:
+        return LogEntry(event_hash_id, document_sha256, party, record_time, signature).encode()
+
+    try:
+        checked("ni:///sha-256;0", bytes(32))
+    except EntryError:
+        return checked  # every event gets the error, as without this function
+    head = f"{VERSION_LINE}\nevent "
+    tail = f"\nparty {party}\ntime {record_time}\n"
+    if signature is not None:
+        tail += f"sig {base64.b64encode(signature).decode()}\n"
+    room = MAX_ENTRY_BYTES - len(head.encode()) - len(tail.encode()) - 77  # doc line: 77 bytes
+
+    def encode(event_hash_id: str, document_sha256: bytes) -> bytes:
+        if (len(document_sha256) != 32 or not event_hash_id.startswith("ni:///")
+                or len(event_hash_id) > room or not _TOKEN.fullmatch(event_hash_id)):
+            return checked(event_hash_id, document_sha256)  # raises what LogEntry raises
+        return f"{head}{event_hash_id}\ndoc sha-256:{document_sha256.hex()}{tail}".encode()
+
+    return encode

@@ -21,7 +21,9 @@ from typing import Any
 
 import orjson
 
+from corridor.epcis.hashid import event_hash_id
 from corridor.epcis.problems import Problem
+from corridor.ledger.entry import entry_encoder
 from corridor.ledger.jcs import canonicalize
 from corridor.store.db import Connection
 from corridor.store.events import (
@@ -119,17 +121,14 @@ class _Prepared:
 def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], party: str,
              record_time: str, skip: Mapping[int, Any], signature: bytes | None,
              indices: range) -> tuple[list[_Prepared], IndexRows, list[dict[str, Any]]]:
-    from corridor.epcis.hashid import event_hash_id
-    from corridor.ledger.entry import LogEntry
-
     prepared: list[_Prepared] = []
     indexed: list[IndexedEvent] = []
     errors: list[dict[str, Any]] = []
+    encode_entry = entry_encoder(party, record_time, signature)
     for i in indices:
         if i in skip:
             continue
         event = events[i]
-        where = f"/epcisBody/eventList/{i}"
         try:
             hash_id = event_hash_id(event, namespaces)
             ix = index_event(event, namespaces)
@@ -138,10 +137,9 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
                 event = {**event, "eventID": hash_id}
             event_id = str(event["eventID"])
             doc = canonicalize(event)
-            entry = LogEntry(hash_id, hashlib.sha256(doc).digest(), party, record_time,
-                             signature).encode()
+            entry = encode_entry(hash_id, hashlib.sha256(doc).digest())
         except Exception as exc:  # noqa: BLE001 - any failure is that event's problem
-            errors.append({"location": where, "rule": "capture",
+            errors.append({"location": f"/epcisBody/eventList/{i}", "rule": "capture",
                            "message": f"{exc.__class__.__name__}: {exc}", "eventIndex": i})
             continue
         prepared.append(_Prepared(i, EventRow(
@@ -350,7 +348,7 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         add_location_children(conn, children)
         out = [w.results() for w in works]
         finished = now_utc()
-        final = [(w, r, 1 if r.success else 0, w.event_count, json.dumps(r.errors),
+        final = [(w, r, 1 if r.success else 0, w.event_count, _json(r.errors),
                   _json([[e.index, e.event_id, e.hash_id, e.log_index, e.duplicate]
                          for e in r.events])) for w, r in zip(works, out, strict=True)]
         new_jobs = []

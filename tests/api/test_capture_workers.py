@@ -265,3 +265,31 @@ def test_concurrent_single_events_prepared_in_worker_batches(tmp_path: Path) -> 
         assert not preparer.takes_events()  # the broken pool is gone; a fresh one warms
     finally:
         preparer.close()
+
+
+def test_start_readies_every_worker_before_any_capture(tmp_path: Path) -> None:
+    """`corridor serve` starts the pool at startup (CapturePreparer.start): every worker
+    process is spawned and answering before the first capture arrives."""
+    from corridor.api.capture_prep import CapturePreparer
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    server = Server(url, tmp_path).start()
+    try:
+        assert server.proc is not None
+        deadline = time.monotonic() + 30
+        while len(_children(server.proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_children(server.proc.pid)) >= 2  # no capture was posted
+    finally:
+        server.kill()
+    preparer = CapturePreparer(workers=2, process_bytes=1 << 30)
+    try:
+        preparer.start()
+        preparer.start()  # starting again while they start spawns nothing more
+        deadline = time.monotonic() + 60
+        while not preparer.takes_events():
+            assert time.monotonic() < deadline, "the workers never answered"
+            time.sleep(0.05)
+        assert len(preparer._processes()._processes) == 2  # type: ignore[arg-type]
+    finally:
+        preparer.close()

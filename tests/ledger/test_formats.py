@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corridor.ledger.checkpoint import Checkpoint, CheckpointError, parse_checkpoint
-from corridor.ledger.entry import EntryError, LogEntry
+from corridor.ledger.entry import EntryError, LogEntry, entry_encoder
 from corridor.ledger.jcs import CanonicalizationError, canonicalize
 from corridor.ledger.merkle import ListHasher, inclusion_proof, leaf_hash, root_of
 from corridor.ledger.note import (
@@ -114,6 +114,33 @@ def test_entry_encoding_is_exact_and_strict() -> None:
         LogEntry(e.event_hash_id, e.document_sha256, "p", "yesterday")
     with pytest.raises(EntryError, match="party"):
         LogEntry(e.event_hash_id, e.document_sha256, "a\nb", e.record_time)
+
+
+HASH_ID = "ni:///sha-256;" + "ab" * 32 + "?ver=CBV2.0"
+
+
+@pytest.mark.parametrize(("party", "time", "signature"), [
+    ("urn:epc:id:pgln:0614141.00001", "2026-03-01T10:00:00.000000Z", None),
+    ("Ülke Lojistik A.Ş.", "2026-03-01T10:00:00+05:00", b"\x01" * 64),
+    ("x" * 65380, "2026-03-01T10:00:00Z", None),  # room for the short hash id only
+    (" padded", "2026-03-01T10:00:00Z", None), ("p", "yesterday", None),
+    ("p", "2026-03-01T10:00:00Z", b""),
+])
+def test_entry_encoder_gives_log_entry_bytes_and_errors(party: str, time: str,
+                                                       signature: bytes | None) -> None:
+    encode = entry_encoder(party, time, signature)
+    for hash_id, digest in [(HASH_ID, bytes(range(32))), ("ni:///sha-256;1", b"\xff" * 32),
+                            ("ni:///x y", bytes(32)), ("sha-256;1", bytes(32)),
+                            (HASH_ID, bytes(31)), ("ni:///" + "a" * 200, bytes(32))]:
+        try:
+            expected: object = LogEntry(hash_id, digest, party, time, signature).encode()
+        except EntryError as exc:
+            expected = str(exc)
+        try:
+            got: object = encode(hash_id, digest)
+        except EntryError as exc:
+            got = str(exc)
+        assert got == expected
 
 
 def test_rfc8785_examples() -> None:
