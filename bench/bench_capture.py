@@ -83,8 +83,10 @@ def prepare_db(kind: str, work: Path) -> tuple[str, str, str | None]:
 def serve(url: str, work: Path, port: int) -> subprocess.Popen:
     corridor = str(Path(sys.executable).parent / "corridor")
     env = {**os.environ, "CORRIDOR_DATA_DIR": str(work), "CORRIDOR_MAX_CAPTURE_EVENTS": "100000"}
+    # BENCH_SERVER_OUT=1: the server's output on this terminal (a temporary print in it)
+    out = None if os.environ.get("BENCH_SERVER_OUT") else subprocess.DEVNULL
     proc = subprocess.Popen([corridor, "serve", "--db", url, "--port", str(port)], env=env,
-                            cwd=work, stdout=None if os.environ.get("BENCH_SERVER_OUT") else subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                            cwd=work, stdout=out, stderr=subprocess.STDOUT)
     for _ in range(300):
         try:
             httpx.get(f"http://127.0.0.1:{port}/epcis/eventTypes", timeout=1)
