@@ -9,9 +9,10 @@ their Python paths.
 
 from setuptools import Extension, setup
 
+# both time conversions include corridor/_civil_time.h
 setup(ext_modules=[Extension("corridor.epcis._hashcore", ["corridor/epcis/_hashcore.c"],
-                             optional=True),
+                             depends=["corridor/_civil_time.h"], optional=True),
                    Extension("corridor.ledger._jcscore", ["corridor/ledger/_jcscore.c"],
                              optional=True),
                    Extension("corridor.store._indexcore", ["corridor/store/_indexcore.c"],
-                             optional=True)])
+                             depends=["corridor/_civil_time.h"], optional=True)])

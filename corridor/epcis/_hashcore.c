@@ -14,6 +14,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../_civil_time.h"
+
 /* ---------------------------------------------------------------- configuration */
 
 typedef struct {
@@ -356,21 +358,6 @@ static int canon_ascii(const char *s, Py_ssize_t n, Buf *o) {
 
 /* ---------------------------------------------------------------- timestamps */
 
-static int days_in(int y, int m) {
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return d[m - 1];
-}
-
-static int num(const char *s, int k) {
-    int v = 0;
-    for (int i = 0; i < k; i++) {
-        if (!is_digit(s[i])) return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* hash_values._time_uncached for `...Z` and `...+hh:mm` with 0 or 3 fraction digits:
    1 with out[0:24] set (exactly 24 bytes, no terminator), 0 when Python decides */
 static int time_c(const char *s, Py_ssize_t n, char *out) {
@@ -405,25 +392,7 @@ static int time_c(const char *s, Py_ssize_t n, char *out) {
         || mi > 59 || se > 59)
         return 0;
     int minutes = h * 60 + mi - (s[i] == '+' ? 1 : -1) * (oh * 60 + om);
-    if (minutes < 0) {
-        minutes += 1440;
-        if (--d < 1) {
-            if (--mo < 1) {
-                mo = 12;
-                y--;
-            }
-            d = days_in(y, mo);
-        }
-    } else if (minutes >= 1440) {
-        minutes -= 1440;
-        if (++d > days_in(y, mo)) {
-            d = 1;
-            if (++mo > 12) {
-                mo = 1;
-                y++;
-            }
-        }
-    }
+    roll_day(&y, &mo, &d, &minutes);
     char tmp[32];
     int k = snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
                      minutes / 60, minutes % 60, se, ms);

@@ -18,6 +18,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../_civil_time.h"
+
 static int configured = 0;
 static PyObject *canonical_fn;
 /* CBV prefixes (corridor.query.vocab.PREFIXES): a value starting with one is Python's */
@@ -129,21 +131,6 @@ static PyObject *canonical(PyObject *id) {
 
 /* ---------------------------------------------------------------- eventTime */
 
-static int days_in(int y, int m) {
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
-    return d[m - 1];
-}
-
-static int num(const char *s, int k) {
-    int v = 0;
-    for (int i = 0; i < k; i++) {
-        if (!is_digit(s[i])) return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 /* events.utc_time for `YYYY-MM-DDTHH:MM:SS[.fraction]` and `Z` or `+hh:mm` / `-hh:mm`, away
    from the ends of datetime's range: a new str, or NULL (no exception) for Python */
 static PyObject *utc_time(PyObject *value) {
@@ -178,25 +165,7 @@ static PyObject *utc_time(PyObject *value) {
         return NULL;
     }
     int minutes = h * 60 + mi + shift;
-    if (minutes < 0) {
-        minutes += 1440;
-        if (--d < 1) {
-            if (--mo < 1) {
-                mo = 12;
-                y--;
-            }
-            d = days_in(y, mo);
-        }
-    } else if (minutes >= 1440) {
-        minutes -= 1440;
-        if (++d > days_in(y, mo)) {
-            d = 1;
-            if (++mo > 12) {
-                mo = 1;
-                y++;
-            }
-        }
-    }
+    roll_day(&y, &mo, &d, &minutes);
     char digits[7] = "000000";
     for (Py_ssize_t k = 0; k < frac && k < 6; k++) digits[k] = s[20 + k];
     char out[32];
@@ -208,11 +177,13 @@ static PyObject *utc_time(PyObject *value) {
 
 /* ---------------------------------------------------------------- the event */
 
-/* `event.get(key) or ()` as a list, or NULL: 1 with *items (borrowed, maybe NULL for
-   nothing to iterate), 0 for a value Python iterates its own way */
-static int list_of(PyObject *value, PyObject **items) {
+/* `event.get(key) or ()` when that is a list: 1 with *items (borrowed; NULL for nothing to
+   iterate), 0 for a value Python iterates its own way, -1 on error */
+static int list_at(PyObject *event, PyObject *key, PyObject **items) {
     *items = NULL;
-    if (value == NULL || value == Py_None) return 1;
+    PyObject *value = PyDict_GetItemWithError(event, key);
+    if (value == NULL) return PyErr_Occurred() ? -1 : 1;
+    if (value == Py_None) return 1;
     if (!PyList_CheckExact(value)) return 0;
     *items = value;
     return 1;
@@ -258,9 +229,8 @@ static int location(PyObject *event, PyObject *key, PyObject **out) {
 static int epc_rows(PyObject *event, PyObject *epcs) {
     for (int r = 0; r < N_ROLES; r++) {
         PyObject *items;
-        PyObject *value = PyDict_GetItemWithError(event, epc_keys[r]);
-        if (value == NULL && PyErr_Occurred()) return -1;
-        if (!list_of(value, &items)) return 0;
+        int rc = list_at(event, epc_keys[r], &items);
+        if (rc <= 0) return rc;
         for (Py_ssize_t i = 0; items != NULL && i < PyList_GET_SIZE(items); i++) {
             PyObject *epc = PyList_GET_ITEM(items, i);
             if (!PyUnicode_Check(epc)) continue;
@@ -286,9 +256,8 @@ static int epc_rows(PyObject *event, PyObject *epcs) {
     }
     for (int r = 0; r < N_ROLES; r++) {
         PyObject *items;
-        PyObject *value = PyDict_GetItemWithError(event, qty_keys[r]);
-        if (value == NULL && PyErr_Occurred()) return -1;
-        if (!list_of(value, &items)) return 0;
+        int rc = list_at(event, qty_keys[r], &items);
+        if (rc <= 0) return rc;
         for (Py_ssize_t i = 0; items != NULL && i < PyList_GET_SIZE(items); i++) {
             PyObject *q = PyList_GET_ITEM(items, i);
             if (!PyDict_Check(q)) continue;
@@ -317,11 +286,11 @@ static int epc_rows(PyObject *event, PyObject *epcs) {
                 Py_DECREF(key);
                 return -1;
             }
-            int rc = append_row(epcs, PyTuple_Pack(4, qty_roles[r], key, number,
-                                                   uom != NULL ? uom : Py_None));
+            int appended = append_row(epcs, PyTuple_Pack(4, qty_roles[r], key, number,
+                                                         uom != NULL ? uom : Py_None));
             Py_DECREF(key);
             Py_DECREF(number);
-            if (rc < 0) return -1;
+            if (appended < 0) return -1;
         }
     }
     return 1;
@@ -332,9 +301,8 @@ static int epc_rows(PyObject *event, PyObject *epcs) {
 static int typed_rows(PyObject *event, PyObject *list_key, PyObject *member, PyObject *path,
                       PyObject *prefixes, PyObject *fields, PyObject *parties) {
     PyObject *items;
-    PyObject *value = PyDict_GetItemWithError(event, list_key);
-    if (value == NULL && PyErr_Occurred()) return -1;
-    if (!list_of(value, &items)) return 0;
+    int rc = list_at(event, list_key, &items);
+    if (rc <= 0) return rc;
     for (Py_ssize_t i = 0; items != NULL && i < PyList_GET_SIZE(items); i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
         if (!PyDict_Check(item)) continue;
