@@ -112,10 +112,10 @@ def entry_encoder(party: str, record_time: str, signature: bytes | None
     def checked(event_hash_id: str, document_sha256: bytes) -> bytes:
         return LogEntry(event_hash_id, document_sha256, party, record_time, signature).encode()
 
-    try:
-        checked("ni:///sha-256;0", bytes(32))
-    except EntryError:
-        return checked  # every event gets the error, as without this function
+    # the shared fields, as LogEntry checks them
+    if not (_PARTY.fullmatch(party) and _TIME.fullmatch(record_time)
+            and (signature is None or signature)):
+        return checked  # every event gets LogEntry's error, as without this function
     head = f"{VERSION_LINE}\nevent "
     tail = f"\nparty {party}\ntime {record_time}\n"
     if signature is not None:
