@@ -5,9 +5,10 @@
  * an IndexedEvent (error_time is None: an event with an errorDeclaration is Python's), or
  * None: "use the Python path". The Python function stays the reference: any key, type or
  * value this file does not handle itself (extension fields, ilmd, sensors, error
- * declarations, persistent dispositions, CBV values written as URIs, times that are not
- * plain UTC, str or dict subclasses, ...) gives None, and so does any exception on the way,
- * so the Python path computes the result (or raises) exactly as without this module.
+ * declarations, persistent dispositions, CBV values written as URIs, times other than
+ * `YYYY-MM-DDTHH:MM:SS[.digits]` with `Z` or `+hh:mm` / `-hh:mm`, str or dict subclasses,
+ * ...) gives None, and so does any exception on the way, so the Python path computes the
+ * result (or raises) exactly as without this module.
  *
  * Identifiers go through corridor.query.epc.canonical (passed in by configure()), except
  * plain SGTIN URNs, converted here (a fresh serial misses that function's cache every
@@ -189,7 +190,7 @@ static int list_at(PyObject *event, PyObject *key, PyObject **items) {
     return 1;
 }
 
-/* append a new tuple, stealing the references of its items (all non-NULL) */
+/* append `row` (a new reference; NULL after a failed PyTuple_Pack) and release it */
 static int append_row(PyObject *list, PyObject *row) {
     if (row == NULL) return -1;
     int r = PyList_Append(list, row);
