@@ -264,18 +264,19 @@ class CapturePreparer:
         """Whether single events can go to the pool now: it has workers, started and ready.
         The first call starts them; until they answer, events are prepared where they are
         (a burst must not wait the second or two that spawning and imports take)."""
-        if self.workers <= 0:
-            return False
-        if self._warm is not None and self._warm is self._pool:
+        if self._ready():
             return True
         self.start()
         return False
 
+    def _ready(self) -> bool:
+        """The current pool's workers have all answered."""
+        return self._warm is not None and self._warm is self._pool
+
     def start(self) -> None:
         """Start the worker processes (if not started or starting): `corridor serve` does at
         startup, so that the first burst of captures finds them ready."""
-        if self.workers <= 0 or self._warming or (
-                self._warm is not None and self._warm is self._pool):
+        if self.workers <= 0 or self._warming or self._ready():
             return
         pool = self._processes()
         answers: list[Any] = []

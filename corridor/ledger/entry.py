@@ -40,19 +40,8 @@ class LogEntry:
     signature: bytes | None = None
 
     def __post_init__(self) -> None:
-        if not self.event_hash_id.startswith("ni:///") or not _TOKEN.fullmatch(
-                self.event_hash_id):
-            raise EntryError(f"event_hash_id {self.event_hash_id!r}: expected an ni:/// URI "
-                             "of printable ASCII without spaces")
-        if len(self.document_sha256) != 32:
-            raise EntryError(f"document_sha256: {len(self.document_sha256)} bytes, expected 32")
-        if not _PARTY.fullmatch(self.party):
-            raise EntryError(f"party {self.party!r}: expected non-empty text without control "
-                             "characters or surrounding spaces")
-        if not _TIME.fullmatch(self.record_time):
-            raise EntryError(f"record_time {self.record_time!r}: expected RFC 3339 date-time")
-        if self.signature is not None and not self.signature:
-            raise EntryError("signature: empty; use None for an unsigned capture")
+        _check_event_fields(self.event_hash_id, self.document_sha256)
+        _check_capture_fields(self.party, self.record_time, self.signature)
 
     def encode(self) -> bytes:
         text = (f"{VERSION_LINE}\nevent {self.event_hash_id}\n"
@@ -102,6 +91,28 @@ class LogEntry:
         return entry
 
 
+def _check_event_fields(event_hash_id: str, document_sha256: bytes) -> None:
+    if not event_hash_id.startswith("ni:///") or not _TOKEN.fullmatch(event_hash_id):
+        raise EntryError(f"event_hash_id {event_hash_id!r}: expected an ni:/// URI "
+                         "of printable ASCII without spaces")
+    if len(document_sha256) != 32:
+        raise EntryError(f"document_sha256: {len(document_sha256)} bytes, expected 32")
+
+
+def _check_capture_fields(party: str, record_time: str, signature: bytes | None) -> None:
+    """The fields all entries of one capture share."""
+    if not _PARTY.fullmatch(party):
+        raise EntryError(f"party {party!r}: expected non-empty text without control "
+                         "characters or surrounding spaces")
+    if not _TIME.fullmatch(record_time):
+        raise EntryError(f"record_time {record_time!r}: expected RFC 3339 date-time")
+    if signature is not None and not signature:
+        raise EntryError("signature: empty; use None for an unsigned capture")
+
+
+_DOC_LINE_BYTES = len("\ndoc sha-256:") + 64
+
+
 def entry_encoder(party: str, record_time: str, signature: bytes | None
                   ) -> Callable[[str, bytes], bytes]:
     """`encode(event_hash_id, document_sha256)`: the encoded LogEntry of each event of one
@@ -112,20 +123,20 @@ def entry_encoder(party: str, record_time: str, signature: bytes | None
     def checked(event_hash_id: str, document_sha256: bytes) -> bytes:
         return LogEntry(event_hash_id, document_sha256, party, record_time, signature).encode()
 
-    # the shared fields, as LogEntry checks them
-    if not (_PARTY.fullmatch(party) and _TIME.fullmatch(record_time)
-            and (signature is None or signature)):
+    try:
+        _check_capture_fields(party, record_time, signature)
+    except EntryError:
         return checked  # every event gets LogEntry's error, as without this function
     head = f"{VERSION_LINE}\nevent "
     tail = f"\nparty {party}\ntime {record_time}\n"
     if signature is not None:
         tail += f"sig {base64.b64encode(signature).decode()}\n"
-    room = MAX_ENTRY_BYTES - len(head.encode()) - len(tail.encode()) - 77  # doc line: 77 bytes
+    room = MAX_ENTRY_BYTES - len(head.encode()) - len(tail.encode()) - _DOC_LINE_BYTES
 
     def encode(event_hash_id: str, document_sha256: bytes) -> bytes:
-        if (len(document_sha256) != 32 or not event_hash_id.startswith("ni:///")
-                or len(event_hash_id) > room or not _TOKEN.fullmatch(event_hash_id)):
-            return checked(event_hash_id, document_sha256)  # raises what LogEntry raises
+        _check_event_fields(event_hash_id, document_sha256)  # what LogEntry checks first
+        if len(event_hash_id) > room:  # (ASCII: checked) too large an entry
+            return checked(event_hash_id, document_sha256)
         return f"{head}{event_hash_id}\ndoc sha-256:{document_sha256.hex()}{tail}".encode()
 
     return encode

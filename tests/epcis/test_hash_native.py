@@ -11,7 +11,6 @@ Skipped when the extension is not built, except where CORRIDOR_REQUIRE_NATIVE=1 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from corridor.epcis import hash_fast, hash_tree, hash_values
 from corridor.epcis.documents import read_document
 from corridor.epcis.hashid import event_hash_id, prehash_string
 from corridor.epcis.jsonld import context_namespaces
+from tests.benches import load_bench
 from tests.epcis.test_hash_strategies import CONTEXT, events
 from tests.native import require_built
 
@@ -36,16 +36,7 @@ from corridor.epcis import _hashcore  # built: checked above
 NAMESPACES = context_namespaces(CONTEXT)
 
 
-def _bench() -> object:
-    spec = importlib.util.spec_from_file_location("bench_hash_for_tests",
-                                                  ROOT / "bench" / "bench_hash.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = load_bench("bench_hash")
 BENCH_NS = context_namespaces(BENCH.CONTEXT)  # type: ignore[attr-defined]
 
 

@@ -11,7 +11,6 @@ Skipped when the extension is not built, except where CORRIDOR_REQUIRE_NATIVE=1 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,26 +26,16 @@ from corridor.epcis.problems import EpcisError
 from corridor.query.epc import canonical
 from corridor.store import events
 from corridor.store.events import index_event, index_event_python, utc_time
+from tests.benches import load_bench
 from tests.epcis.test_hash_strategies import CONTEXT, identifiers
 from tests.epcis.test_hash_strategies import events as random_events
 from tests.native import require_built
-
-ROOT = Path(__file__).resolve().parents[2]
 
 require_built(events.NATIVE, "the C core corridor.store._indexcore")
 
 from corridor.store import _indexcore  # built: checked above
 
 NAMESPACES = context_namespaces(CONTEXT)
-
-
-def _bench(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"{name}_for_index_tests",
-                                                  ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(autouse=True)
@@ -84,13 +73,13 @@ def check(event: object, ns: dict[str, str] = NAMESPACES) -> bool:
 
 
 def test_capture_bench_events_all_take_the_c_path() -> None:
-    bench = _bench("bench_capture")
+    bench = load_bench("bench_capture")
     batch = [bench.event(k, tag) for k in range(300) for tag in ("A", "Bx~")]
     assert all(check(e, {}) for e in batch)
 
 
 def test_hash_bench_events() -> None:
-    bench = _bench("bench_hash")
+    bench = load_bench("bench_hash")
     ns = context_namespaces(bench.CONTEXT)
     batch = bench.make_events(2000, seed=11)
     handled = sum(check(e, ns) for e in batch)

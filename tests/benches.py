@@ -1,0 +1,19 @@
+"""The bench scripts' event generators, for tests that check the same events (bench/ is no
+package)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load_bench(name: str) -> ModuleType:
+    """bench/<name>.py as a module of its own (its main() is not run)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_for_tests", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
