@@ -329,12 +329,12 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
                 w.job_id = job_id
         # Before looking for duplicates: a concurrent writer (another server process on the
         # same PostgreSQL) cannot store the same event between that look and our insert.
-        ledger.lock(conn)
+        locked = ledger.lock(conn)
         existing = _existing(conn, [p.row for w in works for p in w.prepared])
         seen: dict[str, _Prepared] = {}
         plans = [w.plan(existing, seen) for w in works]
         flat = [entry for plan in plans for entry in plan]
-        indices = ledger.append(conn, flat) if flat else []
+        indices = ledger.append(conn, flat, locked) if flat else []
         rows = [row for w in works for row in w.new_rows()]
         for row, log_index in zip(rows, indices, strict=True):
             row.log_index = log_index

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -77,6 +77,9 @@ class Connection:
         self.dialect = dialect
         self._depth = 0
         self._sequences: dict[str, str] = {}  # table -> its id sequence (PostgreSQL)
+        self._after_commit: list[Callable[[], None]] = []
+        # what this connection has seen committed, for callers that skip rewriting it
+        self.committed_memo: dict[str, Any] = {}
 
     def _sql(self, sql: str) -> str:
         if self.dialect == "postgresql":
@@ -154,6 +157,7 @@ class Connection:
             elif self.raw.autocommit:  # a reader connection (Database.connect): explicit BEGIN
                 with self.raw.transaction():
                     yield self
+                self._committed()
                 return
             try:
                 yield self
@@ -162,8 +166,21 @@ class Connection:
                 raise
             else:
                 self.raw.commit()
+                self._committed()
         finally:
             self._depth = 0
+            self._after_commit.clear()
+
+    def _committed(self) -> None:
+        for fn in self._after_commit:
+            fn()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Call `fn` once the current write transaction has committed (never if it rolls
+        back)."""
+        if not self._depth:
+            raise RuntimeError("after_commit outside a transaction")
+        self._after_commit.append(fn)
 
     def close(self) -> None:
         self.raw.close()

@@ -508,10 +508,15 @@ def _insert_json(conn: Connection, pks: Sequence[int], run: EventRun) -> None:
 
 
 def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None:
-    """Prefixes seen at capture, so that query parameters like EQ_example:f resolve."""
-    if namespaces:
+    """Prefixes seen at capture, so that query parameters like EQ_example:f resolve (in the
+    caller's transaction). Pairs this connection has already stored are not sent again: on
+    PostgreSQL that statement was one more round trip in every group of single events."""
+    stored: set[tuple[str, str]] = conn.committed_memo.setdefault("namespaces", set())
+    fresh = [pair for pair in namespaces.items() if pair not in stored]
+    if fresh:
         conn.executemany("INSERT INTO event_namespaces (prefix, iri) VALUES (?, ?)"
-                         " ON CONFLICT DO NOTHING", list(namespaces.items()))
+                         " ON CONFLICT DO NOTHING", fresh)
+        conn.after_commit(lambda: stored.update(fresh))
 
 
 def add_location_children(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:

@@ -154,21 +154,26 @@ class Ledger:
         return int(row[0]), str(row[1])
 
     # -- writing -----------------------------------------------------------------------
-    def lock(self, conn: Connection) -> None:
+    def lock(self, conn: Connection) -> tuple[int, str] | None:
         """Take the log's write lock now, in the caller's transaction (held until it ends):
         what the caller reads afterwards cannot change before its append (PostgreSQL; on
-        SQLite, BEGIN IMMEDIATE has already made it the only writer)."""
+        SQLite, BEGIN IMMEDIATE has already made it the only writer, and this returns None).
+        Returns the log's state as locked, for `append` in the same transaction."""
         if conn.dialect == "postgresql":
-            self._lock_state(conn)
+            return self._lock_state(conn)
+        return None
 
-    def append(self, conn: Connection, entries: Sequence[LogEntry | bytes]) -> list[int]:
+    def append(self, conn: Connection, entries: Sequence[LogEntry | bytes],
+               locked: tuple[int, str] | None = None) -> list[int]:
         """Sequence entries (or their encodings) inside the caller's transaction; return
-        their leaf indices."""
+        their leaf indices. `locked`: what `lock` returned in this same transaction (the
+        state cannot have changed since, so it is not read and locked a second time)."""
         if not entries:
             return []
         data = [e if isinstance(e, bytes) else e.encode() for e in entries]
         with conn.transaction():  # joins the caller's transaction
-            size, stamp = self._lock_state(conn)  # the database lock: single writer
+            # the database lock: single writer
+            size, stamp = locked if locked is not None else self._lock_state(conn)
             with self._cache.lock:
                 edge = self._cache.edge
                 if edge is None or self._cache.stamp != stamp or edge.size != size:

@@ -136,9 +136,10 @@ def test_proceed_keeps_good_events(store: Store) -> None:
 def test_failure_inside_the_transaction_rolls_back(store: Store) -> None:
     class BrokenLedger:
         def lock(self, conn: Connection) -> None:
-            pass
+            return None
 
-        def append(self, conn: Connection, entries: list[LogEntry]) -> list[int]:
+        def append(self, conn: Connection, entries: list[LogEntry],
+                   locked: tuple[int, str] | None = None) -> list[int]:
             raise RuntimeError("disk on fire")
 
     result = capture_document(store.conn, BrokenLedger(), _doc([_event("F1")]),

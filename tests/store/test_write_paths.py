@@ -173,3 +173,105 @@ def test_reader_connection_transactions_stay_atomic(db_url: str) -> None:
     finally:
         reader.close()
         writer.close()
+
+
+@pytest.mark.parametrize("reader", [False, True])
+def test_after_commit_runs_only_once_committed(db_url: str, reader: bool) -> None:
+    """after_commit callbacks run after the outermost transaction commits, on writer and
+    reader connections alike; never after a rollback, and not twice."""
+    db = Database(db_url)
+    conn = db.connect(reader=reader)
+    calls: list[str] = []
+    try:
+        with pytest.raises(RuntimeError, match="outside a transaction"):
+            conn.after_commit(lambda: calls.append("outside"))
+        with pytest.raises(ValueError), conn.transaction():
+            conn.after_commit(lambda: calls.append("rolled back"))
+            raise ValueError("abandon")
+        with conn.transaction():
+            with conn.transaction():  # joins: runs when the outer one commits
+                conn.after_commit(lambda: calls.append("inner"))
+            assert calls == []
+            conn.after_commit(lambda: calls.append("outer"))
+        with conn.transaction():
+            pass
+        assert calls == ["inner", "outer"]
+    finally:
+        conn.close()
+
+
+def _namespace_rows(conn: Connection) -> list[tuple[str, str]]:
+    return [tuple(r) for r in conn.fetchall("SELECT prefix, iri FROM event_namespaces"
+                                            " ORDER BY prefix")]
+
+
+def test_namespaces_are_sent_once_per_connection_and_again_after_a_rollback(
+        db_url: str, tmp_path: Path) -> None:
+    """The writer skips namespace pairs its connection has committed, but a pair written in a
+    transaction that rolled back is written again (else EQ_ex:f queries would not resolve)."""
+    from corridor.store.events import remember_namespaces
+
+    db = Database(db_url)
+    conn = db.connect()
+    migrate(db, conn)
+    sent: list[str] = []
+    real = conn.executemany
+
+    def counting(sql: str, rows: Any) -> None:
+        sent.append(sql)
+        real(sql, rows)
+
+    conn.executemany = counting  # type: ignore[method-assign]
+    try:
+        ns = {"ex": "https://example.com/ns/"}
+        with pytest.raises(ValueError), conn.transaction():
+            remember_namespaces(conn, ns)
+            raise ValueError("abandon")
+        assert _namespace_rows(conn) == []
+        with conn.transaction():
+            remember_namespaces(conn, ns)
+        assert _namespace_rows(conn) == [("ex", "https://example.com/ns/")]
+        assert len(sent) == 2
+        with conn.transaction():
+            remember_namespaces(conn, ns)
+            remember_namespaces(conn, {**ns, "ex2": "https://example.com/two/"})
+        assert len(sent) == 3  # only the new pair went out
+        assert _namespace_rows(conn) == [("ex", "https://example.com/ns/"),
+                                         ("ex2", "https://example.com/two/")]
+    finally:
+        conn.close()
+
+
+def test_a_group_commit_locks_and_reads_the_log_state_once(db_url: str, tmp_path: Path
+                                                           ) -> None:
+    """Ledger.lock hands the state it read to append: one read of ledger_state per group
+    (on PostgreSQL, one SELECT ... FOR UPDATE round trip instead of two), and the entries
+    still land at the right indices."""
+    from corridor.store.capture import write_captures
+
+    db = Database(db_url)
+    conn = db.connect()
+    migrate(db, conn)
+    ledger = open_ledger(Settings(data_dir=tmp_path, db_url=db_url), db)
+    reads: list[str] = []
+    real = conn.execute
+
+    def counting(sql: str, params: Any = ()) -> Any:
+        if "FROM ledger_state" in sql:
+            reads.append(sql)
+        return real(sql, params)
+
+    conn.execute = counting  # type: ignore[method-assign]
+    try:
+        for round_ in range(2):
+            works = [prepare_work(_doc([_event(f"L{round_}-{k}-{i}") for i in range(3)]),
+                                  party_id=None, party_identifier=PARTY) for k in range(2)]
+            reads.clear()
+            results = write_captures(conn, ledger, works)
+            assert len(reads) == 1
+            assert [e.log_index for r in results for e in r.events] == list(
+                range(round_ * 6, round_ * 6 + 6))
+        assert ledger.size() == 12
+    finally:
+        ledger.close()
+        conn.close()
