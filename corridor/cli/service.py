@@ -33,6 +33,7 @@ def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo:
     import uvicorn
 
     from corridor.api.app import create_app
+    from corridor.api.http_protocol import JoinedWritesProtocol
 
     kwargs: dict[str, object] = {"db_url": db_url or ""}
     if data_dir is not None:
@@ -55,7 +56,8 @@ def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo:
     gc.freeze()
     click.echo(f"Corridor serving on http://{host}:{port}/ (EPCIS at /epcis/, database"
                f" {settings.db_url})")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                http=JoinedWritesProtocol)
 
 
 def _warm_dashboard(ctx: AppContext) -> None:

@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 
 from corridor.api.app import create_app
+from corridor.api.http_protocol import JoinedWritesProtocol
 from corridor.config import Settings
 from corridor.store import parties as party_store
 from corridor.store.db import Database
@@ -34,10 +35,12 @@ def free_port() -> int:
 class ThreadServer:
     """uvicorn serving an ASGI app in a background thread; stop() shuts it down cleanly."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, http: Any = JoinedWritesProtocol
+                 ) -> None:
         self.port = port or free_port()
+        # the protocol `corridor serve` runs
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
+                                lifespan="on", access_log=False, http=http)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -472,3 +472,20 @@ def test_version_negotiation(node: Node) -> None:
             assert r.status_code == 406, headers
             assert r.json()["type"] == "epcisException:NotAcceptableException"
             assert next(iter(headers)) in r.json()["detail"]
+
+
+def test_location_path_segments_are_percent_encoded_as_quote_does() -> None:
+    """The Location of a captured event escapes its eventID as urllib's quote(safe="")
+    would, for ASCII and for any other text."""
+    import random
+    from urllib.parse import quote
+
+    from corridor.api.epcis_routes import _path_segment
+
+    rng = random.Random(7)
+    texts = ["", "ni:///sha-256;" + "ab" * 32 + "?ver=CBV2.0", "urn:uuid:1-2", "a b/c%d",
+             "ünï €/x", "\x00\x7f~_.-"]
+    texts += ["".join(chr(rng.choice([rng.randrange(128), rng.randrange(0x300)]))
+                      for _ in range(rng.randrange(40))) for _ in range(3000)]
+    for text in texts:
+        assert _path_segment(text) == quote(text, safe=""), text
