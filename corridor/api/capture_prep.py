@@ -211,9 +211,11 @@ class CapturePreparer:
     posting documents one after another gets them prepared on every core; under concurrent
     captures each document goes whole to one worker (splitting would parse it twice).
 
-    If a worker dies, the document is tried once more, whole, on a fresh pool (the worker may
-    have been killed from outside); if that one dies too, PreparationFailed. Never on this
-    process's thread: a document that crashes the parser must not crash the server.
+    If a worker dies, the document is tried once more, whole, in a process of its own (the
+    worker may have been killed from outside), and the next document gets a fresh pool; if
+    that process dies too, PreparationFailed. A document that kills workers thus breaks no
+    pool that other documents' retries are on. Never on this process's thread: a document
+    that crashes the parser must not crash the server.
     `run` is what runs in the workers (prepare_document; tests give others)."""
 
     def __init__(self, workers: int, process_bytes: int,
@@ -237,12 +239,14 @@ class CapturePreparer:
     def _processes(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                # spawn, not fork: this process has threads (writer, signer) holding locks
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, initializer=_worker_start,
-                    initargs=(os.getpid(),),
-                    mp_context=multiprocessing.get_context("spawn"))
+                self._pool = self._new_pool(self.workers)
             return self._pool
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        # spawn, not fork: this process has threads (writer, signer) holding locks
+        return ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
+                                   initargs=(os.getpid(),),
+                                   mp_context=multiprocessing.get_context("spawn"))
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -257,17 +261,24 @@ class CapturePreparer:
             return await loop.run_in_executor(self._thread, call)
         self._in_pool += 1
         try:
-            for attempt in (1, 2):
-                pool = self._processes()
-                n = self.workers if self._in_pool == 1 and attempt == 1 else 1
-                try:
-                    if n == 1:
-                        return await loop.run_in_executor(pool, call)
-                    return await self._split(pool, n, body, media, kwargs)
-                except BrokenProcessPool:
-                    self._discard(pool)
-            raise PreparationFailed("a worker process ended twice while preparing this"
-                                    " document")
+            pool = self._processes()
+            n = self.workers if self._in_pool == 1 else 1  # an idle pool: split the document
+            try:
+                if n == 1:
+                    return await loop.run_in_executor(pool, call)
+                return await self._split(pool, n, body, media, kwargs)
+            except BrokenProcessPool:
+                self._discard(pool)
+            # Once more, in a process of its own: if this document is what kills workers,
+            # it breaks no pool that other documents are being prepared on.
+            alone = self._new_pool(1)
+            try:
+                return await loop.run_in_executor(alone, call)
+            except BrokenProcessPool:
+                raise PreparationFailed("a worker process ended twice while preparing this"
+                                        " document") from None
+            finally:
+                alone.shutdown(wait=False)
         finally:
             self._in_pool -= 1
 

@@ -158,6 +158,39 @@ def test_a_document_that_kills_its_workers_fails_alone(nodes: tuple[Node, Node, 
         assert _outcome(pooled, _doc("P2"))[0] == 202  # and the next one is captured
 
 
+def _die_on_poison(body: bytes, media: str, **kwargs: Any) -> Any:
+    """Stands in for prepare_document: crashes its process on a document holding POISON,
+    prepares the others (after a pause, so that they are in flight when it crashes)."""
+    if b"POISON" in body:
+        time.sleep(0.05)
+        os._exit(3)
+    time.sleep(0.2)
+    return prepare_document(body, media, **kwargs)
+
+
+def test_a_poisoned_document_fails_no_concurrent_capture(nodes: tuple[Node, Node, Node, Node]
+                                                         ) -> None:
+    """Documents in flight on the pool a poisoned document breaks are tried again, and that
+    retry never shares a pool with the poisoned document's own retry: only it fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pooled = nodes[1]  # two workers
+    preparer = pooled.app.state.ctx.parts["capture-preparer"]
+    preparer.run = _die_on_poison
+    try:
+        for round_ in range(3):
+            bodies = [_doc(f"Q{round_}-{k}", n=5) for k in range(4)]
+            bodies.insert(1, _doc(f"POISON{round_}", n=5))
+            with ThreadPoolExecutor(len(bodies)) as pool:
+                outcomes = list(pool.map(lambda b: _outcome(pooled, b), bodies))
+            statuses = [status for status, _ in outcomes]
+            assert statuses == [202, 500, 202, 202, 202], outcomes
+            assert all(out[0] is True for status, out in outcomes if status == 202)
+    finally:
+        preparer.run = prepare_document
+    assert _outcome(pooled, _doc("Q-after"))[1][0] is True
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
