@@ -171,6 +171,17 @@ class Connection:
             self._depth = 0
             self._after_commit.clear()
 
+    @contextmanager
+    def pipelined(self) -> Iterator[Connection]:
+        """PostgreSQL: the statements inside (no COPY, no reading of results) leave without
+        waiting for each other, in one round trip; an error among them is raised at the end.
+        SQLite: nothing changes."""
+        if self.dialect == "postgresql":
+            with self.raw.pipeline():
+                yield self
+        else:
+            yield self
+
     def _committed(self) -> None:
         for fn in self._after_commit:
             fn()

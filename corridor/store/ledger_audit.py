@@ -25,6 +25,7 @@ from corridor.ledger.tiles import (
     tiles_for_size,
 )
 from corridor.store.db import Connection
+from corridor.store.ledger_bundles import join_pieces, read_all_pieces
 
 
 def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) -> list[str]:
@@ -42,6 +43,15 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
             if nodes is not None and bytes(nodes) != want:
                 problems.append(f"changed tile nodes: the stored internal nodes of "
                                 f"{tile_path(*key)} differ from its hashes")
+    for n, pieces in read_all_pieces(conn).items():  # partial bundles grow by pieces
+        row = stored.get((ENTRIES, n))
+        joined, unused = join_pieces(row, pieces)
+        if joined is not None:
+            stored[(ENTRIES, n)] = joined
+        for start, _, _ in unused:
+            problems.append(f"unexpected piece of entry bundle {n} at entry {start}: it does "
+                            f"not continue the bundle's {0 if joined is None else joined[0]}"
+                            " entries")
     expected = {(lvl, n): w for lvl, n, w in tiles_for_size(size)}
     expected.update({(ENTRIES, n): w for lvl, n, w in tiles_for_size(size) if lvl == 0})
     for key in sorted(set(stored) - set(expected)):

@@ -49,6 +49,7 @@ from corridor.ledger.tiles import (
     TILE_WIDTH,
     Edge,
     TileHasher,
+    Write,
     append_entries,
     decode_bundle,
     edge_tiles,
@@ -61,6 +62,7 @@ from corridor.ledger.verify import write_atomic
 from corridor.ledger.witness import add_checkpoint_body, parse_cosignatures
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_audit import audit_store
+from corridor.store.ledger_bundles import DELETE_PIECES, INSERT_PIECE, read_bundle
 from corridor.store.migrations import migrate
 
 log = logging.getLogger("corridor.ledger")
@@ -69,6 +71,41 @@ _UPSERT = ("INSERT INTO ledger_tiles (level, n, width, data, nodes) VALUES (?, ?
            "ON CONFLICT (level, n) DO UPDATE SET width = excluded.width, data = excluded.data, "
            "nodes = excluded.nodes")
 _SUBTREE_CACHE = 200_000  # proof hashes kept (perfect subtrees never change once complete)
+
+
+def _read_tile_row(conn: Connection, level: int, n: int) -> tuple[int, bytes] | None:
+    """(width, data) of a stored tile or entry bundle (joined from its pieces), or None."""
+    if level == ENTRIES:
+        return read_bundle(conn, n)
+    row = conn.fetchone("SELECT width, data FROM ledger_tiles WHERE level = ? AND n = ?",
+                        (level, n))
+    return None if row is None else (int(row[0]), bytes(row[1]))
+
+
+def _split_writes(edge: Edge, writes: dict[tuple[int, int], Write], *, pieces: bool
+                  ) -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None, list[int]]:
+    """append_entries' writes as (ledger_tiles rows to upsert, the bundle piece to insert if
+    any, bundles written as rows). With `pieces`, the partial bundle (an append leaves at
+    most one) gets only the new entries, as a piece after the `edge`'s; otherwise (the edge
+    was just read from the store, which may hold stale pieces) it is written whole, as
+    before pieces existed."""
+    rows: list[tuple[Any, ...]] = []
+    new_piece: tuple[Any, ...] | None = None
+    whole: list[int] = []
+    first = edge.size // TILE_WIDTH
+    for (level, n), (blob, width, nodes) in writes.items():
+        if level == ENTRIES:
+            if pieces and width < TILE_WIDTH:
+                start = edge.size % TILE_WIDTH if n == first else 0
+                skip = 0
+                if start:  # the edge's entries, which the store already holds
+                    skip = (len(edge.bundle_data) if edge.bundle_data is not None
+                            else sum(2 + len(e) for e in edge.bundle))
+                new_piece = (n, start, width, blob[skip:])
+                continue
+            whole.append(n)
+        rows.append((level, n, width, blob, nodes))
+    return rows, new_piece, whole
 
 
 class LedgerError(RuntimeError):
@@ -176,14 +213,22 @@ class Ledger:
             size, stamp = locked if locked is not None else self._lock_state(conn)
             with self._cache.lock:
                 edge = self._cache.edge
-                if edge is None or self._cache.stamp != stamp or edge.size != size:
+                # A cached edge whose stamp is the stored one is what the store holds (this
+                # writer made the last append), so its partial bundle can grow by a piece.
+                cached = not (edge is None or self._cache.stamp != stamp or edge.size != size)
+                if not cached:
                     edge = self._load_edge(conn, size)
                 new_edge, writes = append_entries(edge, data)
-                conn.executemany(_UPSERT, [(lvl, n, width, blob, nodes)
-                                           for (lvl, n), (blob, width, nodes) in writes.items()])
+                rows, piece, whole = _split_writes(edge, writes, pieces=cached)
                 new_stamp = secrets.token_hex(8)
-                conn.execute("UPDATE ledger_state SET size = ?, stamp = ? WHERE id = 1",
-                             (new_edge.size, new_stamp))
+                with conn.pipelined():  # PostgreSQL: one round trip for all of these
+                    conn.executemany(_UPSERT, rows)
+                    if whole:  # bundles now stored as rows: their pieces go
+                        conn.executemany(DELETE_PIECES, [(n,) for n in whole])
+                    if piece is not None:
+                        conn.execute(INSERT_PIECE, piece)
+                    conn.execute("UPDATE ledger_state SET size = ?, stamp = ? WHERE id = 1",
+                                 (new_edge.size, new_stamp))
                 # If the caller rolls back, the stamp in the store will not match this one
                 # and the next append reloads the edge from the store.
                 self._cache.edge, self._cache.stamp = new_edge, new_stamp
@@ -202,11 +247,10 @@ class Ledger:
         return Edge(size, tiles, bundle)
 
     def _tile_row(self, conn: Connection, level: int, n: int, width: int) -> bytes:
-        row = conn.fetchone("SELECT width, data FROM ledger_tiles WHERE level = ? AND n = ?",
-                            (level, n))
+        row = _read_tile_row(conn, level, n)
         if row is None or row[0] < width:
             raise LedgerError(f"store is missing {tile_path(level, n, width)}")
-        return bytes(row[1])
+        return row[1]
 
     def _hasher(self, conn: Connection) -> TileHasher:
         """Straight from the stored tiles (used before signing: no caches)."""
@@ -446,13 +490,12 @@ class Ledger:
         """Tile (level >= 0) or entry bundle (level ENTRIES) of the given width, if stored."""
         conn = self._conn()
         try:
-            row = conn.fetchone("SELECT width, data FROM ledger_tiles WHERE level = ? AND n = ?",
-                                (level, n))
+            row = _read_tile_row(conn, level, n)
         finally:
             self._end_read(conn)
         if row is None or row[0] < width:
             return None
-        data = bytes(row[1])
+        data = row[1]
         if level == ENTRIES:
             return data if row[0] == width else encode_bundle(decode_bundle(data)[:width])
         return data[:width * 32]

@@ -5,6 +5,8 @@ ledger_state: one row (id 1): committed tree size; `stamp` changes on every appe
 ledger_tiles: tlog-tiles hashes per (level, n), widest version only; level -1 holds entry
   bundles (uint16-length-prefixed entries), `width` = hashes or entries in `data`.
   `nodes` (full tiles only): the tile's internal Merkle nodes, so proofs need no hashing.
+ledger_bundle_parts: a partial entry bundle's entries, one row per append (`start`: entries
+  before it, `width`: entries up to its end); see corridor.store.ledger_bundles.
 ledger_checkpoints: every signed checkpoint note (with cosignatures added as they arrive);
   `witnessed` counts valid witness cosignatures.
 """
@@ -40,5 +42,19 @@ CREATE TABLE ledger_checkpoints (
     Migration(
         "ledger-0002-tile-nodes",
         "ALTER TABLE ledger_tiles ADD COLUMN nodes {BLOB}",
+    ),
+    # Partial entry bundles grow by pieces instead of being rewritten on every append; the
+    # partial bundles already stored stay ledger_tiles rows, which pieces continue.
+    Migration(
+        "ledger-0003-bundle-parts",
+        """
+CREATE TABLE ledger_bundle_parts (
+  n {BIGINT} NOT NULL,
+  start INTEGER NOT NULL,
+  width INTEGER NOT NULL,
+  data {BLOB} NOT NULL,
+  PRIMARY KEY (n, start)
+);
+""",
     ),
 ]

@@ -190,9 +190,13 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
     assert ledger.audit() == []
     base = tmp_path / "base.sqlite3"
     _copy_db(db, base)
-    targets = ["tile", "bundle", "checkpoint", "nodes"] + (["event"] * has_events)
+    with sqlite3.connect(base) as con:  # the last append grew the partial bundle by a piece
+        assert con.execute("SELECT COUNT(*) FROM ledger_bundle_parts").fetchone()[0] >= 1
+    con.close()
+    targets = (["tile", "bundle", "checkpoint", "nodes", "piece", "piece gone"]
+               + (["event"] * has_events))
     cli = ("log", "audit", "--data-dir", str(tmp_path / "a"), "--origin", ORIGIN, "--db")
-    for trial in range(15):
+    for trial in range(2 * len(targets)):
         kind = targets[trial % len(targets)]
         work = tmp_path / f"a{trial}.sqlite3"
         _copy_db(base, work)
@@ -204,6 +208,15 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
             level, n, data = rng.choice(rows)
             con.execute("UPDATE ledger_tiles SET data = ? WHERE level = ? AND n = ?",
                         (_mutate(bytes(data), rng, False), level, n))
+        elif kind == "piece":
+            n, start, data = rng.choice(con.execute(
+                "SELECT n, start, data FROM ledger_bundle_parts").fetchall())
+            con.execute("UPDATE ledger_bundle_parts SET data = ? WHERE n = ? AND start = ?",
+                        (_mutate(bytes(data), rng, False), n, start))
+        elif kind == "piece gone":
+            n, start = rng.choice(con.execute(
+                "SELECT n, start FROM ledger_bundle_parts").fetchall())
+            con.execute("DELETE FROM ledger_bundle_parts WHERE n = ? AND start = ?", (n, start))
         elif kind == "checkpoint":
             size, note = rng.choice(con.execute(
                 "SELECT size, note FROM ledger_checkpoints").fetchall())

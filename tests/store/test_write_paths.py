@@ -275,3 +275,80 @@ def test_a_group_commit_locks_and_reads_the_log_state_once(db_url: str, tmp_path
     finally:
         ledger.close()
         conn.close()
+
+
+def test_partial_entry_bundles_grow_by_pieces(db_url: str, tmp_path: Path) -> None:
+    """Each append to a partial entry bundle stores only its own entries (a piece), not the
+    bundle again; every width reads back as the bundle of the entries so far; a bundle that
+    fills becomes one row and its pieces go; a writer that reloads its edge (here: a new
+    Ledger on the same store) writes the partial bundle whole, and the audit stays clean."""
+    from tests.ledger.ledgertest import make_entries
+
+    def ledger_at(data_dir: Path) -> Any:
+        return open_ledger(Settings(data_dir=data_dir, db_url=db_url), db)
+
+    def counts(c: Connection) -> tuple[int, int]:
+        rows = c.fetchone("SELECT COUNT(*) FROM ledger_tiles WHERE level = ?", (ENTRIES,))
+        pieces = c.fetchone("SELECT COUNT(*) FROM ledger_bundle_parts")
+        return int(rows[0]), int(pieces[0])
+
+    db = Database(db_url)
+    conn = db.connect()
+    migrate(db, conn)
+    ledger = ledger_at(tmp_path / "a")
+    entries = [e.encode() for e in make_entries(0, 600)]
+    done = 0
+    try:
+        for step in (5, 1, 30, 100, 7, 120, 1, 2):  # 266: bundle 0 fills at the sixth step
+            with conn.transaction():
+                ledger.append(conn, entries[done:done + step])
+            done += step
+            for width in (1, done % 256 or 256):
+                n = (done - 1) // 256
+                got = ledger.read_tile(ENTRIES, n, width)
+                assert got == encode_bundle(entries[n * 256:n * 256 + width])
+            assert ledger.entry(done - 1) == entries[done - 1]
+        # the first append (its edge read from the store) wrote bundle 0 as a row, the next
+        # four as pieces; once full, bundle 0 is one row and its pieces went; bundle 1 has
+        # grown by three pieces
+        assert counts(conn) == (1, 3)
+        assert ledger.read_tile(ENTRIES, 0, 256) == encode_bundle(entries[:256])
+        pieces = conn.fetchall("SELECT n, start, width, data FROM ledger_bundle_parts"
+                               " ORDER BY start")
+        assert [(n, s, w, bytes(d)) for n, s, w, d in pieces] == [
+            (1, 0, 7, encode_bundle(entries[256:263])),
+            (1, 7, 8, encode_bundle(entries[263:264])),
+            (1, 8, 10, encode_bundle(entries[264:266]))]
+        assert ledger.audit() == []
+        ledger.close()
+        ledger = ledger_at(tmp_path / "a")  # a new writer: its edge comes from the store
+        with conn.transaction():
+            ledger.append(conn, entries[done:done + 3])
+        done += 3
+        assert counts(conn) == (2, 0)  # bundle 1 written whole, its pieces gone
+        with conn.transaction():
+            ledger.append(conn, entries[done:done + 4])
+        done += 4
+        assert counts(conn) == (2, 1)
+        assert ledger.read_tile(ENTRIES, 1, done - 256) == encode_bundle(entries[256:done])
+        assert ledger.audit() == []
+    finally:
+        ledger.close()
+        conn.close()
+
+
+def test_pieces_join_only_where_they_follow_each_other() -> None:
+    from corridor.store.ledger_bundles import join_pieces
+
+    assert join_pieces(None, []) == (None, [])
+    assert join_pieces((3, b"abc"), []) == ((3, b"abc"), [])
+    assert join_pieces(None, [(0, 2, b"ab"), (2, 5, b"cde")]) == ((5, b"abcde"), [])
+    assert join_pieces((2, b"ab"), [(2, 3, b"c"), (3, 4, b"d")]) == ((4, b"abcd"), [])
+    # a gap, an overlap, a piece starting inside the row: the bundle ends before them
+    assert join_pieces(None, [(0, 2, b"ab"), (3, 4, b"d"), (4, 5, b"e")]) == (
+        (2, b"ab"), [(3, 4, b"d"), (4, 5, b"e")])
+    assert join_pieces((2, b"ab"), [(1, 3, b"xc")]) == ((2, b"ab"), [(1, 3, b"xc")])
+    assert join_pieces(None, [(1, 2, b"b")]) == (None, [(1, 2, b"b")])
+    # widths that do not grow, or pass a full bundle
+    assert join_pieces(None, [(0, 0, b"")]) == (None, [(0, 0, b"")])
+    assert join_pieces((250, b"x"), [(250, 257, b"y")]) == ((250, b"x"), [(250, 257, b"y")])
