@@ -323,10 +323,12 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
             w.job_id = w.job_given
         fresh = [w for w in works if w.job_id is None]
         created = now_utc()
-        if fresh:  # their rows are written at the end, complete (nothing refers to them)
-            ids = conn.next_ids("capture_jobs", len(fresh))
-            for w, job_id in zip(fresh, ids, strict=True):
-                w.job_id = job_id
+        # Keys for the new jobs (their rows are written at the end, complete: nothing refers
+        # to them) and for every event, duplicates included, in one round trip.
+        ids = conn.next_ids_of({"capture_jobs": len(fresh),
+                                "events": sum(len(w.prepared) for w in works)})
+        for w, job_id in zip(fresh, ids["capture_jobs"], strict=True):
+            w.job_id = job_id
         # Before looking for duplicates: a concurrent writer (another server process on the
         # same PostgreSQL) cannot store the same event between that look and our insert.
         locked = ledger.lock(conn)
@@ -338,7 +340,7 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         rows = [row for w in works for row in w.new_rows()]
         for row, log_index in zip(rows, indices, strict=True):
             row.log_index = log_index
-        insert_events(conn, [run for w in works for run in w.runs()])
+        insert_events(conn, [run for w in works for run in w.runs()], ids["events"])
         namespaces: dict[str, str] = {}
         children: list[tuple[str, str]] = []
         for w in works:
@@ -366,7 +368,7 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
             " event_count = ?, errors = ?, results = ? WHERE id = ?",
             [(ok, finished, count, errors, results, r.job_id)
              for w, r, ok, count, errors, results in final if w.job_given is not None])
-    return out
+        return out
 
 
 _WriterQueue = queue.SimpleQueue  # of (work, waiter) pairs, then None to stop

@@ -117,22 +117,39 @@ class Connection:
     def next_ids(self, table: str, count: int) -> list[int]:
         """Primary keys for `count` new rows of `table` (an {ID} column `id`), inside the
         caller's write transaction, in one round trip."""
-        if count == 0:
-            return []
+        return self.next_ids_of({table: count})[table]
+
+    def next_ids_of(self, counts: dict[str, int]) -> dict[str, list[int]]:
+        """next_ids of several tables (table -> count), in one round trip."""
+        out: dict[str, list[int]] = {table: [] for table in counts}
+        wanted = [(table, count) for table, count in counts.items() if count > 0]
+        if not wanted:
+            return out
         if self.dialect == "postgresql":
-            # The sequence named once: pg_get_serial_sequence for each row cost 4 us.
-            seq = self._sequences.get(table)
-            if seq is None:
-                row = self.fetchone("SELECT pg_get_serial_sequence(?, 'id')", (table,))
-                assert row is not None and row[0], f"{table}.id has no sequence"
-                seq = self._sequences[table] = str(row[0]).replace("'", "''")
-            rows = self.fetchall(f"SELECT nextval('{seq}') FROM generate_series(1, ?)",
-                                 (count,))
-            return [int(r[0]) for r in rows]
+            parts, params = [], []
+            for k, (table, count) in enumerate(wanted):
+                parts.append(f"SELECT {k}, nextval('{self._sequence(table)}')"
+                             " FROM generate_series(1, ?)")
+                params.append(count)
+            for k, value in self.fetchall(" UNION ALL ".join(parts), params):
+                out[wanted[k][0]].append(int(value))
+            return out
         # SQLite: BEGIN IMMEDIATE makes this connection the only writer, so MAX(id) is stable.
-        row = self.fetchone(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        start = int(row[0]) + 1 if row else 1
-        return list(range(start, start + count))
+        for table, count in wanted:
+            row = self.fetchone(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+            start = int(row[0]) + 1 if row else 1
+            out[table] = list(range(start, start + count))
+        return out
+
+    def _sequence(self, table: str) -> str:
+        """PostgreSQL: the sequence of `table`.id, quoted for a literal. Named once per
+        connection: pg_get_serial_sequence for each row cost 4 us."""
+        seq = self._sequences.get(table)
+        if seq is None:
+            row = self.fetchone("SELECT pg_get_serial_sequence(?, 'id')", (table,))
+            assert row is not None and row[0], f"{table}.id has no sequence"
+            seq = self._sequences[table] = str(row[0]).replace("'", "''")
+        return seq
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()
@@ -170,17 +187,6 @@ class Connection:
         finally:
             self._depth = 0
             self._after_commit.clear()
-
-    @contextmanager
-    def pipelined(self) -> Iterator[Connection]:
-        """PostgreSQL: the statements inside (no COPY, no reading of results) leave without
-        waiting for each other, in one round trip; an error among them is raised at the end.
-        SQLite: nothing changes."""
-        if self.dialect == "postgresql":
-            with self.raw.pipeline():
-                yield self
-        else:
-            yield self
 
     def _committed(self) -> None:
         for fn in self._after_commit:

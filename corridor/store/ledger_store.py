@@ -221,14 +221,13 @@ class Ledger:
                 new_edge, writes = append_entries(edge, data)
                 rows, piece, whole = _split_writes(edge, writes, pieces=cached)
                 new_stamp = secrets.token_hex(8)
-                with conn.pipelined():  # PostgreSQL: one round trip for all of these
-                    conn.executemany(_UPSERT, rows)
-                    if whole:  # bundles now stored as rows: their pieces go
-                        conn.executemany(DELETE_PIECES, [(n,) for n in whole])
-                    if piece is not None:
-                        conn.execute(INSERT_PIECE, piece)
-                    conn.execute("UPDATE ledger_state SET size = ?, stamp = ? WHERE id = 1",
-                                 (new_edge.size, new_stamp))
+                conn.executemany(_UPSERT, rows)
+                if whole:  # bundles now stored as rows: their pieces go
+                    conn.executemany(DELETE_PIECES, [(n,) for n in whole])
+                if piece is not None:
+                    conn.execute(INSERT_PIECE, piece)
+                conn.execute("UPDATE ledger_state SET size = ?, stamp = ? WHERE id = 1",
+                             (new_edge.size, new_stamp))
                 # If the caller rolls back, the stamp in the store will not match this one
                 # and the next append reloads the edge from the store.
                 self._cache.edge, self._cache.stamp = new_edge, new_stamp

@@ -352,3 +352,24 @@ def test_pieces_join_only_where_they_follow_each_other() -> None:
     # widths that do not grow, or pass a full bundle
     assert join_pieces(None, [(0, 0, b"")]) == (None, [(0, 0, b"")])
     assert join_pieces((250, b"x"), [(250, 257, b"y")]) == ((250, b"x"), [(250, 257, b"y")])
+
+
+def test_keys_for_several_tables_in_one_query(db_url: str) -> None:
+    """next_ids_of: distinct new keys per table, none for a count of 0, and the next call
+    continues after them (SQLite: consecutive from MAX(id) + 1 inside the transaction)."""
+    db = Database(db_url)
+    conn = db.connect()
+    migrate(db, conn)
+    try:
+        with conn.transaction():
+            ids = conn.next_ids_of({"capture_jobs": 3, "events": 5, "subscriptions": 0})
+            assert [len(ids[t]) for t in ("capture_jobs", "events", "subscriptions")] == [3, 5, 0]
+            assert len(set(ids["events"])) == 5 and len(set(ids["capture_jobs"])) == 3
+            if conn.dialect == "sqlite":
+                assert ids["events"] == [1, 2, 3, 4, 5]
+            more = conn.next_ids("events", 2)
+            if conn.dialect == "postgresql":  # a sequence never gives a key twice
+                assert not set(more) & set(ids["events"])
+        assert conn.next_ids_of({}) == {}
+    finally:
+        conn.close()
