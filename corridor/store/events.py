@@ -511,11 +511,16 @@ def _insert_json(conn: Connection, pks: Sequence[int], run: EventRun) -> None:
             conn.execute(_index_sql(conn.dialect, target, names, bool(skipped)), params)
 
 
+_NAMESPACES_REMEMBERED = 10_000
+
+
 def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None:
     """Prefixes seen at capture, so that query parameters like EQ_example:f resolve (in the
     caller's transaction). Pairs this connection has already stored are not sent again: on
     PostgreSQL that statement was one more round trip in every group of single events."""
     stored: set[tuple[str, str]] = conn.committed_memo.setdefault("namespaces", set())
+    if len(stored) > _NAMESPACES_REMEMBERED:  # captures may declare any prefixes: bounded
+        stored.clear()
     fresh = [pair for pair in namespaces.items() if pair not in stored]
     if fresh:
         conn.executemany("INSERT INTO event_namespaces (prefix, iri) VALUES (?, ?)"

@@ -238,6 +238,15 @@ def test_namespaces_are_sent_once_per_connection_and_again_after_a_rollback(
         assert len(sent) == 3  # only the new pair went out
         assert _namespace_rows(conn) == [("ex", "https://example.com/ns/"),
                                          ("ex2", "https://example.com/two/")]
+        # what is remembered stays bounded: past the limit it starts again
+        many = {f"p{k}": f"https://example.com/{k}/" for k in range(10_001)}
+        with conn.transaction():
+            remember_namespaces(conn, many)
+        assert len(conn.committed_memo["namespaces"]) == 10_003
+        with conn.transaction():
+            remember_namespaces(conn, ns)
+        assert len(sent) == 5 and conn.committed_memo["namespaces"] == {
+            ("ex", "https://example.com/ns/")}
     finally:
         conn.close()
 
