@@ -200,7 +200,8 @@ def _collect_if_due() -> None:
 
 
 class PreparationFailed(RuntimeError):
-    """A worker process ended while preparing this document, on two pools in a row."""
+    """A worker process ended while preparing this document, in the pool and again in a
+    process of its own."""
 
 
 class CapturePreparer:

@@ -114,13 +114,9 @@ class Connection:
         if params:
             self.raw.cursor().executemany(self._sql(sql), params)
 
-    def next_ids(self, table: str, count: int) -> list[int]:
-        """Primary keys for `count` new rows of `table` (an {ID} column `id`), inside the
-        caller's write transaction, in one round trip."""
-        return self.next_ids_of({table: count})[table]
-
     def next_ids_of(self, counts: dict[str, int]) -> dict[str, list[int]]:
-        """next_ids of several tables (table -> count), in one round trip."""
+        """Primary keys for new rows of tables (an {ID} column `id`): table -> count of
+        rows, inside the caller's write transaction, in one round trip."""
         out: dict[str, list[int]] = {table: [] for table in counts}
         wanted = [(table, count) for table, count in counts.items() if count > 0]
         if not wanted:

@@ -469,13 +469,10 @@ class EventRun:
 _JSON_FROM = 64
 
 
-def insert_events(conn: Connection, runs: Sequence[EventRun],
-                  ids: Sequence[int] | None = None) -> None:
+def insert_events(conn: Connection, runs: Sequence[EventRun], ids: Sequence[int]) -> None:
     """Write runs of events and their index rows (caller holds the transaction). `ids`:
-    keys from conn.next_ids("events", ...), at least one per row of the runs."""
+    new keys of `events` (Connection.next_ids_of), at least one per row of the runs."""
     starts = list(accumulate((len(run.rows) for run in runs), initial=0))
-    if ids is None:
-        ids = conn.next_ids("events", starts[-1])
     assert len(ids) >= starts[-1], "fewer event keys than rows"
     placed = list(zip(starts, runs))  # each run's first id, as an index into ids
     conn.executemany(_INSERT_EVENT, [
