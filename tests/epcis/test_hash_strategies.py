@@ -247,10 +247,12 @@ _REQUIRED = {
     "TransformationEvent": ("inputEPCList", "outputEPCList"),
 }
 _FIELD = {
-    "epcList": st.lists(st.one_of(epc_urns(), digital_links()), max_size=4),
+    # the schema's epcList (also input and output lists) has uniqueItems
+    "epcList": st.lists(st.one_of(epc_urns(), digital_links()), max_size=4, unique=True),
     "childEPCs": st.lists(st.one_of(epc_urns(), digital_links()), max_size=4),
-    "inputEPCList": st.lists(st.one_of(epc_urns(), digital_links()), max_size=3),
-    "outputEPCList": st.lists(st.one_of(epc_urns(), digital_links()), max_size=3),
+    "inputEPCList": st.lists(st.one_of(epc_urns(), digital_links()), max_size=3, unique=True),
+    "outputEPCList": st.lists(st.one_of(epc_urns(), digital_links()), max_size=3,
+                              unique=True),
     "quantityList": st.lists(_quantity(), min_size=1, max_size=3),
     "childQuantityList": st.lists(_quantity(), min_size=1, max_size=3),
     "inputQuantityList": st.lists(_quantity(), min_size=1, max_size=3),
