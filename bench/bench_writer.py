@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_capture import CONTEXT, PG, document, event  # noqa: E402
+from bench_capture import CONTEXT, PG, document, event
 
-from corridor.api.capture_prep import prepare_document, prepare_event  # noqa: E402
-from corridor.config import Settings  # noqa: E402
-from corridor.store.capture import write_captures  # noqa: E402
-from corridor.store.db import Connection, Database  # noqa: E402
-from corridor.store.ledger_store import open_ledger  # noqa: E402
-from corridor.store.migrations import migrate  # noqa: E402
-from corridor.store.wal import tune_writer  # noqa: E402
+from corridor.api.capture_prep import prepare_document, prepare_event
+from corridor.config import Settings
+from corridor.store.capture import write_captures
+from corridor.store.db import Connection, Database
+from corridor.store.ledger_store import open_ledger
+from corridor.store.migrations import migrate
+from corridor.store.wal import tune_writer
 
 PARTY = "urn:epc:id:pgln:0614141.00001"
 WARM_UP = 0.1  # the first tenth of the groups is not counted
