@@ -80,6 +80,15 @@ def prepare_db(kind: str, work: Path) -> tuple[str, str, str | None]:
     return url, key, schema
 
 
+def drop_db(schema: str | None) -> None:
+    """Remove what prepare_db made on PostgreSQL (an SQLite store goes with its folder)."""
+    if schema:
+        import psycopg
+
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def serve(url: str, work: Path, port: int) -> subprocess.Popen:
     corridor = str(Path(sys.executable).parent / "corridor")
     env = {**os.environ, "CORRIDOR_DATA_DIR": str(work), "CORRIDOR_MAX_CAPTURE_EVENTS": "100000"}
@@ -372,11 +381,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-        if schema:
-            import psycopg
-
-            with psycopg.connect(PG, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_db(schema)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_capture import CONTEXT, PG, document, event
+from bench_capture import CONTEXT, PG, document, drop_db, event, prepare_db
 
 from corridor.api.capture_prep import prepare_document, prepare_event
 from corridor.config import Settings
 from corridor.store.capture import write_captures
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_store import open_ledger
-from corridor.store.migrations import migrate
 from corridor.store.wal import tune_writer
 
 PARTY = "urn:epc:id:pgln:0614141.00001"
@@ -91,20 +90,9 @@ def timed(conn: Connection, times: dict[str, float]) -> None:
 
 def run(db_kind: str, kind: str, groups: int, size: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="corridor-bench-writer-"))
-    schema = None
-    if db_kind == "sqlite":
-        url = f"sqlite:///{work / 'c.sqlite3'}"
-    else:
-        import psycopg
-
-        schema = "bench_" + secrets.token_hex(4)
-        with psycopg.connect(PG, autocommit=True) as c:
-            c.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    url, _key, schema = prepare_db(db_kind, work)  # migrated (and a party the works ignore)
     try:
         db = Database(url)
-        with db.connect() as setup:
-            migrate(db, setup)
         ledger = open_ledger(Settings(data_dir=work, db_url=url), db)
         conn = db.connect()
         if db_kind == "sqlite":
@@ -123,11 +111,8 @@ def run(db_kind: str, kind: str, groups: int, size: int) -> None:
         conn.close()
         ledger.close()
     finally:
-        if schema is not None:
-            import psycopg
-
-            with psycopg.connect(PG, autocommit=True) as c:
-                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        shutil.rmtree(work, ignore_errors=True)
+        drop_db(schema)
     n = groups - counted
     events = 1000 if kind == "documents" else size
     median = statistics.median(per_group[counted:])
