@@ -378,7 +378,12 @@ def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
         kind, typ = m.groups()
         vocab = "bizTransactionType" if kind == "bizTransaction" else "sourceDestType"
         vals = [canonical(v) for v in _nonempty(name, values)]
-        q.add(*_field_in(f"{kind}:{normalise(vocab, typ)}", vals))
+        path = f"{kind}:{normalise(vocab, typ)}"
+        if kind == "bizTransaction":
+            q.add(*_field_in(path, vals))
+        else:  # sources and destinations are indexed in event_parties only
+            q.add(f"e.id IN (SELECT p.event_pk FROM event_parties p WHERE p.path = ?"
+                  f" AND p.value IN ({_marks(len(vals))}))", path, *vals)
     elif m := _RE_LOC_EXT.match(name):
         inner, which, ext = m.groups()
         scope = f"inner_{which}" if inner else which

@@ -297,10 +297,10 @@ static int epc_rows(PyObject *event, PyObject *epcs) {
     return 1;
 }
 
-/* bizTransactionList, sourceList, destinationList: rows (path prefix + normalised type,
-   canonical value, None); the source/destination values also go to `parties` */
+/* bizTransactionList: rows (path prefix + normalised type, canonical value, None) into
+   `rows`; sourceList, destinationList (`pairs` set): (path, canonical value) pairs */
 static int typed_rows(PyObject *event, PyObject *list_key, PyObject *member, PyObject *path,
-                      PyObject *prefixes, PyObject *fields, PyObject *parties) {
+                      PyObject *prefixes, PyObject *rows, int pairs) {
     PyObject *items;
     int rc = list_at(event, list_key, &items);
     if (rc <= 0) return rc;
@@ -323,9 +323,9 @@ static int typed_rows(PyObject *event, PyObject *list_key, PyObject *member, PyO
             Py_DECREF(key);
             return -1;
         }
-        r = append_row(fields, PyTuple_Pack(3, full, key, Py_None));
+        r = append_row(rows, pairs ? PyTuple_Pack(2, full, key)
+                                   : PyTuple_Pack(3, full, key, Py_None));
         Py_DECREF(full);
-        if (r == 0 && parties != NULL) r = PyList_Append(parties, key);
         Py_DECREF(key);
         if (r < 0) return -1;
     }
@@ -395,13 +395,12 @@ static int index_into(PyObject *event, PyObject **out) {
         goto done;
     if ((r = epc_rows(event, epcs)) <= 0) goto done;
     if ((r = typed_rows(event, S_bizTransactionList, S_bizTransaction, S_bt_path, P_btt,
-                        fields, NULL)) <= 0)
+                        fields, 0)) <= 0)
         goto done;
-    if ((r = typed_rows(event, S_sourceList, S_source, S_source_path, P_sdt, fields,
-                        parties)) <= 0)
+    if ((r = typed_rows(event, S_sourceList, S_source, S_source_path, P_sdt, parties, 1)) <= 0)
         goto done;
     if ((r = typed_rows(event, S_destinationList, S_destination, S_destination_path, P_sdt,
-                        fields, parties)) <= 0)
+                        parties, 1)) <= 0)
         goto done;
     *out = PyTuple_Pack(11, type, action, time, step, disp, read_point, biz_location,
                         transformation, epcs, fields, parties);

@@ -128,7 +128,9 @@ class IndexedEvent:
     error_time: str | None
     epcs: list[tuple[str, str, float | None, str | None]] = field(default_factory=list)
     fields: list[tuple[str, str | None, float | None]] = field(default_factory=list)
-    parties: set[str] = field(default_factory=set)  # canonical source/destination keys
+    # (path, canonical key) of each source and destination, path "source:<type>" or
+    # "destination:<type>"; stored in event_parties, not event_fields
+    parties: set[tuple[str, str]] = field(default_factory=set)
 
     def columns(self) -> tuple[Any, ...]:
         """The event row's indexed columns, in the order _INSERT_EVENT ends with."""
@@ -233,9 +235,7 @@ def index_event_python(event: Mapping[str, Any], namespaces: Mapping[str, str]
         for sd in event.get(key) or ():
             if isinstance(sd, dict) and isinstance(sd.get(kind), str):
                 stype = normalise("sourceDestType", str(sd.get("type", "")))
-                key_value = canonical(sd[kind])
-                fields.append((f"{kind}:{stype}", key_value, None))
-                ix.parties.add(key_value)
+                ix.parties.add((f"{kind}:{stype}", canonical(sd[kind])))
     pd = event.get("persistentDisposition")
     if isinstance(pd, dict):
         for which in ("set", "unset"):
@@ -362,7 +362,7 @@ class EventRow:
 class IndexRows:
     """The index rows of a run of events, per table, each row starting with its event's
     position in the run: epcs (position, role, epc, quantity, uom), fields (position, path,
-    sval, nval), parties (position, canonical key).
+    sval, nval), parties (position, path, canonical key).
 
     Pickled (from a worker process to the writer) as one JSON array per table, which SQL
     unpacks (json_each, jsonb_array_elements) with no Python object per row: in the writer,
@@ -380,7 +380,7 @@ class IndexRows:
     def of(cls, events: Sequence[IndexedEvent]) -> IndexRows:
         return cls([(k, *e) for k, ix in enumerate(events) for e in ix.epcs],
                    [(k, *f) for k, ix in enumerate(events) for f in ix.fields],
-                   [(k, v) for k, ix in enumerate(events) for v in sorted(ix.parties)])
+                   [(k, *p) for k, ix in enumerate(events) for p in sorted(ix.parties)])
 
     def json(self, table: int) -> bytes:
         text = self._json[table]
@@ -433,7 +433,7 @@ _INSERT_EVENT = (
 _INDEX_TABLES = (
     ("event_epcs (event_pk, role, epc, quantity, uom)", ("role", "epc", "quantity", "uom")),
     ("event_fields (event_pk, path, sval, nval)", ("path", "sval", "nval")),
-    ("event_parties (event_pk, value)", ("value",)),
+    ("event_parties (event_pk, path, value)", ("path", "value")),
 )
 _FLOAT_COLUMNS = {"quantity", "nval"}
 

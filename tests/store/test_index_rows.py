@@ -60,8 +60,8 @@ def _stored(conn: Connection, event_pk: int) -> tuple[Counter, Counter, Counter]
                                   " WHERE event_pk = ?", (event_pk,))),
             Counter(conn.fetchall("SELECT path, sval, nval FROM event_fields"
                                   " WHERE event_pk = ?", (event_pk,))),
-            Counter(r[0] for r in conn.fetchall("SELECT value FROM event_parties"
-                                                " WHERE event_pk = ?", (event_pk,))))
+            Counter(conn.fetchall("SELECT path, value FROM event_parties WHERE event_pk = ?",
+                                  (event_pk,))))
 
 
 def _pk(conn: Connection, event_id: str) -> int:
