@@ -18,19 +18,15 @@ from corridor.store import parties as party_store
 from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_store import open_ledger
-from corridor.store.migrations import all_migrations, apply, migrate
+from corridor.store.migrations import all_migrations, migrate
 from tests.store.test_capture_store import PARTY, _doc, _event
+from tests.store.test_lookup_keys import _old_schema, _viewer
 
 NEW = {"events-005-party-paths-sqlite", "events-005-party-paths-postgresql"}
 OWNER = "urn:epc:id:pgln:4012345.00001"
 OWNER_DL = "https://id.gs1.org/417/4012345000016"  # the same party, Digital Link form
 CARRIER = "urn:epc:id:pgln:0614141.00002"
 ADMIN = type("A", (), {"party_id": None, "identifiers": (), "role": "admin"})()
-
-
-def _viewer(party: party_store.Party) -> Any:
-    return type("V", (), {"party_id": party.id, "identifiers": party.identifiers,
-                          "role": party.role})()
 
 
 def _found(conn: Connection, raw: dict[str, list[str]], viewer: Any = ADMIN) -> list[int]:
@@ -81,21 +77,12 @@ def test_sources_and_destinations_are_indexed_once(db_url: str, tmp_path: Path) 
         conn.close()
 
 
-def _older_schema(db: Database, conn: Connection) -> None:
-    with conn.transaction():
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                     " id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    for m in all_migrations():
-        if m.id not in NEW and m.dialect in (None, db.dialect):
-            apply(db, conn, m)
-
-
 @pytest.mark.parametrize("rows", [1, 3])
 def test_an_older_store_gets_its_party_paths(db_url: str, rows: int) -> None:
     db = Database(db_url)
     conn = db.connect()
     try:
-        _older_schema(db, conn)
+        _old_schema(db, conn, without=NEW)
         with conn.transaction():
             for pk in range(1, rows + 1):
                 conn.execute(
