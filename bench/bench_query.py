@@ -86,7 +86,7 @@ def build(db_url: str, n: int) -> dict[str, str]:
                             None)]
                 ix.fields = [("bizTransaction:po", f"urn:epcglobal:cbv:bt:0614141000005:{k}",
                               None)]
-                ix.parties = {canonical(PARTY)}
+                ix.parties = {("source:owning_party", canonical(PARTY))}
                 doc = json.dumps({"type": "ObjectEvent", "eventID": f"urn:uuid:bench-{k}",
                                   "action": "OBSERVE", "eventTime": _time(k)[:23] + "Z",
                                   "eventTimeZoneOffset": "+00:00",
@@ -99,8 +99,9 @@ def build(db_url: str, n: int) -> dict[str, str]:
                                      f"bench-{k}", doc, _time(k), ix.columns(), log_index=k))
                 indexed.append(ix)
             with conn.transaction():
+                ids = conn.next_ids_of({"events": len(rows)})["events"]
                 insert_events(conn, [EventRun(rows, IndexRows.of(indexed), member.id, PARTY,
-                                              None)])
+                                              None)], ids)
             done = min(n, start + chunk)
             rate = done / (time.perf_counter() - t0)
             print(f"\r  loaded {done:,} events ({rate:,.0f}/s)", end="", flush=True)

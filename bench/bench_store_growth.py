@@ -24,16 +24,15 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_capture import document, event, prepare_db
+from bench_capture import prepare_db
+from bench_writer import prepared_document
 
-from corridor.api.capture_prep import prepare_document
 from corridor.config import Settings
 from corridor.store.capture import write_captures
 from corridor.store.db import Database
 from corridor.store.ledger_store import open_ledger
 from corridor.store.wal import tune_writer
 
-PARTY = "urn:epc:id:pgln:0614141.00001"
 WAL_HEADER, FRAME_HEADER = 32, 24  # https://www.sqlite.org/fileformat.html#the_write_ahead_log
 
 
@@ -79,10 +78,7 @@ def main() -> None:
               f" pages of {page_size} bytes", flush=True)
         times: list[float] = []
         for d in range(args.docs):
-            work_item = prepare_document(
-                document([event(d * 1000 + k, "G") for k in range(1000)]),
-                "application/ld+json", behaviour="rollback", party_id=None, party=PARTY,
-                signature=None, limit=10 ** 6)
+            work_item = prepared_document(d, "G")
             t0 = time.perf_counter()
             write_captures(conn, ledger, [work_item])
             times.append(time.perf_counter() - t0)

@@ -38,12 +38,16 @@ PARTY = "urn:epc:id:pgln:0614141.00001"
 WARM_UP = 0.1  # the first tenth of the groups is not counted
 
 
+def prepared_document(g: int, tag: str = "W") -> Any:
+    """The g-th 1,000-event document of bench_capture's events, prepared for the writer."""
+    return prepare_document(document([event(g * 1000 + k, tag) for k in range(1000)]),
+                            "application/ld+json", behaviour="rollback", party_id=None,
+                            party=PARTY, signature=None, limit=10 ** 6)
+
+
 def make_groups(kind: str, groups: int, size: int) -> list[list[Any]]:
     if kind == "documents":
-        return [[prepare_document(document([event(g * 1000 + k, "W") for k in range(1000)]),
-                                  "application/ld+json", behaviour="rollback", party_id=None,
-                                  party=PARTY, signature=None, limit=10 ** 6)]
-                for g in range(groups)]
+        return [[prepared_document(g)] for g in range(groups)]
     bodies = [json.dumps({"@context": [CONTEXT], **event(n, "S")}).encode()
               for n in range(groups * size)]
     works = [prepare_event(body, None, PARTY) for body in bodies]
