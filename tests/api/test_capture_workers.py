@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -360,3 +361,32 @@ def test_workers_collect_cycles_between_jobs_only(tmp_path: Path) -> None:
         preparer.close()
     assert state == ((False, True), True, True)
     assert gc.isenabled()
+
+
+def _thread_nice(*_args: Any, **_kwargs: Any) -> int:
+    """Stands in for prepare_document (or any pool call): the nice value of the thread it
+    runs on."""
+    import threading
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="per-thread priorities are set on Linux only")
+def test_documents_are_prepared_below_the_writers_priority() -> None:
+    """In a worker, documents are prepared on a thread at nice +10, so that the server's
+    writer (the serial stage) is scheduled first; other calls on the pool, such as batches of
+    single events, run at the server's own priority."""
+    import asyncio
+
+    from corridor.api.capture_prep import _DOCUMENT_NICE, CapturePreparer
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    preparer = CapturePreparer(workers=1, process_bytes=0, run=_thread_nice)
+    try:
+        document = asyncio.run(preparer.prepare(b"{}", "application/ld+json"))
+        plain = preparer._processes().submit(_thread_nice).result(timeout=60)
+    finally:
+        preparer.close()
+    assert document == min(ours + _DOCUMENT_NICE, 19)
+    assert plain == ours
