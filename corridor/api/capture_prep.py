@@ -195,8 +195,8 @@ _collect_between_jobs = False  # set in worker processes only
 
 # Under a stream of documents the serial stage is the server's capture writer (77% of the
 # server process's CPU samples in perf), and the workers' preparation, which has slack,
-# competed with it for the same cores: the writer thread ran about two thirds of the time it
-# wanted. So a worker prepares documents on a thread of its own at a lower priority (nice
+# competed with it for the same two cores (the writer used ~0.66 of one, the machine was
+# ~82% busy). So a worker prepares documents on a thread of its own at a lower priority (nice
 # +10 for that thread only, Linux): when both are runnable the scheduler picks the writer,
 # and preparation takes the rest. Batches of single events, whose preparation is on their
 # requests' latency path, run on the worker's main thread at normal priority.
