@@ -150,11 +150,12 @@ def edge_tiles(size: int) -> list[tuple[int, int, int]]:
 Write = tuple[bytes, int, "bytes | None"]  # data, width, internal nodes of a full tile
 
 
-def append_entries(edge: Edge, entries: list[bytes]
+def append_entries(edge: Edge, entries: list[bytes], leaves: list[bytes] | None = None
                    ) -> tuple[Edge, dict[tuple[int, int], Write]]:
     """Add entries; return the new edge and every tile/bundle to write as (data, width,
-    nodes), keyed (level, index) with level ENTRIES for bundles. Cost: one leaf hash per entry plus 255 node hashes per tile
-    completed, i.e. O(N + log size)."""
+    nodes), keyed (level, index) with level ENTRIES for bundles. Cost: one leaf hash per
+    entry (unless `leaves`, the entries' leaf hashes, are given) plus 255 node hashes per
+    tile completed, i.e. O(N + log size)."""
     writes: dict[tuple[int, int], Write] = {}
     # Entry bundles (same geometry as level 0).
     start = edge.size
@@ -175,7 +176,10 @@ def append_entries(edge: Edge, entries: list[bytes]
         writes[(ENTRIES, first + i // TILE_WIDTH)] = (data, len(chunk), None)
         new_bundle, new_data = (chunk, data) if len(chunk) < TILE_WIDTH else ([], b"")
     # Merkle tiles, level by level: hashes completed at level L feed level L + 1.
-    new_hashes = [sha256(b"\x00" + e).digest() for e in entries]
+    if leaves is not None and len(leaves) != len(entries):
+        raise ValueError(f"{len(leaves)} leaf hashes for {len(entries)} entries")
+    new_hashes = (list(leaves) if leaves is not None
+                  else [sha256(b"\x00" + e).digest() for e in entries])
     tiles: list[bytes] = []
     level, count_before = 0, start  # count_before: hashes at this level before the append
     while new_hashes or level < len(edge.tiles):

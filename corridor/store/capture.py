@@ -336,8 +336,9 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         seen: dict[str, _Prepared] = {}
         plans = [w.plan(existing, seen) for w in works]
         flat = [entry for plan in plans for entry in plan]
-        indices = ledger.append(conn, flat, locked) if flat else []
-        rows = [row for w in works for row in w.new_rows()]
+        rows = [row for w in works for row in w.new_rows()]  # flat's rows, in order
+        indices = (ledger.append(conn, flat, locked, [row.leaf for row in rows])
+                   if flat else [])
         for row, log_index in zip(rows, indices, strict=True):
             row.log_index = log_index
         insert_events(conn, [run for w in works for run in w.runs()], ids["events"])

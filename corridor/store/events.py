@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from corridor.ledger.merkle import leaf_hash
 from corridor.query.epc import canonical
 from corridor.query.vocab import PREFIXES, normalise
 from corridor.store.db import Connection, lookup_key
@@ -348,8 +349,13 @@ class EventRow:
     # when the hash is the eventID (one index entry instead of two).
     id_key: int | None = None
     hash_key: int | None = None
+    # The entry's Merkle leaf hash (RFC 9162: SHA-256 of 0x00 + entry), computed where the
+    # row is made (a worker process) rather than by the one writer thread.
+    leaf: bytes = b""
 
     def __post_init__(self) -> None:
+        if self.entry and not self.leaf:
+            self.leaf = leaf_hash(self.entry)
         if self.id_key is None:
             self.id_key = lookup_key(self.event_id)
             if self.hash_id != self.event_id:

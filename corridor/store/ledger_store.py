@@ -201,10 +201,13 @@ class Ledger:
         return None
 
     def append(self, conn: Connection, entries: Sequence[LogEntry | bytes],
-               locked: tuple[int, str] | None = None) -> list[int]:
+               locked: tuple[int, str] | None = None,
+               leaves: Sequence[bytes] | None = None) -> list[int]:
         """Sequence entries (or their encodings) inside the caller's transaction; return
         their leaf indices. `locked`: what `lock` returned in this same transaction (the
-        state cannot have changed since, so it is not read and locked a second time)."""
+        state cannot have changed since, so it is not read and locked a second time).
+        `leaves`: the entries' leaf hashes, when the caller has them (capture workers
+        compute them, so that the one writer thread does not)."""
         if not entries:
             return []
         data = [e if isinstance(e, bytes) else e.encode() for e in entries]
@@ -218,7 +221,8 @@ class Ledger:
                 cached = not (edge is None or self._cache.stamp != stamp or edge.size != size)
                 if not cached:
                     edge = self._load_edge(conn, size)
-                new_edge, writes = append_entries(edge, data)
+                new_edge, writes = append_entries(
+                    edge, data, list(leaves) if leaves is not None else None)
                 rows, piece, whole = _split_writes(edge, writes, pieces=cached)
                 new_stamp = secrets.token_hex(8)
                 conn.executemany(_UPSERT, rows)

@@ -85,6 +85,21 @@ def test_incremental_appends_equal_a_rebuild() -> None:
     assert len(entries) > 5000
 
 
+def test_given_leaf_hashes_write_what_hashing_the_entries_writes() -> None:
+    """Capture workers hash the entries (the writer thread only appends): the tiles are the
+    same byte for byte, and leaf hashes that do not match the entries in number are
+    refused."""
+    entries = [b"entry %d" % i for i in range(700)]
+    leaves = [leaf_hash(e) for e in entries]
+    hashed = append_entries(Edge(0, [], []), entries[:300])
+    given = append_entries(Edge(0, [], []), entries[:300], leaves[:300])
+    assert given == hashed
+    assert append_entries(given[0], entries[300:], leaves[300:]) == append_entries(
+        hashed[0], entries[300:])
+    with pytest.raises(ValueError, match="699 leaf hashes for 700 entries"):
+        append_entries(Edge(0, [], []), entries, leaves[1:])
+
+
 def test_tile_proofs_equal_list_proofs() -> None:
     rng = random.Random(9)
     entries = [b"e%d" % i for i in range(70000)]

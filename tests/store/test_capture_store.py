@@ -139,7 +139,8 @@ def test_failure_inside_the_transaction_rolls_back(store: Store) -> None:
             return None
 
         def append(self, conn: Connection, entries: list[LogEntry],
-                   locked: tuple[int, str] | None = None) -> list[int]:
+                   locked: tuple[int, str] | None = None,
+                   leaves: list[bytes] | None = None) -> list[int]:
             raise RuntimeError("disk on fire")
 
     result = capture_document(store.conn, BrokenLedger(), _doc([_event("F1")]),
