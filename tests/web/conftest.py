@@ -77,7 +77,10 @@ def client(node: Node) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open it keeps an event loop
+# running on the main thread, and a later test's asyncio.run() would fail ("cannot be called
+# from a running event loop") if tests/web ran before it.
+@pytest.fixture(scope="package")
 def browser(chromium: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
