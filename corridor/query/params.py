@@ -289,11 +289,15 @@ def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
         vals = [normalise("disposition", v) for v in _nonempty(name, values)]
         q.add(*_field_in(f"persistentDisposition:{which}", vals))
     elif name in ("EQ_readPoint", "WD_readPoint", "EQ_bizLocation", "WD_bizLocation"):
-        col = "e.read_point" if name.endswith("readPoint") else "e.biz_location"
         vals = [canonical(v) for v in _nonempty(name, values)]
         if name.startswith("WD_") and descendants is not None:
             vals = descendants(vals)
-        q.add(f"{col} IN ({_marks(len(vals))})", *vals)
+        if name.endswith("readPoint"):
+            q.add(f"e.read_point IN ({_marks(len(vals))})", *vals)
+        else:  # indexed by the key of the text (migration events-006); the text decides
+            keys = sorted({lookup_key(v) for v in vals})
+            q.add(f"e.biz_location_key IN ({_marks(len(keys))})"
+                  f" AND e.biz_location IN ({_marks(len(vals))})", *keys, *vals)
     elif name == "EQ_transformationID":
         vals = _nonempty(name, values)
         q.add(f"e.transformation_id IN ({_marks(len(vals))})", *vals)

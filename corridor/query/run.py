@@ -101,7 +101,7 @@ DISCOVERY: Mapping[str, tuple[str, str]] = {
     "bizSteps": ("e.biz_step", ""),
     "dispositions": ("e.disposition", ""),
     "readPoints": ("e.read_point", ""),
-    "bizLocations": ("e.biz_location", ""),
+    "bizLocations": ("b.value", "location"),
     "epcs": ("x.epc", "epc"),
 }
 _EPC_ROLE_LIST = "('epc','child','parent','input','output')"
@@ -112,6 +112,8 @@ def discover(conn: Connection, resource: str, viewer: ViewerLike, *, after: str 
     """Distinct values of a discovery resource among the events the viewer may read."""
     col, kind = DISCOVERY[resource]
     vis_sql, params = visibility_clause(viewer)
+    if kind == "location":
+        return _discover_locations(conn, vis_sql, params, after, limit)
     cond = f"{col} IS NOT NULL AND ({vis_sql})"
     if after is not None:
         cond += f" AND {col} > ?"
@@ -122,3 +124,15 @@ def discover(conn: Connection, resource: str, viewer: ViewerLike, *, after: str 
     else:
         sql = f"SELECT DISTINCT {col} FROM events e WHERE {cond} ORDER BY {col} LIMIT ?"
     return [r[0] for r in conn.fetchall(sql, [*params, limit])]
+
+
+def _discover_locations(conn: Connection, vis_sql: str, vis_params: list[Any],
+                        after: str | None, limit: int) -> list[str]:
+    """bizLocations: the location index holds keys, not text (migration events-006), so the
+    stored locations are walked in order, each kept if the viewer may read one of its
+    events."""
+    after_sql, params = ("b.value > ? AND ", [after]) if after is not None else ("", [])
+    sql = (f"SELECT b.value FROM biz_locations b WHERE {after_sql}EXISTS (SELECT 1 FROM events e"
+           " WHERE e.biz_location_key = corridor_key(b.value) AND e.biz_location = b.value"
+           f" AND ({vis_sql})) ORDER BY b.value LIMIT ?")
+    return [r[0] for r in conn.fetchall(sql, [*params, *vis_params, limit])]

@@ -352,10 +352,14 @@ class EventRow:
     # The entry's Merkle leaf hash (RFC 9162: SHA-256 of 0x00 + entry), computed where the
     # row is made (a worker process) rather than by the one writer thread.
     leaf: bytes = b""
+    # lookup_key of the bizLocation (columns[6]), what the location index holds
+    location_key: int | None = None
 
     def __post_init__(self) -> None:
         if self.entry and not self.leaf:
             self.leaf = leaf_hash(self.entry)
+        if self.location_key is None and self.columns[6] is not None:
+            self.location_key = _location_key(self.columns[6])
         if self.id_key is None:
             self.id_key = lookup_key(self.event_id)
             if self.hash_id != self.event_id:
@@ -363,6 +367,21 @@ class EventRow:
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickled as a plain tuple (worker processes)
         return (EventRow, _field_values(self))
+
+
+# bizLocation -> lookup_key. A store's events come from a few thousand sites at most, met
+# again and again: a dict lookup instead of an MD5 per event. Bounded all the same.
+_LOCATION_KEYS: dict[str, int] = {}
+_LOCATION_KEYS_KEPT = 65_536
+
+
+def _location_key(location: str) -> int:
+    key = _LOCATION_KEYS.get(location)
+    if key is None:
+        if len(_LOCATION_KEYS) >= _LOCATION_KEYS_KEPT:
+            _LOCATION_KEYS.clear()
+        key = _LOCATION_KEYS[location] = lookup_key(location)  # type: ignore[assignment]
+    return key
 
 
 class IndexRows:
@@ -428,10 +447,10 @@ def event_id_match(alias: str, event_id: str) -> tuple[str, list[Any]]:
 
 
 _INSERT_EVENT = (
-    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, record_time, doc, log_index,"
-    " captured_by, party, job_id, event_type, action, event_time, biz_step, disposition,"
-    " read_point, biz_location, transformation_id, error_time)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, biz_location_key,"
+    " record_time, doc, log_index, captured_by, party, job_id, event_type, action, event_time,"
+    " biz_step, disposition, read_point, biz_location, transformation_id, error_time)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
 # Index rows from an IndexRows JSON array (parameter 2); parameter 1 maps a position to its
 # event's pk (SQLite: the first pk, the run's pks being consecutive; PostgreSQL: the array of
@@ -482,9 +501,11 @@ def insert_events(conn: Connection, runs: Sequence[EventRun], ids: Sequence[int]
     assert len(ids) >= starts[-1], "fewer event keys than rows"
     placed = list(zip(starts, runs))  # each run's first id, as an index into ids
     conn.executemany(_INSERT_EVENT, [
-        (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.record_time, r.doc,
-         r.log_index, run.captured_by, run.party, run.job_id, *r.columns)
+        (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.location_key,
+         r.record_time, r.doc, r.log_index, run.captured_by, run.party, run.job_id, *r.columns)
         for start, run in placed for k, r in enumerate(run.rows) if r is not None])
+    remember_locations(conn, {r.columns[6] for run in runs for r in run.rows
+                              if r is not None and r.columns[6] is not None})
     small = []
     for start, run in placed:
         if len(run.rows) >= _JSON_FROM and not run.index.has_nul():
@@ -528,6 +549,23 @@ def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None
     if fresh:
         conn.executemany("INSERT INTO event_namespaces (prefix, iri) VALUES (?, ?)"
                          " ON CONFLICT DO NOTHING", fresh)
+        conn.after_commit(lambda: stored.update(fresh))
+
+
+_LOCATIONS_REMEMBERED = 100_000
+
+
+def remember_locations(conn: Connection, locations: set[str]) -> None:
+    """Add new bizLocation values to `biz_locations` (the /bizLocations discovery resource),
+    in the caller's transaction. Like remember_namespaces, values this connection has seen
+    committed are not sent again: after the first documents from a site, nothing is."""
+    stored: set[str] = conn.committed_memo.setdefault("locations", set())
+    if len(stored) > _LOCATIONS_REMEMBERED:  # bounded: forget, and look them up again
+        stored.clear()
+    fresh = sorted(locations - stored)
+    if fresh:
+        conn.executemany("INSERT INTO biz_locations (value) VALUES (?) ON CONFLICT DO NOTHING",
+                         [(value,) for value in fresh])
         conn.after_commit(lambda: stored.update(fresh))
 
 

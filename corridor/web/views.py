@@ -14,7 +14,7 @@ from corridor.demo.geography import PLACES
 from corridor.query.epc import canonical
 from corridor.query.params import QueryError
 from corridor.query.visibility import visibility_clause
-from corridor.store.db import Connection
+from corridor.store.db import Connection, lookup_key
 from corridor.web import data
 from corridor.web.corridor_map import render_map
 from corridor.web.overview import overview
@@ -334,7 +334,9 @@ def units_at(conn: Connection, session: Session, *, place_key: str | None = None
         place = PLACE_BY_KEY.get(place_key)
         if place is None:
             return []
-        cond, params = "(e.biz_location = ? OR e.read_point = ?)", [canonical(place.sgln)] * 2
+        key = canonical(place.sgln)
+        cond = "((e.biz_location_key = ? AND e.biz_location = ?) OR e.read_point = ?)"
+        params = [lookup_key(key), key, key]
     elif party is not None:
         cond = ("(e.party = ? OR EXISTS (SELECT 1 FROM event_parties p WHERE p.event_pk = e.id"
                 " AND p.value = ?))")
