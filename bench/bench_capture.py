@@ -133,8 +133,11 @@ async def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int
             rates.append(per_doc / dt)
 
     t_all, cpu0 = time.perf_counter(), cpu_snapshot(pid)
+    writer0 = thread_times(pid, "capture-writer")
     await asyncio.gather(*(worker(c) for c in conns))
     wall, cpu1 = time.perf_counter() - t_all, cpu_snapshot(pid)
+    writer, queued = (b - a for a, b in zip(writer0, thread_times(pid, "capture-writer"),
+                                            strict=True))
     server = cpu1["server"] - cpu0["server"]
     for c in conns:
         await c.close()
@@ -143,6 +146,9 @@ async def bench_documents(base: str, key: str, docs: int, per_doc: int, pid: int
           f" overall, median per document {statistics.median(rates):,.0f} events/s;"
           f" server CPU per event {server / max(stored, 1) * 1e6:.0f} us")
     print(f"    {cpu_report(cpu0, cpu1, stored)}")
+    # the serial stage: one thread commits every document
+    print(f"    writer thread: {writer / max(stored, 1) * 1e6:.0f} us per event; on a core"
+          f" {writer / wall:.0%} of the run, waiting for one {queued / wall:.0%}")
     return stored / wall
 
 
@@ -208,6 +214,22 @@ def _stat(pid: int | str) -> tuple[str, int, float] | None:
     fields = text.rpartition(")")[2].split()
     return (text[text.index("(") + 1:text.rindex(")")], int(fields[1]),
             (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+
+
+def thread_times(pid: int, name: str) -> tuple[float, float]:
+    """(seconds on a core, seconds runnable but waiting for one) of the threads of process
+    `pid` whose OS name is `name` (the capture writer names itself "capture-writer"), from
+    the scheduler's schedstat."""
+    run = wait = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if (task / "comm").read_text().strip() != name:
+                continue
+            on_cpu, queued = (task / "schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        run, wait = run + int(on_cpu) / 1e9, wait + int(queued) / 1e9
+    return run, wait
 
 
 def cpu_snapshot(server: int) -> dict[str, float]:

@@ -382,3 +382,25 @@ def test_keys_for_several_tables_in_one_query(db_url: str) -> None:
         assert conn.next_ids_of({}) == {}
     finally:
         conn.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="no /proc task names here")
+def test_the_writer_thread_is_named_in_the_os(tmp_path: Path) -> None:
+    """bench_capture, top -H and perf find the writer (the serial stage under documents) by
+    its OS thread name."""
+    import threading
+
+    db, ledger = _store(tmp_path)
+    writer = CaptureWriter(db, ledger)
+    try:
+        with db.connect() as c:
+            assert capture_document(c, ledger, _doc([_event("N1")]), party_id=None,
+                                    party_identifier=PARTY, committer=writer).success
+        thread = writer._thread
+        assert thread is not None and thread.native_id is not None
+        comm = Path(f"/proc/self/task/{thread.native_id}/comm").read_text().strip()
+        assert comm == "capture-writer"
+        ours = Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip()
+        assert ours != "capture-writer"  # only the writer's own thread was renamed
+    finally:
+        writer.close()
