@@ -165,10 +165,11 @@ def _merge(parts: list[Prepared]) -> Prepared:
 
 
 def _worker_start(server: int) -> None:
-    """In each worker: import the parser, validator and hash core once, not per document, and
-    exit when the server process (pid `server`) is gone, even before this ran. (A SIGKILLed
-    server cannot stop its pool, and the workers would wait for work forever: each holds the
-    task queue open itself.)"""
+    """In each worker: import the parser, validator and hash core once, not per document,
+    start the lower-priority thread that prepares documents, and exit when the server
+    process (pid `server`) is gone, even before this ran. (A SIGKILLed server cannot stop its
+    pool, and the workers would wait for work forever: each holds the task queue open
+    itself.)"""
     import corridor.epcis.documents
     import corridor.epcis.hashid  # noqa: F401
 
@@ -193,6 +194,9 @@ def _worker_start(server: int) -> None:
 
 _collect_between_jobs = False  # set in worker processes only
 
+# a full collection once the tracked objects grew by this many since the last one
+_COLLECT_AFTER = 100_000
+
 # Under a stream of documents the serial stage is the server's capture writer (77% of the
 # server process's CPU samples in perf), and the workers' preparation, which has slack,
 # competed with it for the same two cores (the writer used ~0.66 of one, the machine was
@@ -212,8 +216,6 @@ def _lower_this_thread() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _DOCUMENT_NICE)
         except OSError:
             pass
-# a full collection once the tracked objects grew by this many since the last one
-_COLLECT_AFTER = 100_000
 
 
 def _collect_if_due() -> None:

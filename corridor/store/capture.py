@@ -412,9 +412,9 @@ def _name_os_thread(name: str) -> None:
     """Give the calling thread its name in the OS too (Linux; Python does not before 3.14):
     under a stream of documents the writer is the serial stage, and `top -H`, perf and
     bench_capture tell it from the other threads by this name."""
-    with contextlib.suppress(OSError):
-        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
-            comm.write(name[:15])
+    with contextlib.suppress(OSError), open(
+            f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+        comm.write(name[:15])
 
 
 class CaptureWriter:
