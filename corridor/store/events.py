@@ -389,11 +389,11 @@ class IndexRows:
     position in the run: epcs (position, role, epc, quantity, uom), fields (position, path,
     sval, nval), parties (position, path, canonical key).
 
-    Pickled (from a worker process to the writer) as one JSON array per table, which SQL
-    unpacks (json_each, jsonb_array_elements) with no Python object per row: in the writer,
-    which holds the GIL, executemany of the rows cost about 1.5 times as much, and the rows
-    as tuples cost as much again to unpickle. In the process that made them they stay lists
-    until a large run needs the JSON."""
+    Pickled (from a worker process to the writer) as one JSON array per table, which SQLite
+    unpacks (json_each) with no Python object per row: in the writer, which holds the GIL,
+    executemany of the rows cost about 1.5 times as much, and the rows as tuples cost as much
+    again to unpickle. (PostgreSQL takes them by COPY: see _JSON_FROM.) In the process that
+    made them they stay lists until a large run needs the JSON."""
 
     TABLES = ("epcs", "fields", "parties")
 
@@ -452,28 +452,21 @@ _INSERT_EVENT = (
     " biz_step, disposition, read_point, biz_location, transformation_id, error_time)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
-# Index rows from an IndexRows JSON array (parameter 2); parameter 1 maps a position to its
-# event's pk (SQLite: the first pk, the run's pks being consecutive; PostgreSQL: the array of
-# pks). Positions in parameter 3 (a JSON / integer array) are left out.
 _INDEX_TABLES = (
     ("event_epcs (event_pk, role, epc, quantity, uom)", ("role", "epc", "quantity", "uom")),
     ("event_fields (event_pk, path, sval, nval)", ("path", "sval", "nval")),
     ("event_parties (event_pk, path, value)", ("path", "value")),
 )
-_FLOAT_COLUMNS = {"quantity", "nval"}
 
 
-def _index_sql(dialect: str, target: str, names: Sequence[str], skipping: bool) -> str:
-    if dialect == "sqlite":
-        values = ", ".join(f"value->>{i}" for i in range(1, len(names) + 1))
-        sql = f"INSERT INTO {target} SELECT ? + (value->>0), {values} FROM json_each(?)"
-        return sql + (" WHERE (value->>0) NOT IN (SELECT value FROM json_each(?))"
-                      if skipping else "")
-    values = ", ".join(f"(e->>{i})::float8" if name in _FLOAT_COLUMNS else f"e->>{i}"
-                       for i, name in enumerate(names, 1))
-    sql = (f"INSERT INTO {target} SELECT (?::bigint[])[(e->>0)::int + 1], {values}"
-           " FROM jsonb_array_elements(?::jsonb) e")
-    return sql + (" WHERE (e->>0)::int <> ALL(?::int[])" if skipping else "")
+def _index_sql(target: str, names: Sequence[str], skipping: bool) -> str:
+    """SQLite: index rows from an IndexRows JSON array (parameter 2); parameter 1 is the pk
+    of the run's first event (its pks are consecutive). Positions in parameter 3 (a JSON
+    array) are left out."""
+    values = ", ".join(f"value->>{i}" for i in range(1, len(names) + 1))
+    sql = f"INSERT INTO {target} SELECT ? + (value->>0), {values} FROM json_each(?)"
+    return sql + (" WHERE (value->>0) NOT IN (SELECT value FROM json_each(?))"
+                  if skipping else "")
 
 
 @dataclass
@@ -488,9 +481,13 @@ class EventRun:
     job_id: int | None
 
 
-# A run of fewer events has its index rows written by executemany, with the other small runs
-# of the batch (a group commit of single events): for a few rows, JSON costs more than it
-# saves.
+# On SQLite a run of fewer events has its index rows written by executemany, with the other
+# small runs of the batch (a group commit of single events): for a few rows, JSON costs more
+# than it saves. On PostgreSQL every run's go by executemany, that is COPY: there the
+# database server is the serial stage (its CPU per event is the largest part), not the writer
+# thread, and unpacking the JSON with jsonb_array_elements cost it more than COPY's rows do
+# (bench_capture, 1,000-event documents: database CPU 64-79 against 82-95 us per event; the
+# writer's own rose by ~8 us, with the thread on a core a quarter of the run).
 _JSON_FROM = 64
 
 
@@ -508,7 +505,7 @@ def insert_events(conn: Connection, runs: Sequence[EventRun], ids: Sequence[int]
                               if r is not None and r.columns[6] is not None})
     small = []
     for start, run in placed:
-        if len(run.rows) >= _JSON_FROM and not run.index.has_nul():
+        if conn.dialect == "sqlite" and len(run.rows) >= _JSON_FROM and not run.index.has_nul():
             _insert_json(conn, ids[start:start + len(run.rows)], run)
         else:
             small.append((start, run))
@@ -521,18 +518,15 @@ def insert_events(conn: Connection, runs: Sequence[EventRun], ids: Sequence[int]
 
 
 def _insert_json(conn: Connection, pks: Sequence[int], run: EventRun) -> None:
+    """SQLite: the run's index rows, one INSERT ... SELECT per table."""
     skipped = [k for k, r in enumerate(run.rows) if r is None]
-    if conn.dialect == "sqlite":  # consecutive ids (MAX(id) + 1, ...): the first will do
-        first: Any = pks[0]
-        skip: Any = orjson.dumps(skipped).decode()
-    else:
-        first = "{" + ",".join(map(str, pks)) + "}"
-        skip = "{" + ",".join(map(str, skipped)) + "}"
+    first = pks[0]  # consecutive ids (MAX(id) + 1, ...): the first will do
+    skip = orjson.dumps(skipped).decode()
     for table, (target, names) in enumerate(_INDEX_TABLES):
         blob = run.index.json(table)
         if blob != b"[]":
             params = (first, blob.decode(), skip) if skipped else (first, blob.decode())
-            conn.execute(_index_sql(conn.dialect, target, names, bool(skipped)), params)
+            conn.execute(_index_sql(target, names, bool(skipped)), params)
 
 
 _NAMESPACES_REMEMBERED = 10_000
