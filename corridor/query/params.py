@@ -16,7 +16,7 @@ from typing import Any
 from corridor.query.epc import EpcPattern, canonical, match_pattern
 from corridor.query.vocab import normalise
 from corridor.store.db import lookup_key
-from corridor.store.events import utc_time
+from corridor.store.events import location_match, utc_time
 
 
 class QueryError(ValueError):
@@ -294,10 +294,8 @@ def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
             vals = descendants(vals)
         if name.endswith("readPoint"):
             q.add(f"e.read_point IN ({_marks(len(vals))})", *vals)
-        else:  # indexed by the key of the text (migration events-006); the text decides
-            keys = sorted({lookup_key(v) for v in vals})
-            q.add(f"e.biz_location_key IN ({_marks(len(keys))})"
-                  f" AND e.biz_location IN ({_marks(len(vals))})", *keys, *vals)
+        else:
+            q.add(*location_match("e", vals))
     elif name == "EQ_transformationID":
         vals = _nonempty(name, values)
         q.add(f"e.transformation_id IN ({_marks(len(vals))})", *vals)

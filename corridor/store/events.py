@@ -114,6 +114,9 @@ def _scalar_row(path: str, value: Any) -> tuple[str, str | None, float | None]:
     return (path, None, None)
 
 
+BIZ_LOCATION = 6  # position of biz_location in IndexedEvent.columns()
+
+
 @dataclass
 class IndexedEvent:
     """Row values and index rows of one event (event_pk filled in at insert)."""
@@ -134,7 +137,8 @@ class IndexedEvent:
     parties: set[tuple[str, str]] = field(default_factory=set)
 
     def columns(self) -> tuple[Any, ...]:
-        """The event row's indexed columns, in the order _INSERT_EVENT ends with."""
+        """The event row's indexed columns, in the order _INSERT_EVENT ends with
+        (biz_location at BIZ_LOCATION)."""
         return (self.event_type, self.action, self.event_time, self.biz_step,
                 self.disposition, self.read_point, self.biz_location, self.transformation_id,
                 self.error_time)
@@ -352,14 +356,15 @@ class EventRow:
     # The entry's Merkle leaf hash (RFC 9162: SHA-256 of 0x00 + entry), computed where the
     # row is made (a worker process) rather than by the one writer thread.
     leaf: bytes = b""
-    # lookup_key of the bizLocation (columns[6]), what the location index holds
+    # lookup_key of the bizLocation (columns[BIZ_LOCATION]), what the location index holds
     location_key: int | None = None
 
     def __post_init__(self) -> None:
         if self.entry and not self.leaf:
             self.leaf = leaf_hash(self.entry)
-        if self.location_key is None and self.columns[6] is not None:
-            self.location_key = _location_key(self.columns[6])
+        location = self.columns[BIZ_LOCATION]
+        if self.location_key is None and location is not None:
+            self.location_key = _location_key(location)
         if self.id_key is None:
             self.id_key = lookup_key(self.event_id)
             if self.hash_id != self.event_id:
@@ -437,6 +442,16 @@ def _field_values(obj: Any) -> tuple[Any, ...]:
 _GETTERS: dict[type, Any] = {}
 
 
+def location_match(alias: str, locations: Sequence[str]) -> tuple[str, list[Any]]:
+    """(SQL condition, parameters): the events of table alias `alias` at one of the
+    bizLocations `locations` (canonical keys), found through the indexed location keys
+    (migration events-006); the text decides."""
+    keys = sorted({lookup_key(v) for v in locations})
+    sql = (f"({alias}.biz_location_key IN ({', '.join('?' * len(keys))})"
+           f" AND {alias}.biz_location IN ({', '.join('?' * len(locations))}))")
+    return sql, [*keys, *locations]
+
+
 def event_id_match(alias: str, event_id: str) -> tuple[str, list[Any]]:
     """(SQL condition, parameters): the events of table alias `alias` whose eventID or Event
     Hash ID is `event_id`, found through the indexed keys."""
@@ -501,8 +516,8 @@ def insert_events(conn: Connection, runs: Sequence[EventRun], ids: Sequence[int]
         (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.location_key,
          r.record_time, r.doc, r.log_index, run.captured_by, run.party, run.job_id, *r.columns)
         for start, run in placed for k, r in enumerate(run.rows) if r is not None])
-    remember_locations(conn, {r.columns[6] for run in runs for r in run.rows
-                              if r is not None and r.columns[6] is not None})
+    remember_locations(conn, {r.columns[BIZ_LOCATION] for run in runs for r in run.rows
+                              if r is not None and r.columns[BIZ_LOCATION] is not None})
     small = []
     for start, run in placed:
         if conn.dialect == "sqlite" and len(run.rows) >= _JSON_FROM and not run.index.has_nul():
@@ -529,38 +544,33 @@ def _insert_json(conn: Connection, pks: Sequence[int], run: EventRun) -> None:
             conn.execute(_index_sql(target, names, bool(skipped)), params)
 
 
-_NAMESPACES_REMEMBERED = 10_000
+def _insert_unseen(conn: Connection, memo: str, kept: int, sql: str,
+                   rows: Iterable[tuple[Any, ...]]) -> None:
+    """Run `sql` (an INSERT ... ON CONFLICT DO NOTHING) in the caller's transaction for the
+    rows this connection has not seen committed: small tables that every capture touches
+    with the same few values, where even a no-op statement was one more round trip (on
+    PostgreSQL, in every group of single events). The memo forgets all past `kept` rows
+    (captures may name any values), and those are then looked up again."""
+    stored: set[tuple[Any, ...]] = conn.committed_memo.setdefault(memo, set())
+    if len(stored) > kept:
+        stored.clear()
+    fresh = sorted(set(rows) - stored)
+    if fresh:
+        conn.executemany(sql, fresh)
+        conn.after_commit(lambda: stored.update(fresh))
 
 
 def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None:
-    """Prefixes seen at capture, so that query parameters like EQ_example:f resolve (in the
-    caller's transaction). Pairs this connection has already stored are not sent again: on
-    PostgreSQL that statement was one more round trip in every group of single events."""
-    stored: set[tuple[str, str]] = conn.committed_memo.setdefault("namespaces", set())
-    if len(stored) > _NAMESPACES_REMEMBERED:  # captures may declare any prefixes: bounded
-        stored.clear()
-    fresh = [pair for pair in namespaces.items() if pair not in stored]
-    if fresh:
-        conn.executemany("INSERT INTO event_namespaces (prefix, iri) VALUES (?, ?)"
-                         " ON CONFLICT DO NOTHING", fresh)
-        conn.after_commit(lambda: stored.update(fresh))
+    """Prefixes seen at capture, so that query parameters like EQ_example:f resolve."""
+    _insert_unseen(conn, "namespaces", 10_000, "INSERT INTO event_namespaces (prefix, iri)"
+                   " VALUES (?, ?) ON CONFLICT DO NOTHING", namespaces.items())
 
 
-_LOCATIONS_REMEMBERED = 100_000
-
-
-def remember_locations(conn: Connection, locations: set[str]) -> None:
-    """Add new bizLocation values to `biz_locations` (the /bizLocations discovery resource),
-    in the caller's transaction. Like remember_namespaces, values this connection has seen
-    committed are not sent again: after the first documents from a site, nothing is."""
-    stored: set[str] = conn.committed_memo.setdefault("locations", set())
-    if len(stored) > _LOCATIONS_REMEMBERED:  # bounded: forget, and look them up again
-        stored.clear()
-    fresh = sorted(locations - stored)
-    if fresh:
-        conn.executemany("INSERT INTO biz_locations (value) VALUES (?) ON CONFLICT DO NOTHING",
-                         [(value,) for value in fresh])
-        conn.after_commit(lambda: stored.update(fresh))
+def remember_locations(conn: Connection, locations: Iterable[str]) -> None:
+    """bizLocation values, in `biz_locations` for the /bizLocations discovery resource:
+    after the first documents from a site, nothing is sent."""
+    _insert_unseen(conn, "locations", 100_000, "INSERT INTO biz_locations (value) VALUES (?)"
+                   " ON CONFLICT DO NOTHING", ((value,) for value in locations))
 
 
 def add_location_children(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:

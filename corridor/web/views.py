@@ -14,7 +14,8 @@ from corridor.demo.geography import PLACES
 from corridor.query.epc import canonical
 from corridor.query.params import QueryError
 from corridor.query.visibility import visibility_clause
-from corridor.store.db import Connection, lookup_key
+from corridor.store.db import Connection
+from corridor.store.events import location_match
 from corridor.web import data
 from corridor.web.corridor_map import render_map
 from corridor.web.overview import overview
@@ -335,8 +336,8 @@ def units_at(conn: Connection, session: Session, *, place_key: str | None = None
         if place is None:
             return []
         key = canonical(place.sgln)
-        cond = "((e.biz_location_key = ? AND e.biz_location = ?) OR e.read_point = ?)"
-        params = [lookup_key(key), key, key]
+        at, params = location_match("e", [key])
+        cond, params = f"({at} OR e.read_point = ?)", [*params, key]
     elif party is not None:
         cond = ("(e.party = ? OR EXISTS (SELECT 1 FROM event_parties p WHERE p.event_pk = e.id"
                 " AND p.value = ?))")

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from corridor.config import Settings
-from corridor.query import params as query_params
 from corridor.query.epc import canonical
 from corridor.query.params import parse_query
 from corridor.query.run import descendants, discover, select_events
@@ -77,7 +76,6 @@ def test_location_queries(db: Database, tmp_path: Path, collide: bool,
             return None if text is None else 1
         monkeypatch.setattr(store_events, "lookup_key", one)
         monkeypatch.setattr(store_events, "_LOCATION_KEYS", {})
-        monkeypatch.setattr(query_params, "lookup_key", one)
     with db.connect() as conn:
         buyer, ledger, (site, dock, yard) = _stored(conn, db, tmp_path)
         keys = conn.fetchall("SELECT DISTINCT biz_location, biz_location_key FROM events"
