@@ -46,7 +46,8 @@ def event(k: int, tag: str) -> dict:
         "epcList": [f"urn:epc:id:sgtin:0614141.812345.{tag}{k}",
                     f"urn:epc:id:sgtin:0614141.812346.{tag}{k}"],
         "bizStep": "shipping", "disposition": "in_transit",
-        "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"},
+        # a read point per location (a door or a scanner at the site), as real captures have
+        "readPoint": {"id": f"urn:epc:id:sgln:0614141.{k % 500:05d}.1"},
         "bizLocation": {"id": f"urn:epc:id:sgln:0614141.{k % 500:05d}.0"},
         "bizTransactionList": [{"type": "po",
                                 "bizTransaction": f"urn:epcglobal:cbv:bt:0614141000005:{k}"}],

@@ -16,7 +16,7 @@ from typing import Any
 from corridor.query.epc import EpcPattern, canonical, match_pattern
 from corridor.query.vocab import normalise
 from corridor.store.db import lookup_key
-from corridor.store.events import location_match, utc_time
+from corridor.store.events import place_match, utc_time
 
 
 class QueryError(ValueError):
@@ -292,10 +292,8 @@ def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
         vals = [canonical(v) for v in _nonempty(name, values)]
         if name.startswith("WD_") and descendants is not None:
             vals = descendants(vals)
-        if name.endswith("readPoint"):
-            q.add(f"e.read_point IN ({_marks(len(vals))})", *vals)
-        else:
-            q.add(*location_match("e", vals))
+        q.add(*place_match("e", "read_point" if name.endswith("readPoint") else "biz_location",
+                           vals))
     elif name == "EQ_transformationID":
         vals = _nonempty(name, values)
         q.add(f"e.transformation_id IN ({_marks(len(vals))})", *vals)

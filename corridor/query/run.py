@@ -10,7 +10,7 @@ from typing import Any
 from corridor.query.params import Query
 from corridor.query.visibility import ViewerLike, visibility_clause
 from corridor.store.db import Connection
-from corridor.store.events import event_id_match
+from corridor.store.events import PLACE_TABLES, event_id_match
 
 _SORT_COLS = {"eventTime": "e.event_time", "recordTime": "e.record_time"}
 
@@ -95,13 +95,13 @@ def event_log_index(conn: Connection, event_id: str, viewer: ViewerLike) -> int 
     return None if row is None or row[0] is None else int(row[0])
 
 
-# Discovery resources: which column or index rows hold their values.
+# Discovery resources: which column, index rows or place table (PLACE_TABLES) hold their values.
 DISCOVERY: Mapping[str, tuple[str, str]] = {
     "eventTypes": ("e.event_type", ""),
     "bizSteps": ("e.biz_step", ""),
     "dispositions": ("e.disposition", ""),
-    "readPoints": ("e.read_point", ""),
-    "bizLocations": ("b.value", "location"),
+    "readPoints": ("read_point", "place"),
+    "bizLocations": ("biz_location", "place"),
     "epcs": ("x.epc", "epc"),
 }
 _EPC_ROLE_LIST = "('epc','child','parent','input','output')"
@@ -112,8 +112,8 @@ def discover(conn: Connection, resource: str, viewer: ViewerLike, *, after: str 
     """Distinct values of a discovery resource among the events the viewer may read."""
     col, kind = DISCOVERY[resource]
     vis_sql, params = visibility_clause(viewer)
-    if kind == "location":
-        return _discover_locations(conn, vis_sql, params, after, limit)
+    if kind == "place":
+        return _discover_places(conn, col, vis_sql, params, after, limit)
     cond = f"{col} IS NOT NULL AND ({vis_sql})"
     if after is not None:
         cond += f" AND {col} > ?"
@@ -126,13 +126,13 @@ def discover(conn: Connection, resource: str, viewer: ViewerLike, *, after: str 
     return [r[0] for r in conn.fetchall(sql, [*params, limit])]
 
 
-def _discover_locations(conn: Connection, vis_sql: str, vis_params: list[Any],
-                        after: str | None, limit: int) -> list[str]:
-    """bizLocations: the location index holds keys, not text (migration events-006), so the
-    stored locations are walked in order, each kept if the viewer may read one of its
-    events."""
-    after_sql, params = ("b.value > ? AND ", [after]) if after is not None else ("", [])
-    sql = (f"SELECT b.value FROM biz_locations b WHERE {after_sql}EXISTS (SELECT 1 FROM events e"
-           " WHERE e.biz_location_key = corridor_key(b.value) AND e.biz_location = b.value"
-           f" AND ({vis_sql})) ORDER BY b.value LIMIT ?")
+def _discover_places(conn: Connection, column: str, vis_sql: str, vis_params: list[Any],
+                     after: str | None, limit: int) -> list[str]:
+    """readPoints, bizLocations: their indexes hold keys, not text (migrations events-006,
+    -007), so the stored places are walked in order, each kept if the viewer may read one
+    of its events."""
+    after_sql, params = ("p.value > ? AND ", [after]) if after is not None else ("", [])
+    sql = (f"SELECT p.value FROM {PLACE_TABLES[column]} p WHERE {after_sql}EXISTS (SELECT 1"
+           f" FROM events e WHERE e.{column}_key = corridor_key(p.value) AND e.{column} = p.value"
+           f" AND ({vis_sql})) ORDER BY p.value LIMIT ?")
     return [r[0] for r in conn.fetchall(sql, [*params, *vis_params, limit])]

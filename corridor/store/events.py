@@ -114,7 +114,12 @@ def _scalar_row(path: str, value: Any) -> tuple[str, str | None, float | None]:
     return (path, None, None)
 
 
-BIZ_LOCATION = 6  # position of biz_location in IndexedEvent.columns()
+READ_POINT, BIZ_LOCATION = 5, 6  # positions of the two places in IndexedEvent.columns()
+
+# The place columns of `events`, each indexed by the 64-bit key of its text in
+# <column>_key (migrations events-006 and -007), and the table that lists every value
+# stored, for its discovery resource.
+PLACE_TABLES = {"read_point": "read_points", "biz_location": "biz_locations"}
 
 
 @dataclass
@@ -138,7 +143,7 @@ class IndexedEvent:
 
     def columns(self) -> tuple[Any, ...]:
         """The event row's indexed columns, in the order _INSERT_EVENT ends with
-        (biz_location at BIZ_LOCATION)."""
+        (read_point at READ_POINT, biz_location at BIZ_LOCATION)."""
         return (self.event_type, self.action, self.event_time, self.biz_step,
                 self.disposition, self.read_point, self.biz_location, self.transformation_id,
                 self.error_time)
@@ -356,15 +361,19 @@ class EventRow:
     # The entry's Merkle leaf hash (RFC 9162: SHA-256 of 0x00 + entry), computed where the
     # row is made (a worker process) rather than by the one writer thread.
     leaf: bytes = b""
-    # lookup_key of the bizLocation (columns[BIZ_LOCATION]), what the location index holds
-    location_key: int | None = None
+    # lookup_key of the readPoint and the bizLocation (columns[READ_POINT], [BIZ_LOCATION]):
+    # what the place indexes hold
+    read_point_key: int | None = None
+    biz_location_key: int | None = None
 
     def __post_init__(self) -> None:
         if self.entry and not self.leaf:
             self.leaf = leaf_hash(self.entry)
-        location = self.columns[BIZ_LOCATION]
-        if self.location_key is None and location is not None:
-            self.location_key = _location_key(location)
+        read_point, location = self.columns[READ_POINT], self.columns[BIZ_LOCATION]
+        if self.read_point_key is None and read_point is not None:
+            self.read_point_key = _place_key(read_point)
+        if self.biz_location_key is None and location is not None:
+            self.biz_location_key = _place_key(location)
         if self.id_key is None:
             self.id_key = lookup_key(self.event_id)
             if self.hash_id != self.event_id:
@@ -374,18 +383,19 @@ class EventRow:
         return (EventRow, _field_values(self))
 
 
-# bizLocation -> lookup_key. A store's events come from a few thousand sites at most, met
-# again and again: a dict lookup instead of an MD5 per event. Bounded all the same.
-_LOCATION_KEYS: dict[str, int] = {}
-_LOCATION_KEYS_KEPT = 65_536
+# readPoint or bizLocation -> lookup_key. A store's events come from a few thousand places
+# at most, met again and again: a dict lookup instead of an MD5 per event. Bounded all the
+# same.
+_PLACE_KEYS: dict[str, int] = {}
+_PLACE_KEYS_KEPT = 65_536
 
 
-def _location_key(location: str) -> int:
-    key = _LOCATION_KEYS.get(location)
+def _place_key(place: str) -> int:
+    key = _PLACE_KEYS.get(place)
     if key is None:
-        if len(_LOCATION_KEYS) >= _LOCATION_KEYS_KEPT:
-            _LOCATION_KEYS.clear()
-        key = _LOCATION_KEYS[location] = lookup_key(location)  # type: ignore[assignment]
+        if len(_PLACE_KEYS) >= _PLACE_KEYS_KEPT:
+            _PLACE_KEYS.clear()
+        key = _PLACE_KEYS[place] = lookup_key(place)  # type: ignore[assignment]
     return key
 
 
@@ -442,14 +452,15 @@ def _field_values(obj: Any) -> tuple[Any, ...]:
 _GETTERS: dict[type, Any] = {}
 
 
-def location_match(alias: str, locations: Sequence[str]) -> tuple[str, list[Any]]:
-    """(SQL condition, parameters): the events of table alias `alias` at one of the
-    bizLocations `locations` (canonical keys), found through the indexed location keys
-    (migration events-006); the text decides."""
-    keys = sorted({lookup_key(v) for v in locations})
-    sql = (f"({alias}.biz_location_key IN ({', '.join('?' * len(keys))})"
-           f" AND {alias}.biz_location IN ({', '.join('?' * len(locations))}))")
-    return sql, [*keys, *locations]
+def place_match(alias: str, column: str, places: Sequence[str]) -> tuple[str, list[Any]]:
+    """(SQL condition, parameters): the events of table alias `alias` whose place `column`
+    (read_point or biz_location) is one of `places` (canonical keys), found through the
+    indexed keys of the places (migrations events-006, -007); the text decides."""
+    assert column in PLACE_TABLES, column
+    keys = sorted({lookup_key(v) for v in places})
+    sql = (f"({alias}.{column}_key IN ({', '.join('?' * len(keys))})"
+           f" AND {alias}.{column} IN ({', '.join('?' * len(places))}))")
+    return sql, [*keys, *places]
 
 
 def event_id_match(alias: str, event_id: str) -> tuple[str, list[Any]]:
@@ -462,10 +473,10 @@ def event_id_match(alias: str, event_id: str) -> tuple[str, list[Any]]:
 
 
 _INSERT_EVENT = (
-    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, biz_location_key,"
-    " record_time, doc, log_index, captured_by, party, job_id, event_type, action, event_time,"
-    " biz_step, disposition, read_point, biz_location, transformation_id, error_time)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    "INSERT INTO events (id, event_id, hash_id, id_key, hash_key, read_point_key,"
+    " biz_location_key, record_time, doc, log_index, captured_by, party, job_id, event_type,"
+    " action, event_time, biz_step, disposition, read_point, biz_location, transformation_id,"
+    " error_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
 _INDEX_TABLES = (
     ("event_epcs (event_pk, role, epc, quantity, uom)", ("role", "epc", "quantity", "uom")),
@@ -513,11 +524,13 @@ def insert_events(conn: Connection, runs: Sequence[EventRun], ids: Sequence[int]
     assert len(ids) >= starts[-1], "fewer event keys than rows"
     placed = list(zip(starts, runs))  # each run's first id, as an index into ids
     conn.executemany(_INSERT_EVENT, [
-        (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.location_key,
-         r.record_time, r.doc, r.log_index, run.captured_by, run.party, run.job_id, *r.columns)
+        (ids[start + k], r.event_id, r.hash_id, r.id_key, r.hash_key, r.read_point_key,
+         r.biz_location_key, r.record_time, r.doc, r.log_index, run.captured_by, run.party,
+         run.job_id, *r.columns)
         for start, run in placed for k, r in enumerate(run.rows) if r is not None])
-    remember_locations(conn, {r.columns[BIZ_LOCATION] for run in runs for r in run.rows
-                              if r is not None and r.columns[BIZ_LOCATION] is not None})
+    stored = [r for run in runs for r in run.rows if r is not None]
+    remember_places(conn, "read_point", {r.columns[READ_POINT] for r in stored})
+    remember_places(conn, "biz_location", {r.columns[BIZ_LOCATION] for r in stored})
     small = []
     for start, run in placed:
         if conn.dialect == "sqlite" and len(run.rows) >= _JSON_FROM and not run.index.has_nul():
@@ -566,11 +579,13 @@ def remember_namespaces(conn: Connection, namespaces: Mapping[str, str]) -> None
                    " VALUES (?, ?) ON CONFLICT DO NOTHING", namespaces.items())
 
 
-def remember_locations(conn: Connection, locations: Iterable[str]) -> None:
-    """bizLocation values, in `biz_locations` for the /bizLocations discovery resource:
-    after the first documents from a site, nothing is sent."""
-    _insert_unseen(conn, "locations", 100_000, "INSERT INTO biz_locations (value) VALUES (?)"
-                   " ON CONFLICT DO NOTHING", ((value,) for value in locations))
+def remember_places(conn: Connection, column: str, places: Iterable[str | None]) -> None:
+    """readPoint or bizLocation values, in `read_points` or `biz_locations` for the
+    /readPoints and /bizLocations discovery resources: after the first documents from a
+    site, nothing is sent."""
+    table = PLACE_TABLES[column]
+    _insert_unseen(conn, table, 100_000, f"INSERT INTO {table} (value) VALUES (?)"
+                   " ON CONFLICT DO NOTHING", ((value,) for value in places if value is not None))
 
 
 def add_location_children(conn: Connection, pairs: Iterable[tuple[str, str]]) -> None:

@@ -69,6 +69,22 @@ INSERT INTO biz_locations (value)
 SELECT DISTINCT biz_location FROM events WHERE biz_location IS NOT NULL
 """
 
+# The readPoint index had the same shape as the bizLocation one: read points are as many as
+# locations (a dock door, a gate, a scanner per site), so it cost a commit as many pages. It
+# is keyed the same way (with the event time, so that EQ_/WD_readPoint read in result order),
+# and /readPoints reads `read_points`.
+_READ_POINT_KEYS = """
+ALTER TABLE events ADD COLUMN read_point_key {BIGINT};
+UPDATE events SET read_point_key = corridor_key(read_point) WHERE read_point IS NOT NULL;
+DROP INDEX events_read_point;
+CREATE INDEX events_read_point_time ON events (read_point_key, event_time, id);
+CREATE TABLE read_points (
+  value TEXT NOT NULL PRIMARY KEY  -- every readPoint of a stored event, canonical key
+)WITHOUT_ROWID;
+INSERT INTO read_points (value)
+SELECT DISTINCT read_point FROM events WHERE read_point IS NOT NULL
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("events-001", """
 CREATE TABLE events (
@@ -237,4 +253,8 @@ CREATE INDEX events_hash_key ON events (hash_key) WHERE hash_key IS NOT NULL
               _LOCATION_KEYS.replace("WITHOUT_ROWID", " WITHOUT ROWID"), dialect="sqlite"),
     Migration("events-006-location-keys-postgresql",
               _LOCATION_KEYS.replace("WITHOUT_ROWID", ""), dialect="postgresql"),
+    Migration("events-007-read-point-keys-sqlite",
+              _READ_POINT_KEYS.replace("WITHOUT_ROWID", " WITHOUT ROWID"), dialect="sqlite"),
+    Migration("events-007-read-point-keys-postgresql",
+              _READ_POINT_KEYS.replace("WITHOUT_ROWID", ""), dialect="postgresql"),
 ]

@@ -15,7 +15,7 @@ from corridor.query.epc import canonical
 from corridor.query.params import QueryError
 from corridor.query.visibility import visibility_clause
 from corridor.store.db import Connection
-from corridor.store.events import location_match
+from corridor.store.events import place_match
 from corridor.web import data
 from corridor.web.corridor_map import render_map
 from corridor.web.overview import overview
@@ -336,8 +336,9 @@ def units_at(conn: Connection, session: Session, *, place_key: str | None = None
         if place is None:
             return []
         key = canonical(place.sgln)
-        at, params = location_match("e", [key])
-        cond, params = f"({at} OR e.read_point = ?)", [*params, key]
+        at, at_params = place_match("e", "biz_location", [key])
+        seen, seen_params = place_match("e", "read_point", [key])
+        cond, params = f"({at} OR {seen})", [*at_params, *seen_params]
     elif party is not None:
         cond = ("(e.party = ? OR EXISTS (SELECT 1 FROM event_parties p WHERE p.event_pk = e.id"
                 " AND p.value = ?))")
