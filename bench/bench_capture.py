@@ -317,8 +317,10 @@ request = function()
   return wrk.format(nil, "/epcis/events", nil, bodies[(k - 1) % #bodies + 1])
 end
 done = function(summary, latency, requests)
-  io.write(string.format("WRK %d %d %d %.3f\\n", summary.requests, summary.errors.status,
-                         summary.duration, latency:percentile(99) / 1000))
+  io.write(string.format("WRK %d %d %d %.3f %.3f %.3f %.3f\\n", summary.requests,
+                         summary.errors.status, summary.duration, latency:percentile(99) / 1000,
+                         latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+                         latency.max / 1000))
 end
 """
 
@@ -334,7 +336,7 @@ def bench_single_wrk(base: str, key: str, seconds: int, clients: int, pid: int, 
         raise SystemExit("--wrk-seconds needs wrk: apt-get install wrk")
     bodies = work / f"bodies-{tag}.txt"
     bodies.write_text("".join(json.dumps(event(k, tag)) + "\n"
-                              for k in range(seconds * 4000)))
+                              for k in range(seconds * 6000)))
     script = work / "single.lua"
     script.write_text(_WRK_SCRIPT)
     env = {**os.environ, "CORRIDOR_BENCH_BODIES": str(bodies), "CORRIDOR_BENCH_KEY": key}
@@ -344,7 +346,7 @@ def bench_single_wrk(base: str, key: str, seconds: int, clients: int, pid: int, 
                           base], env=env, capture_output=True, text=True, check=True).stdout
     snap1 = cpu_snapshot(pid)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    requests, bad, micros, p99 = next(
+    requests, bad, micros, p99, p50, p90, top = next(
         x for x in out.splitlines() if x.startswith("WRK ")).split()[1:]
     sent = int(requests)
     # wrk's CPU in place of this process's
@@ -352,7 +354,8 @@ def bench_single_wrk(base: str, key: str, seconds: int, clients: int, pid: int, 
                                      - before.ru_utime - before.ru_stime)
     print(f"  single events (wrk): {sent} POST /epcis/events, {clients} connections:"
           f" {sent / (int(micros) / 1e6):,.0f} events/s, p99 {float(p99):.1f} ms,"
-          f" failures {int(bad)}")
+          f" failures {int(bad)} (p50 {float(p50):.1f}, p90 {float(p90):.1f},"
+          f" max {float(top):.1f} ms)")
     print(f"    {cpu_report(snap0, snap1, sent)}")
     return sent / (int(micros) / 1e6), float(p99)
 

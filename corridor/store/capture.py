@@ -501,7 +501,7 @@ class CaptureWriter:
                     conn = self._connect()
                 results = _commit(conn, self.ledger, works)
                 if self._checkpointer is not None:
-                    self._checkpointer.committed()
+                    self._checkpointer.committed(conn)
             except Exception as exc:  # noqa: BLE001 - the connection itself broke: report, reopen
                 _settle([(waiter, None, exc) for _, waiter in batch])
                 if conn is not None:

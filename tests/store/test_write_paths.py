@@ -13,6 +13,7 @@ import pytest
 
 from corridor.config import Settings
 from corridor.ledger.tiles import ENTRIES, Edge, append_entries, encode_bundle
+from corridor.store import wal
 from corridor.store.capture import CaptureWriter, capture_document, prepare_work
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_store import open_ledger
@@ -142,11 +143,50 @@ def test_wal_checkpoints_run_in_the_background(tmp_path: Path) -> None:
             with conn.transaction():
                 conn.executemany("INSERT INTO blobs (b) VALUES (?)",
                                  [(os.urandom(4096),) for _ in range(64)])
-            checkpointer.committed()
+            checkpointer.committed(conn)
         deadline = time.monotonic() + 10
         while os.path.getsize(db.sqlite_path) < size_before + 2_000_000:
             assert time.monotonic() < deadline, "no checkpoint reached the database file"
             time.sleep(0.05)
+    finally:
+        checkpointer.close()
+        conn.close()
+
+
+def _wal_restarts(db: Database) -> int:
+    """The WAL header's checkpoint sequence number: SQLite adds one each time it writes the
+    WAL from its start again (https://www.sqlite.org/fileformat.html#wal_file_format)."""
+    with open(f"{db.sqlite_path}-wal", "rb") as wal_file:
+        return int.from_bytes(wal_file.read(16)[12:16], "big")
+
+
+def _commit_pages(conn: Connection, pages: int) -> None:
+    with conn.transaction():
+        conn.executemany("INSERT INTO blobs (b) VALUES (?)",
+                         [(os.urandom(4000),) for _ in range(pages)])
+
+
+def test_the_wal_restarts_under_a_steady_stream_of_commits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with the thread running and the writer never pausing: the WAL is written from
+    its start again and again, so it stays short, with the writer's own limit off."""
+    monkeypatch.setattr(wal, "RESTART_PAGES", 256)
+    monkeypatch.setattr(wal, "DELAY_S", 0.01)
+    db = Database(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    conn = db.connect()
+    conn.raw.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE blobs (b BLOB)")
+    checkpointer = WalCheckpointer(db)
+    try:
+        _commit_pages(conn, 1)
+        first = _wal_restarts(db)
+        deadline = time.monotonic() + 20
+        while _wal_restarts(db) < first + 3:
+            assert time.monotonic() < deadline, "the WAL never started again"
+            _commit_pages(conn, 4)
+            checkpointer.committed(conn)
+        # 4 KiB pages; no restart would leave ~1,000 pages of WAL per second here
+        assert os.path.getsize(f"{db.sqlite_path}-wal") < 40 * 1024 * 1024
     finally:
         checkpointer.close()
         conn.close()
