@@ -47,6 +47,22 @@ ALTER TABLE event_parties_new RENAME TO event_parties;
 CREATE INDEX event_parties_event ON event_parties (event_pk, value)
 """
 
+def _place_keys(column: str, old_index: str, new_index: str, table: str) -> str:
+    """A place column indexed by the corridor_key of its text, with the event time, and the
+    table listing every value stored (see _LOCATION_KEYS)."""
+    return f"""
+ALTER TABLE events ADD COLUMN {column}_key {{BIGINT}};
+UPDATE events SET {column}_key = corridor_key({column}) WHERE {column} IS NOT NULL;
+DROP INDEX {old_index};
+CREATE INDEX {new_index} ON events ({column}_key, event_time, id);
+CREATE TABLE {table} (
+  value TEXT NOT NULL PRIMARY KEY  -- every value of {column} stored, canonical key
+)WITHOUT_ROWID;
+INSERT INTO {table} (value)
+SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL
+"""
+
+
 # The bizLocation index was ordered by the location's text (~40 bytes). A document's events
 # are spread over many locations, and each location takes its new entries at the end of its
 # own key range: one page per location per commit, plus the neighbours a split rebalances.
@@ -57,33 +73,15 @@ CREATE INDEX event_parties_event ON event_parties (event_pk, value)
 # collision costs a row read, never a wrong answer). The /bizLocations discovery resource
 # read the text index in order; it now reads `biz_locations`, one row per location ever
 # stored, written once per new location.
-_LOCATION_KEYS = """
-ALTER TABLE events ADD COLUMN biz_location_key {BIGINT};
-UPDATE events SET biz_location_key = corridor_key(biz_location) WHERE biz_location IS NOT NULL;
-DROP INDEX events_biz_location_time;
-CREATE INDEX events_biz_location_time ON events (biz_location_key, event_time, id);
-CREATE TABLE biz_locations (
-  value TEXT NOT NULL PRIMARY KEY  -- every bizLocation of a stored event, canonical key
-)WITHOUT_ROWID;
-INSERT INTO biz_locations (value)
-SELECT DISTINCT biz_location FROM events WHERE biz_location IS NOT NULL
-"""
+_LOCATION_KEYS = _place_keys("biz_location", "events_biz_location_time",
+                             "events_biz_location_time", "biz_locations")
 
 # The readPoint index had the same shape as the bizLocation one: read points are as many as
 # locations (a dock door, a gate, a scanner per site), so it cost a commit as many pages. It
 # is keyed the same way (with the event time, so that EQ_/WD_readPoint read in result order),
 # and /readPoints reads `read_points`.
-_READ_POINT_KEYS = """
-ALTER TABLE events ADD COLUMN read_point_key {BIGINT};
-UPDATE events SET read_point_key = corridor_key(read_point) WHERE read_point IS NOT NULL;
-DROP INDEX events_read_point;
-CREATE INDEX events_read_point_time ON events (read_point_key, event_time, id);
-CREATE TABLE read_points (
-  value TEXT NOT NULL PRIMARY KEY  -- every readPoint of a stored event, canonical key
-)WITHOUT_ROWID;
-INSERT INTO read_points (value)
-SELECT DISTINCT read_point FROM events WHERE read_point IS NOT NULL
-"""
+_READ_POINT_KEYS = _place_keys("read_point", "events_read_point", "events_read_point_time",
+                               "read_points")
 
 MIGRATIONS: list[Migration] = [
     Migration("events-001", """
