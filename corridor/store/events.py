@@ -456,7 +456,8 @@ def place_match(alias: str, column: str, places: Sequence[str]) -> tuple[str, li
     """(SQL condition, parameters): the events of table alias `alias` whose place `column`
     (read_point or biz_location) is one of `places` (canonical keys), found through the
     indexed keys of the places (migrations events-006, -007); the text decides."""
-    assert column in PLACE_TABLES, column
+    if column not in PLACE_TABLES:  # it is written into the SQL: only the two place columns
+        raise ValueError(f"not a place column: {column!r}")
     keys = sorted({lookup_key(v) for v in places})
     sql = (f"({alias}.{column}_key IN ({', '.join('?' * len(keys))})"
            f" AND {alias}.{column} IN ({', '.join('?' * len(places))}))")
