@@ -157,7 +157,7 @@ def verify(location: str, vkey: str, witnesses: tuple[str, ...], quorum: int | N
 @_node
 def audit(witnesses: tuple[str, ...], data_dir: str | None, db_url: str | None,
           origin: str | None) -> None:
-    """Re-check this node's own store: entries, tiles, checkpoints, event documents."""
+    """Re-check this node's own store: entries, tiles, checkpoints, stored events."""
     try:
         keys = [parse_vkey(w) for w in witnesses]
     except NoteError as exc:

@@ -1,12 +1,14 @@
 """The ledger's self-audit over its own store: every entry bundle against its level-0 tile,
 every tile against the level above and its stored internal nodes, every checkpoint's
 signature, cosignature count and root against the tiles, and, when an `events` table exists,
-every stored event document against its entry's digest and Event Hash ID."""
+every stored event against its entry: hash_id, document digest, party and record_time as
+committed, event_id as in the document, captured_by the party the entry names."""
 
 from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 from corridor.ledger.checkpoint import parse_checkpoint
 from corridor.ledger.entry import LogEntry
@@ -133,42 +135,90 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
     return problems
 
 
-def _audit_events(conn: Connection, bundles: dict[int, list[bytes]]) -> list[str]:
+_EVENT_BATCH = 2000  # rows of `events` read at a time (documents included)
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
     if conn.dialect == "sqlite":
-        cols = {r[1] for r in conn.fetchall("PRAGMA table_info(events)")}
-    else:
-        cols = {r[0] for r in conn.fetchall(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
-            "AND table_schema = current_schema()")}
+        return {r[1] for r in conn.fetchall(f"PRAGMA table_info({table})")}
+    return {r[0] for r in conn.fetchall(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema()", (table,))}
+
+
+def _audit_events(conn: Connection, bundles: dict[int, list[bytes]]) -> list[str]:
+    """Every stored event against its log entry, column by column. hash_id, party and
+    record_time are what the entry commits to, and `doc` has the entry's digest; event_id is
+    the eventID inside that document; captured_by, the party id access control reads, is
+    the party whose identifier (parties.identifier: what capture writes into `party` and the
+    entry) the entry names, NULL (the node itself) when no party has that identifier."""
+    cols = _columns(conn, "events")
     # The events concern names the stored document `doc` (the contract said `document`).
     doc_col = "document" if "document" in cols else "doc"
-    if not {"event_id", "hash_id", doc_col, "log_index"} <= cols:
+    if not {"id", "event_id", "hash_id", doc_col, "log_index", "party", "record_time",
+            "captured_by"} <= cols:
         return []
+    owners: dict[str, int] = {}
+    if "identifier" in _columns(conn, "parties"):
+        owners = {str(ident): int(pk) for pk, ident in
+                  conn.fetchall("SELECT id, identifier FROM parties")}
+    select = (f"SELECT id, event_id, hash_id, {doc_col}, log_index, party, record_time, "
+              "captured_by FROM events WHERE id > ? AND log_index IS NOT NULL ORDER BY id "
+              f"LIMIT {_EVENT_BATCH}")
+    problems: list[str] = []
+    last = -(1 << 63)
+    while rows := conn.fetchall(select, (last,)):
+        last = rows[-1][0]
+        for _, event_id, hash_id, document, index, party, record_time, captured_by in rows:
+            where = f"event {event_id} (log index {index})"
+            bundle = bundles.get(int(index) // TILE_WIDTH)
+            if bundle is None or int(index) % TILE_WIDTH >= len(bundle):
+                problems.append(f"{where}: no such log entry")
+                continue
+            try:
+                entry = LogEntry.decode(bundle[int(index) % TILE_WIDTH])
+            except ValueError as exc:
+                problems.append(f"{where}: log entry malformed: {exc}")
+                continue
+            stored = (hash_id, party, record_time, captured_by)
+            if stored != (entry.event_hash_id, entry.party, entry.record_time,
+                          owners.get(entry.party)):
+                problems += _column_problems(where, stored, entry, owners)
+            try:
+                doc = json.loads(document) if isinstance(document, (str, bytes)) else document
+                digest = document_digest(doc)
+            except ValueError as exc:
+                problems.append(f"{where}: doc: stored document is not JSON: {exc}")
+                continue
+            if digest != entry.document_sha256:
+                problems.append(f"{where}: doc: stored document's SHA-256 "
+                                f"{base64.b16encode(digest).decode().lower()} differs from "
+                                "the log entry's digest")
+            doc_id = doc.get("eventID") if isinstance(doc, dict) else None
+            if doc_id != event_id:
+                problems.append(f"{where}: event_id differs from the eventID {doc_id!r} of "
+                                "the stored document")
+    return problems
+
+
+def _column_problems(where: str, stored: tuple[Any, ...], entry: LogEntry,
+                     owners: dict[str, int]) -> list[str]:
+    """What differs between an event's (hash_id, party, record_time, captured_by) and its
+    log entry."""
+    hash_id, party, record_time, captured_by = stored
     problems = []
-    for event_id, hash_id, document, index in conn.fetchall(
-            f"SELECT event_id, hash_id, {doc_col}, log_index FROM events "
-            "WHERE log_index IS NOT NULL ORDER BY log_index"):
-        where = f"event {event_id} (log index {index})"
-        bundle = bundles.get(int(index) // TILE_WIDTH)
-        if bundle is None or int(index) % TILE_WIDTH >= len(bundle):
-            problems.append(f"{where}: no such log entry")
-            continue
-        try:
-            entry = LogEntry.decode(bundle[int(index) % TILE_WIDTH])
-        except ValueError as exc:
-            problems.append(f"{where}: log entry malformed: {exc}")
-            continue
-        if entry.event_hash_id != hash_id:
-            problems.append(f"{where}: hash id {hash_id} differs from the log entry's "
-                            f"{entry.event_hash_id}")
-        try:
-            doc = json.loads(document) if isinstance(document, (str, bytes)) else document
-            digest = document_digest(doc)
-        except ValueError as exc:
-            problems.append(f"{where}: stored document is not JSON: {exc}")
-            continue
-        if digest != entry.document_sha256:
-            problems.append(f"{where}: stored document's SHA-256 "
-                            f"{base64.b16encode(digest).decode().lower()} differs from the "
-                            "log entry's digest")
+    if hash_id != entry.event_hash_id:
+        problems.append(f"{where}: hash_id {hash_id} differs from the log entry's "
+                        f"{entry.event_hash_id}")
+    if party != entry.party:
+        problems.append(f"{where}: party {party!r} differs from the log entry's "
+                        f"{entry.party!r}")
+    if record_time != entry.record_time:
+        problems.append(f"{where}: record_time {record_time!r} differs from the log entry's "
+                        f"{entry.record_time!r}")
+    owner = owners.get(entry.party)
+    if captured_by != owner:
+        problems.append(f"{where}: captured_by {captured_by} is not the party the log entry "
+                        f"names: {entry.party!r} is "
+                        f"{'no party' if owner is None else f'party {owner}'}")
     return problems

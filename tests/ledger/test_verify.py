@@ -136,8 +136,15 @@ def test_random_changes_to_the_mirror_fail_verification(witnessed, tmp_path: Pat
         shutil.rmtree(copy)
 
 
+def _stored_event(i: int) -> dict[str, object]:
+    """The document of the stored event of entry i (< 20)."""
+    return {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00Z", "n": i,
+            "eventID": f"e{i}"}
+
+
 def _fill_events(db: str, ledger: Ledger) -> bool:
-    """Rows in the events table (if its columns are the expected ones) for entries 0..19."""
+    """Rows in the events table (if its columns are the expected ones) for entries 0..19,
+    with the columns the entries commit to."""
     con = sqlite3.connect(db)
     cols = con.execute("PRAGMA table_info(events)").fetchall()
     names = {c[1] for c in cols}
@@ -145,10 +152,12 @@ def _fill_events(db: str, ledger: Ledger) -> bool:
     if not {"event_id", "hash_id", doc_col, "log_index"} <= names:
         return False
     for i in range(20):
-        event = {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00Z", "n": i}
-        doc = canonicalize(event).decode()
-        values = {"event_id": f"e{i}", "hash_id": make_entries(i, 1)[0].event_hash_id,
+        doc = canonicalize(_stored_event(i)).decode()
+        entry = make_entries(i, 1)[0]
+        values = {"event_id": f"e{i}", "hash_id": entry.event_hash_id,
                   doc_col: doc, "log_index": i}
+        values.update({k: v for k, v in (("party", entry.party),
+                                         ("record_time", entry.record_time)) if k in names})
         for _, name, _type, notnull, default, pk in cols:
             if notnull and default is None and not pk and name not in values:
                 values[name] = f"x{i}"
@@ -177,8 +186,7 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
     # Entries whose documents the events table holds, then more.
     conn = ledger._conn()
     entries = make_entries(0, 20)
-    entries = [type(e)(e.event_hash_id, hashlib.sha256(canonicalize(
-        {"type": "ObjectEvent", "eventTime": "2026-11-27T10:00:00Z", "n": i})).digest(),
+    entries = [type(e)(e.event_hash_id, hashlib.sha256(canonicalize(_stored_event(i))).digest(),
         e.party, e.record_time) for i, e in enumerate(entries)]
     with conn.transaction():
         ledger.append(conn, entries)
@@ -194,7 +202,7 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
         assert con.execute("SELECT COUNT(*) FROM ledger_bundle_parts").fetchone()[0] >= 1
     con.close()
     targets = (["tile", "bundle", "checkpoint", "nodes", "piece", "piece gone"]
-               + (["event"] * has_events))
+               + (["event", "event column"] * has_events))
     cli = ("log", "audit", "--data-dir", str(tmp_path / "a"), "--origin", ORIGIN, "--db")
     for trial in range(2 * len(targets)):
         kind = targets[trial % len(targets)]
@@ -227,6 +235,12 @@ def test_random_changes_to_the_store_fail_the_audit(node: Callable[..., Ledger],
                 "SELECT level, n, nodes FROM ledger_tiles WHERE nodes IS NOT NULL").fetchall())
             con.execute("UPDATE ledger_tiles SET nodes = ? WHERE level = ? AND n = ?",
                         (_mutate(bytes(nodes), rng, False), level, n))
+        elif kind == "event column":  # one the entry commits to, or captured_by
+            col, value = rng.choice([("party", "urn:epc:id:pgln:4012345.00009"),
+                                     ("record_time", "2026-11-28T00:00:00.000000Z"),
+                                     ("event_id", "e-other"), ("captured_by", 1)])
+            con.execute(f"UPDATE events SET {col} = ? WHERE log_index = ?",
+                        (value, rng.randrange(20)))
         else:
             col = "document" if any(c[1] == "document" for c in con.execute(
                 "PRAGMA table_info(events)")) else "doc"
