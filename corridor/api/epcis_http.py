@@ -63,33 +63,175 @@ def problem(status: int, exception: str, title: str, detail: str, instance: str 
         # anything else (a bare path) is left out, the member being optional.
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers={**GS1_HEADERS, **(headers or {})})
+    return SafeJSONResponse(body, status_code=status, media_type="application/problem+json",
+                            headers={**GS1_HEADERS, **(headers or {})})
 
 
-async def read_body(request: Request, limit: int, limit_headers: dict[str, str]) -> bytes:
-    """The request body, refusing (413) more than `limit` bytes without reading it all."""
+class SafeJSONResponse(JSONResponse):
+    """A JSON response that renders even when a string holds a lone surrogate (which UTF-8
+    cannot encode: a problem quoting bad input, a value stored before such input was
+    refused): the text is then written with JSON escapes instead."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+# -- bounded request bodies ------------------------------------------------------------------
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to exceed `limit` bytes: from its
+    Content-Length, or while streaming it (reading stops there; nothing more is held)."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
+        if not (declared.isascii() and declared.isdigit()):
             raise ProblemError(400, "ValidationException", "Bad request",
-                               "Content-Length: not an integer") from None
-        if size > limit:
-            raise ProblemError(413, "CaptureLimitExceededException", "Capture payload too large",
-                               f"the body is {size} bytes; GS1-EPCIS-Capture-File-Size-Limit"
-                               f" is {limit}", headers=limit_headers)
+                               "Content-Length: not a byte count")
+        if len(declared) > 18 or int(declared) > limit:
+            return None
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise ProblemError(413, "CaptureLimitExceededException", "Capture payload too large",
-                               f"the body exceeds GS1-EPCIS-Capture-File-Size-Limit ({limit}"
-                               " bytes)", headers=limit_headers)
+            return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int, limit_headers: dict[str, str]) -> bytes:
+    """A capture body, refusing (413) more than `limit` bytes without reading it all."""
+    body = await read_limited(request, limit)
+    if body is None:
+        raise ProblemError(413, "CaptureLimitExceededException", "Capture payload too large",
+                           f"the body exceeds GS1-EPCIS-Capture-File-Size-Limit ({limit}"
+                           " bytes)", headers=limit_headers)
+    return body
+
+
+MAX_JSON_DEPTH = 64  # objects and arrays nested in a small JSON request body
+# Strings and the structural characters of JSON text (a string first, so that brackets
+# inside strings are not counted).
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}:,]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _pointer(path: list[Any]) -> str:
+    """RFC 6901 pointer; a lone surrogate in a key is shown as its escape."""
+    text = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if \
+        _SURROGATE.search(text) else text
+
+
+def too_deep_at(text: str, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """The JSON pointer where the JSON `text` nests objects and arrays deeper than `limit`,
+    or None. One pass over the tokens, no recursion and no parsing, so it is safe on any
+    input and can run before the parser (a malformed text may get any answer: the parser
+    refuses it next)."""
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    path: list[Any] = []  # per open container: the key or index being read
+    key: Any = None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == '"':
+            key = token
+        elif first == ":":
+            if path and key is not None:
+                try:
+                    path[-1] = json.loads(key)
+                except ValueError:
+                    path[-1] = key
+        elif first == ",":
+            if path and isinstance(path[-1], int):
+                path[-1] += 1
+        elif first in "[{":
+            if len(path) >= limit:
+                return _pointer(path)
+            path.append(0 if first == "[" else "")
+        elif path:
+            path.pop()
+        else:
+            return None  # more closed than opened: malformed, the parser says so
+    return None
+
+
+MAX_BODY_STRING = 2048  # characters of a string or member name in a small JSON body
+_LONE = "a lone UTF-16 surrogate (\\ud800-\\udfff) is not a character"
+
+
+def bad_string_at(value: Any, max_string: int, max_name: int) -> tuple[str, str] | None:
+    """(JSON pointer, what is wrong) of a string value longer than `max_string`
+    characters, member name longer than `max_name`, or either holding a lone UTF-16
+    surrogate (a JSON escape like \\ud800 without its pair, which UTF-8 cannot encode)."""
+    stack: list[tuple[list[Any], Any]] = [([], value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > max_string:
+                return _pointer(path), f"longer than {max_string} characters"
+            if _SURROGATE.search(item):
+                return _pointer(path), _LONE
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if len(key) > max_name:
+                    return _pointer(path), f"a member name is longer than {max_name} characters"
+                if _SURROGATE.search(key):
+                    return _pointer([*path, key]), _LONE
+                stack.append(([*path, key], inner))
+        elif isinstance(item, list):
+            stack.extend(([*path, i], inner) for i, inner in enumerate(item))
+    return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json_body(raw: bytes, exception: str = "ValidationException", *,
+                    max_string: int = MAX_BODY_STRING) -> Any:
+    """A small JSON request body, or ProblemError(400) naming where it is wrong: not UTF-8,
+    nested deeper than MAX_JSON_DEPTH, not JSON, a string longer than `max_string` or a
+    member name longer than MAX_BODY_STRING characters, or a lone surrogate."""
+
+    def bad(where: str, what: str) -> ProblemError:
+        return ProblemError(400, exception, "Invalid JSON body", f"{where}: {what}")
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad("/", f"not UTF-8 (byte {exc.start})") from None
+    deep = too_deep_at(text)
+    if deep is not None:
+        raise bad(deep, f"objects and arrays nest deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:  # (too_deep_at has refused that already)
+        raise bad("/", f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        raise bad("/", f"not valid JSON: {str(exc)[:200]}") from None
+    # (a surrogate can only come from an escape: the text itself is UTF-8)
+    if len(text) > min(max_string, MAX_BODY_STRING) or "\\u" in text:
+        found = bad_string_at(value, max_string, MAX_BODY_STRING)
+        if found is not None:
+            raise bad(*found)
+    return value
+
+
+async def read_json_body(request: Request, limit: int, exception: str = "ValidationException",
+                         *, max_string: int = MAX_BODY_STRING) -> Any:
+    """The JSON body of a request, read as a stream and refused (413) past `limit` bytes,
+    then checked by parse_json_body (400). Problems name the field (a JSON pointer); their
+    type is epcisException:`exception` (413: the binding's CaptureLimitExceededException)."""
+    raw = await read_limited(request, limit)
+    if raw is None:
+        raise ProblemError(413, "CaptureLimitExceededException", "Request too large",
+                           f"/: the body is larger than {limit} bytes, the limit of this"
+                           " resource")
+    return parse_json_body(raw, exception, max_string=max_string)
 
 
 def parse_extensions(header: str | None) -> dict[str, str]:
@@ -168,10 +310,14 @@ def per_page(request: Request, default: int = 100, maximum: int = 10000) -> int:
     return n
 
 
+_VERSION = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){0,2}")
+
+
 def _version(text: str) -> tuple[int, ...] | None:
-    parts = text.strip().split(".")
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    text = text.strip()
+    if not _VERSION.fullmatch(text):  # ASCII digits only, each part at most 9 of them
         return None
+    parts = text.split(".")
     return tuple(int(p) for p in parts) + (0,) * (3 - len(parts))
 
 
@@ -185,7 +331,8 @@ def version_problem(headers: Any) -> str | None:
         for name, value in ((f"GS1-{kind}-Version", exact), (f"GS1-{kind}-Min", low),
                             (f"GS1-{kind}-Max", high)):
             if value is not None and _version(value) is None:
-                return f"{name}: {value!r} is not a version like 2.0.0"
+                shown = value if len(value) <= 40 else value[:40] + "..."
+                return f"{name}: {shown!r} is not a version like 2.0.0"
         if exact is not None and _version(exact)[:2] != (2, 0):  # type: ignore[index]
             return f"GS1-{kind}-Version {exact}: this server speaks {kind} 2.0"
         if low is not None and _version(low) > (2, 0, 0):  # type: ignore[operator]

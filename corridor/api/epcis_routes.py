@@ -47,11 +47,14 @@ from corridor.api.epcis_http import (
     GS1_HEADERS,
     PageTokens,
     ProblemError,
+    SafeJSONResponse,
     parse_extensions,
     per_page,
     problem,
     read_body,
+    read_json_body,
 )
+from corridor.epcis.validation import MAX_STRING
 from corridor.query import run as qrun
 from corridor.query.engine import compile_query
 from corridor.query.epc import urn_to_dl
@@ -391,7 +394,7 @@ class EpcisRoutes:
         viewer = await require_party(request, self.ctx)
         raw = request.path_params["capture_id"]
         job = None
-        if raw.isdigit() and len(raw) < 19:
+        if raw.isascii() and raw.isdigit() and len(raw) < 19:
             job = await self.db(lambda c: cap.read_job(c, int(raw)))
         if job is None or (not viewer.is_admin and job["partyId"] != viewer.party_id):
             raise ProblemError(404, "NoSuchNameException", "Capture job not found",
@@ -483,14 +486,17 @@ class EpcisRoutes:
         receipt = event_id.endswith("/receipt") and request.url.path.endswith("/receipt")
         if receipt:
             return await self._receipt(request, viewer, event_id[:-len("/receipt")])
-        row = await self.db(lambda c: qrun.get_event(c, event_id, viewer))
+        # an eventID with U+0000 cannot be stored (capture refuses it), so it cannot exist
+        row = None if "\x00" in event_id else await self.db(
+            lambda c: qrun.get_event(c, event_id, viewer))
         if row is None:
             raise ProblemError(404, "NoSuchNameException", "Event not found",
                                f"no event {event_id!r} that this client may read")
         return self._document(request, [row], None, None)
 
     async def _receipt(self, request: Request, viewer: Viewer, event_id: str) -> Response:
-        index = await self.db(lambda c: qrun.event_log_index(c, event_id, viewer))
+        index = None if "\x00" in event_id else await self.db(
+            lambda c: qrun.event_log_index(c, event_id, viewer))
         if index is None:
             raise ProblemError(404, "NoSuchNameException", "Event not found",
                                f"no event {event_id!r} that this client may read")
@@ -673,16 +679,13 @@ class EpcisRoutes:
                 nxt = self.tokens.issue(_viewer_key(viewer), "queries", found[-1].name)
                 query = urlencode({"perPage": limit, "nextPageToken": nxt})
                 headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
-            return JSONResponse([q.as_json() for q in found], headers=headers)
+            return SafeJSONResponse([q.as_json() for q in found], headers=headers)
         if _media(request) not in _JSON_TYPES:
             raise ProblemError(415, "ValidationException", "Unsupported media type",
                                "send the query definition as application/json")
-        body = await read_body(request, 1024 * 1024, {})
-        try:
-            definition = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProblemError(400, "ValidationException", "Invalid JSON", f"/: {exc}") \
-                from None
+        # streamed and bounded: 413 past 1 MiB; too deep, not JSON, lone surrogates: 400.
+        # A value may be as long as a captured string (it may be compared with one).
+        definition = await read_json_body(request, 1024 * 1024, max_string=MAX_STRING)
         if not isinstance(definition, dict):
             raise ProblemError(400, "ValidationException", "Invalid query definition",
                                "/: must be a JSON object with name and query")
@@ -703,8 +706,9 @@ class EpcisRoutes:
                             headers={**GS1_HEADERS, "Location": location})
 
     async def _named(self, viewer: Viewer, name: str) -> nq.NamedQuery:
-        found = await self.db(lambda c: nq.get(c, viewer.party_id, name)
-                              or nq.get(c, None, name))
+        # a name with U+0000 cannot be stored (PostgreSQL text), so it cannot exist
+        found = None if "\x00" in name else await self.db(
+            lambda c: nq.get(c, viewer.party_id, name) or nq.get(c, None, name))
         if found is None:
             raise ProblemError(404, "NoSuchNameException", "Query not found",
                                f"there is no named query {name!r} for this party")
@@ -722,7 +726,7 @@ class EpcisRoutes:
                                    f"query {name!r} belongs to the node, not to this party")
             await self.db(lambda c: self._delete_query(c, viewer.party_id, name))
             return Response(status_code=204, headers=GS1_HEADERS)
-        return JSONResponse(found.as_json(), headers=GS1_HEADERS)
+        return SafeJSONResponse(found.as_json(), headers=GS1_HEADERS)
 
     @staticmethod
     def _delete_query(conn: Connection, party_id: int | None, name: str) -> None:

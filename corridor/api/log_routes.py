@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from corridor.api.auth import instance_uri
 from corridor.api.context import AppContext
+from corridor.api.epcis_http import problem
 from corridor.ledger.tiles import TILE_WIDTH, TileError, parse_tile_path
 from corridor.ledger.witness import Witness
 from corridor.store.ledger_store import Ledger, open_ledger
@@ -41,8 +43,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         path = "tile/" + request.path_params["rest"]
         try:
             level, n, width = parse_tile_path(path)
-        except TileError as exc:
-            return PlainTextResponse(f"{exc}\n", status_code=404)
+        except TileError as exc:  # no such path: a problem naming it
+            return problem(404, "NoSuchNameException", "Not a tile of this log",
+                           f"path: {exc}", instance_uri(request))
         data = await run_in_threadpool(_ledger(ctx).read_tile, level, n, width)
         if data is None:
             return PlainTextResponse(f"{path}: not in the log\n", status_code=404)

@@ -159,17 +159,26 @@ def document() -> dict[str, Any]:
                     "requestBody": _json_body({
                         "type": "object", "required": ["eventID", "party"],
                         "properties": {"eventID": {"type": "string"},
-                                       "party": {"type": "string"}}}),
+                                       "party": {"type": "string"},
+                                       "capturedBy": {"type": "string"}}}),
                     "responses": {"201": {"description": "Shared"}, "400": _400,
-                                  "401": _401, "404": _404}},
+                                  "401": _401, "404": _404,
+                                  "409": _problem("Several parties' events have that eventID; "
+                                                  "name the capturing party (admin)",
+                                                  "epcisException:ValidationException")}},
                 "delete": {
                     "parameters": [
                         {"name": "eventID", "in": "query", "required": True,
                          "schema": {"type": "string"}},
                         {"name": "party", "in": "query", "required": True,
+                         "schema": {"type": "string"}},
+                        {"name": "capturedBy", "in": "query", "required": False,
                          "schema": {"type": "string"}}],
                     "responses": {"204": {"description": "Share withdrawn"}, "400": _400,
-                                  "401": _401, "404": _404}},
+                                  "401": _401, "404": _404,
+                                  "409": _problem("Several parties' events have that eventID; "
+                                                  "name the capturing party (admin)",
+                                                  "epcisException:ValidationException")}},
             },
             "/parties": {
                 "get": {"responses": {

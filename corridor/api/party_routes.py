@@ -1,8 +1,12 @@
 """HTTP management of parties, shares and auditor grants (the CLI's `corridor party ...`).
 
   GET    /parties/me                         the calling party (any party)
-  POST   /parties/shares   {eventID, party}  share an event the caller captured (admin: any)
-  DELETE /parties/shares?eventID=..&party=.. withdraw such a share
+  POST   /parties/shares   {eventID, party, capturedBy?}
+                                             share the events the caller captured under that
+                                             eventID or Event Hash ID (admin: those of
+                                             capturedBy, needed when several parties' events
+                                             carry that eventID)
+  DELETE /parties/shares?eventID=..&party=..[&capturedBy=..] withdraw such a share
   GET    /parties                            list parties (admin)
   POST   /parties          {name, identifier, role?, verifierKey?, identifiers?}
                                              add a party; the response shows its key once (admin)
@@ -17,7 +21,6 @@ share answers 404, like an event it may not read: existence is not disclosed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,7 +35,6 @@ from corridor.api.context import AppContext
 from corridor.api.epcis_http import GS1_HEADERS, problem
 from corridor.store import parties as store
 from corridor.store.db import Connection
-from corridor.store.events import event_id_match
 
 Handler = Callable[[Request, Viewer], Awaitable[Response]]
 
@@ -53,13 +55,10 @@ def _party_json(p: store.Party, grants: list[int] | None = None) -> dict[str, An
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > 64 * 1024:
-        raise _BadRequest("/", "body larger than 64 KiB")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _BadRequest("/", f"not valid JSON: {exc}") from None
+    from corridor.api.epcis_http import read_json_body
+
+    # streamed and bounded (413 past 64 KiB); too deep, not JSON or a lone surrogate: 400
+    body = await read_json_body(request, 64 * 1024)
     if not isinstance(body, dict):
         raise _BadRequest("/", "must be a JSON object")
     return body
@@ -127,27 +126,35 @@ class _Routes:
         body = await _json_body(request)
         event_id, target = _text(body, "eventID"), _text(body, "party")
         assert event_id is not None and target is not None
-        return await self._share(request, viewer, event_id, target, undo=False)
+        captured_by = _text(body, "capturedBy", required=False)
+        return await self._share(request, viewer, event_id, target, captured_by, undo=False)
 
     async def unshare(self, request: Request, viewer: Viewer) -> Response:
+        captured_by = request.query_params.get("capturedBy") or None
         return await self._share(request, viewer, _param(request, "eventID"),
-                                 _param(request, "party"), undo=True)
+                                 _param(request, "party"), captured_by, undo=True)
 
-    async def _share(self, request: Request, viewer: Viewer, event_id: str, target: str, *,
-                     undo: bool) -> Response:
-        def run(conn: Connection) -> str:
-            match, params = event_id_match("events", event_id)
-            row = conn.fetchone(f"SELECT event_id, captured_by FROM events WHERE {match}"
-                                " ORDER BY id LIMIT 1", params)
-            if row is None or (not viewer.is_admin and row[1] != viewer.party_id):
-                return "missing"
+    async def _share(self, request: Request, viewer: Viewer, event_id: str, target: str,
+                     captured_by: str | None, *, undo: bool) -> Response:
+        """A share names stored events, never the eventID text: a member's share names the
+        events it captured under that eventID, an admin's those of one capturing party."""
+        def run(conn: Connection) -> bool:
+            pks = store.events_to_share(
+                conn, event_id, sharer=None if viewer.is_admin else viewer.party_id,
+                captured_by=captured_by if viewer.is_admin else None)
+            if not pks:
+                return False
             if undo:
-                return "done" if store.unshare_event(conn, row[0], target) else "missing"
-            store.share_event(conn, row[0], target)
-            return "done"
+                return store.unshare_events(conn, pks, target)
+            store.share_events(conn, pks, target)
+            return True
 
-        outcome = await self._db(run)
-        if outcome == "missing":
+        try:
+            done = await self._db(run)
+        except store.AmbiguousEvent as exc:
+            return problem(409, "ValidationException", "Conflict", str(exc),
+                           instance_uri(request))
+        if not done:
             return problem(404, "NoSuchNameException", "Not found",
                            f"no event {event_id!r} that this party captured"
                            + (" shared with that party" if undo else ""), instance_uri(request))

@@ -11,7 +11,6 @@ Subscriptions belong to the party that made them: every party sees and deletes o
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
 from corridor.api.context import AppContext
-from corridor.api.epcis_http import GS1_HEADERS, problem
+from corridor.api.epcis_http import GS1_HEADERS, ProblemError, problem, read_json_body
 from corridor.subscriptions import matching, service_for
 from corridor.subscriptions import store as substore
 from corridor.subscriptions.model import (
@@ -107,15 +106,10 @@ class _Routes:
             return _problem(415, "epcisException:UnsupportedMediaTypeException",
                             "Unsupported media type",
                             "send the subscription as application/json", path)
-        raw = await request.body()
-        if len(raw) > _MAX_BODY:
-            return _problem(413, "epcisException:CaptureLimitExceededException",
-                            "Request too large", f"a subscription body is at most {_MAX_BODY} "
-                            "bytes", path)
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _bad(SubscriptionError("/", f"not valid JSON: {exc}"), path)
+        try:  # streamed and bounded: 413 past _MAX_BODY; too deep, not JSON, surrogates: 400
+            body = await read_json_body(request, _MAX_BODY, "SubscriptionControlsException")
+        except ProblemError as exc:
+            return exc.response(path)
         if not isinstance(body, dict):
             return _bad(SubscriptionError("/", "must be a JSON object"), path)
         try:

@@ -126,16 +126,24 @@ def identify(party_ref: str, identifier: str, db_url: str | None) -> None:
 @party.command("share")
 @click.argument("event_id")
 @click.argument("party_ref", metavar="PARTY")
+@click.option("--captured-by", "captured_by", metavar="PARTY",
+              help="The party whose event it is, when several parties' events carry that "
+                   "eventID.")
 @click.option("--undo", is_flag=True, help="Withdraw the share instead.")
 @_db_option
-def share(event_id: str, party_ref: str, undo: bool, db_url: str | None) -> None:
-    """Let PARTY read the event EVENT_ID (its eventID)."""
+def share(event_id: str, party_ref: str, captured_by: str | None, undo: bool,
+          db_url: str | None) -> None:
+    """Let PARTY read the stored event EVENT_ID (its eventID or Event Hash ID)."""
     with _clean_errors(), _connection(db_url) as conn:
+        pks = store.events_to_share(conn, event_id, sharer=None, captured_by=captured_by)
+        if not pks:
+            raise store.PartyError("eventID", f"no stored event {event_id!r}"
+                                   + (f" captured by {captured_by!r}" if captured_by else ""))
         if undo:
-            done = store.unshare_event(conn, event_id, party_ref)
+            done = store.unshare_events(conn, pks, party_ref)
             click.echo("share withdrawn" if done else "there was no such share")
             return
-        p = store.share_event(conn, event_id, party_ref)
+        p = store.share_events(conn, pks, party_ref)
     click.echo(f"event {event_id} shared with party {p.id} {p.name!r}")
 
 

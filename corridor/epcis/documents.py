@@ -81,7 +81,7 @@ def _read_json(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocum
 def check_json_document(doc: object, data: bytes) -> None:
     """Raise EpcisError listing every problem of a parsed JSON document (schema, U+0000);
     `data` holds the text its strings came from, for the quick U+0000 test."""
-    problems = validation.validate_json_document(doc) + validation.nul_problems(doc, data)
+    problems = validation.validate_json_document(doc, data) + validation.nul_problems(doc, data)
     if problems:
         raise EpcisError(problems)
 
@@ -120,7 +120,29 @@ def _read_xml(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocume
         problems = validation.validate_xml_tree(root)
         if problems:
             raise EpcisError(problems)
-    return document_from_xml(root)
+    doc = document_from_xml(root)
+    if validate:
+        problems = xml_limit_problems(root, doc)
+        if problems:
+            raise EpcisError(problems)
+    return doc
+
+
+def xml_limit_problems(root: etree._Element, doc: EpcisDocument) -> list[Problem]:
+    """The size limits of JSON documents (validation.limit_problems) applied to an XML
+    document's JSON-LD form: located by the JSON pointer of that form (so that a faulty
+    event is that event's problem) and the XML line of the event."""
+    problems = validation.limit_problems(doc.header, [])
+    if doc.events:
+        path = (["epcisBody", "queryResults", "resultsBody", "eventList"]
+                if doc.kind == "EPCISQueryDocument" else ["epcisBody", "eventList"])
+        elements = xml_read.events_in(xml_read.event_list_of(root))
+        for index, (event, element) in enumerate(zip(doc.events, elements, strict=False)):
+            problems.extend(Problem(p.location, p.rule, f"{p.message} (XML: the"
+                                    f" <{xml_read.local(element)}> at line"
+                                    f" {element.sourceline})")
+                            for p in validation.limit_problems(event, [*path, index]))
+    return problems
 
 
 def document_from_xml(root: etree._Element) -> EpcisDocument:
@@ -162,7 +184,7 @@ def validate_bytes(data: bytes, media_type: str | None = None, *,
         if syntax == "xml":
             return validation.validate_xml_tree(safe_xml.parse_bytes(data, limit))
         doc = load_json(data)
-        problems = validation.validate_json_document(doc)
+        problems = validation.validate_json_document(doc, data)
         return problems + validation.nul_problems(doc, data)
     except EpcisError as exc:
         return list(exc.problems)

@@ -109,6 +109,9 @@ class JsonWalker:
                 value, end = self._scan(self._buf, start)
             except _NotJson as exc:
                 raise self._problem("syntax", str(exc)) from None
+            except RecursionError:  # the C scanner recurses per level of nesting
+                raise self._problem("structure", "objects and arrays nest too deeply") \
+                    from None
             except json.JSONDecodeError as exc:
                 # a value cut by the end of the window fails near that end (or as an open
                 # string); anything else is a real syntax error, reported at once

@@ -108,8 +108,8 @@ def _check_batch(schema: etree.XMLSchema, batch: list[etree._Element]) -> None:
 def check_stream(stream: BinaryIO, syntax: str, *, max_bytes: int) -> None:
     """Validate a whole document as a stream (nothing converted, nothing kept); raises
     EpcisError at the first faulty run of events, or for the rest of the document."""
-    if syntax == "xml":
-        for _ in iter_xml_events(stream, max_bytes=max_bytes, convert=False):
+    if syntax == "xml":  # converted: the size limits are checked on the JSON-LD form
+        for _ in iter_xml_events(stream, max_bytes=max_bytes):
             pass
     else:
         for _ in iter_json_events(stream, max_bytes=max_bytes):
@@ -120,7 +120,8 @@ def iter_xml_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int |
                     convert: bool = True) -> Iterator[tuple[dict, dict[str, str]]]:
     """Stream XML events. With `validate`, events are checked against the XSD in batches
     (inside a copy of the surrounding document, so problems keep their line numbers) before
-    they are handed out, and the rest of the document once it has been read."""
+    they are handed out, and the rest of the document once it has been read; converted
+    events are checked against the size limits too (validation.limit_problems)."""
     schema = None
     if validate:
         head = _head(stream)
@@ -131,13 +132,27 @@ def iter_xml_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int |
     ns = xml_read.Namespaces()
     batch: list[etree._Element] = []
     roots: list[etree._Element] = []
+    count = itertools.count()
 
     def emit() -> Iterator[tuple[dict, dict[str, str]]]:
         if schema is not None:
             _check_batch(schema, batch)
         if convert:
             for element in batch:
-                yield xml_read.event_from_xml(element, ns), dict(ns.by_prefix)
+                event = xml_read.event_from_xml(element, ns)
+                index = next(count)
+                if schema is not None:
+                    query = xml_read.local(element.getroottree().getroot()) == \
+                        "EPCISQueryDocument"
+                    path = (["epcisBody", "queryResults", "resultsBody", "eventList"] if query
+                            else ["epcisBody", "eventList"])
+                    problems = validation.limit_problems(event, [*path, index])
+                    if problems:
+                        raise EpcisError([Problem(
+                            p.location, p.rule, f"{p.message} (XML: the"
+                            f" <{xml_read.local(element)}> at line {element.sourceline})")
+                            for p in problems])
+                yield event, dict(ns.by_prefix)
         if schema is None:  # (validated events have already left the tree)
             last = batch[-1]
             parent = last.getparent()

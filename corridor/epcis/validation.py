@@ -120,13 +120,15 @@ def _problems(validator: jsonschema_rs.Validator, instance: object, prefix: list
 
 
 def validate_event(event: object, pointer_prefix: list) -> list[Problem]:
-    """Problems of one event in a document's eventList (located by `pointer_prefix`)."""
-    return _problems(event_validator(), event, pointer_prefix, _event_schema())
+    """Problems of one event in a document's eventList (located by `pointer_prefix`): its
+    size limits, else its schema (not run on an over-deep event)."""
+    return (limit_problems(event, pointer_prefix)
+            or _problems(event_validator(), event, pointer_prefix, _event_schema()))
 
 
 def validate_shell(shell: object) -> list[Problem]:
     """Problems of a document whose eventList has been emptied (events checked separately)."""
-    return _problems(document_validator(), shell, [])
+    return limit_problems(shell, []) or _problems(document_validator(), shell, [])
 
 
 @cache
@@ -140,7 +142,9 @@ def _events_validator() -> jsonschema_rs.Validator:
 def validate_events(events: list, path: list, first_index: int) -> list[Problem]:
     """Problems of a run of consecutive events (one call into the validator for the common
     all-valid case, which is much cheaper than one call per event)."""
-    if _events_validator().is_valid(events):
+    within = not any(limit_problems(event, path + [first_index + offset])
+                     for offset, event in enumerate(events))
+    if within and _events_validator().is_valid(events):
         return []
     problems: list[Problem] = []
     for offset, event in enumerate(events):
@@ -148,9 +152,12 @@ def validate_events(events: list, path: list, first_index: int) -> list[Problem]
     return problems
 
 
-def validate_json_document(doc: object) -> list[Problem]:
-    """Every problem of a whole JSON document."""
-    if document_validator().is_valid(doc):
+def validate_json_document(doc: object, data: bytes | None = None) -> list[Problem]:
+    """Every problem of a whole JSON document (`data`: the text it was parsed from, if at
+    hand: a short one is not walked for the size limits). An event or a shell over the size
+    limits is not checked against the schema (whose validator would recurse through it)."""
+    limits = document_limit_problems(doc, data)
+    if not limits and document_validator().is_valid(doc):
         return []  # the fast path: one pass over the whole document
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         # without a type the schema tries every document and event shape and reports them
@@ -158,7 +165,7 @@ def validate_json_document(doc: object) -> list[Problem]:
         where, what = ("/", "a document must be a JSON object") if not isinstance(doc, dict) \
             else ("/type", '"type" is required and must be a string (e.g. "EPCISDocument")')
         return [Problem(where, "json-schema:required" if isinstance(doc, dict)
-                        else "json-schema:type", what)]
+                        else "json-schema:type", what), *limits]
     events, path = _take_events(doc)
     problems = validate_shell(doc)
     if events is not None:
@@ -166,6 +173,102 @@ def validate_json_document(doc: object) -> list[Problem]:
         for index, event in enumerate(events):
             problems.extend(validate_event(event, path + [index]))
     return problems
+
+
+# ---- size limits of values (docs/capture.md, "Limits on what is accepted") ----
+
+MAX_DEPTH = 64  # objects and arrays nested in an event (the event is level 1) or a document
+MAX_STRING = 65_536  # characters of any string value
+MAX_IDENTIFIER = 2_048  # characters of a member name and of an IDENTIFIER_MEMBERS value
+# Members whose value is (or, for IDENTIFIER_LISTS, lists) an identifier, a URI, a code or a
+# time: EPCs and classes, event IDs, locations, parties, transactions, vocabulary words.
+IDENTIFIER_MEMBERS = frozenset({
+    "eventID", "parentID", "epcClass", "transformationID", "id", "bizTransaction", "source",
+    "destination", "bizStep", "disposition", "action", "type", "uom", "reason", "exception",
+    "component", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules",
+    "microorganism", "chemicalSubstance", "uriValue", "coordinateReferenceSystem",
+    "certificationInfo", "eventTime", "recordTime", "eventTimeZoneOffset", "declarationTime",
+    "time", "startTime", "endTime"})
+IDENTIFIER_LISTS = frozenset({"epcList", "childEPCs", "inputEPCList", "outputEPCList",
+                              "correctiveEventIDs", "set", "unset", "certificationInfo"})
+LIMIT_RULE = "limit"
+_LIMIT_PROBLEMS = 100
+# a walk node: (value, depth, parent node, key or index in the parent)
+_Node = tuple
+
+
+def _node_pointer(prefix: list, node: _Node | None, last: object = None) -> str:
+    path: list = [] if last is None else [last]
+    while node is not None and node[2] is not None:
+        path.append(node[3])
+        node = node[2]
+    return _pointer(prefix + path[::-1])
+
+
+def limit_problems(value: object, prefix: list, events: object = None) -> list[Problem]:
+    """Where `value` (found at `prefix`) breaks the size limits: objects and arrays nested
+    deeper than MAX_DEPTH, a member name longer than MAX_IDENTIFIER, a string longer than
+    MAX_STRING, or longer than MAX_IDENTIFIER in an identifier member. `events`, the
+    document's event list if any: each event in it counts its depth from 1 again.
+    One pass without recursion (any depth is safe); pointers are built only for problems."""
+    problems: list[Problem] = []
+    stack: list[_Node] = [(value, 1, None, None)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        item, depth = node[0], node[1]
+        if depth > MAX_DEPTH:
+            problems.append(Problem(_node_pointer(prefix, node), f"{LIMIT_RULE}:depth",
+                                    f"objects and arrays nest deeper than {MAX_DEPTH} levels"))
+            if len(problems) >= _LIMIT_PROBLEMS:
+                break
+            continue
+        if type(item) is dict:
+            for key, inner in item.items():
+                kind = type(inner)
+                if len(key) > MAX_IDENTIFIER:
+                    problems.append(Problem(
+                        _node_pointer(prefix, node), f"{LIMIT_RULE}:name",
+                        f"a member name of {len(key)} characters (at most {MAX_IDENTIFIER})"))
+                elif kind is str:
+                    if len(inner) > MAX_IDENTIFIER and (
+                            key in IDENTIFIER_MEMBERS or len(inner) > MAX_STRING):
+                        problems.append(_too_long(prefix, node, key, inner))
+                elif kind is dict or kind is list:
+                    push((inner, 0 if inner is events else depth + 1, node, key))
+        elif type(item) is list:
+            listed = node[3] in IDENTIFIER_LISTS
+            for index, inner in enumerate(item):
+                kind = type(inner)
+                if kind is str:
+                    if len(inner) > MAX_IDENTIFIER and (listed or len(inner) > MAX_STRING):
+                        problems.append(_too_long(prefix, node, index, inner, listed))
+                elif kind is dict or kind is list:
+                    push((inner, depth + 1, node, index))
+        if len(problems) >= _LIMIT_PROBLEMS:
+            break
+    return problems
+
+
+def _too_long(prefix: list, node: _Node, key: object, text: str,
+              listed: bool = False) -> Problem:
+    identifier = listed or key in IDENTIFIER_MEMBERS
+    limit = MAX_IDENTIFIER if identifier else MAX_STRING
+    what = "an identifier" if identifier else "a string"
+    return Problem(_node_pointer(prefix, node, key), f"{LIMIT_RULE}:length",
+                   f"{what} of {len(text)} characters (at most {limit})")
+
+
+def document_limit_problems(doc: object, data: bytes | None = None) -> list[Problem]:
+    """limit_problems of a whole JSON document, each event counting its depth from 1.
+    `data`, the JSON text it was parsed from: too short to break any limit, it is not walked
+    (a single small event, the most frequent capture)."""
+    if data is not None and len(data) <= MAX_IDENTIFIER and \
+            data.count(b"{") + data.count(b"[") <= MAX_DEPTH:
+        return []
+    path = event_list_path(doc)
+    events = _container(doc, path)["eventList"] if path else None  # type: ignore[arg-type]
+    return limit_problems(doc, [], events)
 
 
 NUL_RULE = "json-string:nul"

@@ -43,16 +43,23 @@ def tile_path(level: int, n: int, width: int = TILE_WIDTH) -> str:
     return f"{head}/{encode_index(n)}{suffix}"
 
 
+# A log has fewer than 2**63 entries (a signed 64-bit count), so a tile index is below this
+# (level 0: 256 entries a tile); 17 digits, six x-groups at most.
+MAX_TILE_INDEX = 2**63 // TILE_WIDTH - 1
 _PATH = re.compile(
-    r"tile/(?P<level>entries|0|[1-9][0-9]?)/(?P<n>(?:x[0-9]{3}/)*[0-9]{3})"
+    r"tile/(?P<level>entries|0|[1-9][0-9]?)/(?P<n>(?:x[0-9]{3}/){0,6}[0-9]{3})"
     r"(?:\.p/(?P<w>[1-9][0-9]{0,2}))?")
+
+
+def _shown(path: str) -> str:
+    return repr(path if len(path) <= 80 else path[:80] + "...")
 
 
 def parse_tile_path(path: str) -> tuple[int, int, int]:
     """'tile/1/x001/234.p/7' -> (level, index, width). Levels: entries = ENTRIES."""
     m = _PATH.fullmatch(path)
     if not m:
-        raise TileError(f"{path!r} is not a tile path")
+        raise TileError(f"{_shown(path)} is not a tile path")
     level = ENTRIES if m["level"] == "entries" else int(m["level"])
     if level > 63:
         raise TileError(f"{path!r}: level above 63")
@@ -62,7 +69,10 @@ def parse_tile_path(path: str) -> tuple[int, int, int]:
     digits = m["n"].replace("x", "").split("/")
     if len(digits) > 1 and digits[0] == "000":
         raise TileError(f"{path!r}: index has a leading zero element")
-    return level, int("".join(digits)), width
+    n = int("".join(digits))
+    if n > MAX_TILE_INDEX:
+        raise TileError(f"{path!r}: index {n} is beyond any log (at most {MAX_TILE_INDEX})")
+    return level, n, width
 
 
 def tiles_for_size(size: int) -> list[tuple[int, int, int]]:

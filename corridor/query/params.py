@@ -16,7 +16,7 @@ from typing import Any
 from corridor.query.epc import EpcPattern, canonical, match_pattern
 from corridor.query.vocab import normalise
 from corridor.store.db import lookup_key
-from corridor.store.events import place_match, utc_time
+from corridor.store.events import TimeOutOfRange, place_match, utc_time
 
 
 class QueryError(ValueError):
@@ -157,28 +157,37 @@ def _epc_condition(roles: tuple[str, ...], patterns: list[EpcPattern]) -> tuple[
     return sql, params + list(roles)
 
 
+# eventCountLimit and maxEventCount are xsd:int in the EPCIS query schema
+MAX_COUNT = 2**31 - 1
+
+
+def _shown(value: str) -> str:
+    """A value quoted in an error message, cut short when long."""
+    return repr(value if len(value) <= 60 else value[:60] + "...")
+
+
 def _number(name: str, value: str) -> float:
     try:
         return float(value)
     except ValueError:
-        raise QueryError([(name, f"{value!r} is not a number")]) from None
+        raise QueryError([(name, f"{_shown(value)} is not a number")]) from None
 
 
 def _int(name: str, value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise QueryError([(name, f"{value!r} is not an integer")]) from None
-    if n < 1:
-        raise QueryError([(name, f"{value!r} must be a positive integer")])
-    return n
+    text = value.strip()
+    if not (re.fullmatch(r"[+-]?[0-9]{1,12}", text) and 1 <= int(text) <= MAX_COUNT):
+        raise QueryError([(name, f"{_shown(value)} must be an integer from 1 to {MAX_COUNT}")])
+    return int(text)
 
 
 def _time(name: str, value: str) -> str:
     try:
         return utc_time(value)
+    except TimeOutOfRange:
+        raise QueryError([(name, f"{_shown(value)} is outside years 1-9999 once in UTC")]) \
+            from None
     except ValueError:
-        raise QueryError([(name, f"{value!r} is not an ISO 8601 date-time")]) from None
+        raise QueryError([(name, f"{_shown(value)} is not an ISO 8601 date-time")]) from None
 
 
 def _single(name: str, values: list[str]) -> str:
@@ -244,6 +253,11 @@ def parse_query(raw: Mapping[str, list[str]], namespaces: Mapping[str, str] | No
     q = Query()
     problems: list[tuple[str, str]] = []
     for name, values in raw.items():
+        if "\x00" in name or any("\x00" in v for v in values):
+            # no stored text holds U+0000 (capture refuses it; PostgreSQL cannot store it)
+            problems.append((name.replace("\x00", "\\x00"),
+                             "must not contain U+0000 (NUL)"))
+            continue
         try:
             _one(q, name, values, ns, descendants)
         except QueryError as exc:

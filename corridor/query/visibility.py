@@ -4,6 +4,10 @@ An event is readable by the party that captured it, by the parties named in its 
 or destinationList (any identifier in party_identifiers), by the parties it was shared with
 (event_shares), and by auditors for every party they hold a grant on (auditor_grants). Admins
 read everything; the public reads no event. Every event read in corridor goes through this.
+
+A share names one stored event (its row, `event_pk`), never an eventID: eventIDs are chosen
+by the capturing client, so another party may store an event under the same one, and a rule
+keyed by the text would hand that party's event to whoever the first was shared with.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ _PARTY_RULE = (
     "e.captured_by = {p}"
     " OR EXISTS (SELECT 1 FROM event_parties vp JOIN party_identifiers vi"
     " ON vi.canonical = vp.value WHERE vp.event_pk = e.id AND vi.party_id = {p})"
-    " OR EXISTS (SELECT 1 FROM event_shares vs WHERE vs.event_id = e.event_id"
+    " OR EXISTS (SELECT 1 FROM event_shares vs WHERE vs.event_pk = e.id"
     " AND vs.party_id = {p})"
 )
 
@@ -41,7 +45,7 @@ def visibility_clause(viewer: ViewerLike) -> tuple[str, list[Any]]:
             " OR EXISTS (SELECT 1 FROM event_parties vp JOIN party_identifiers vi"
             " ON vi.canonical = vp.value WHERE vp.event_pk = e.id"
             f" AND vi.party_id IN {granted})"
-            " OR EXISTS (SELECT 1 FROM event_shares vs WHERE vs.event_id = e.event_id"
+            " OR EXISTS (SELECT 1 FROM event_shares vs WHERE vs.event_pk = e.id"
             f" AND vs.party_id IN {granted})"
         )
         return f"({own} OR {grant_rule})", params + [viewer.party_id] * 3

@@ -28,10 +28,15 @@ from corridor.store.db import Connection, lookup_key
 _UTC_FAST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)")
 
 
+class TimeOutOfRange(ValueError):
+    """A well-formed time that falls outside years 1-9999 once converted to UTC."""
+
+
 def utc_time(value: str) -> str:
     """ISO 8601 date-time -> fixed-width UTC text (naive times count as UTC).
 
-    Raises ValueError on a malformed time."""
+    Raises ValueError on a malformed time (TimeOutOfRange on one outside years 1-9999 once
+    in UTC)."""
     m = _UTC_FAST.fullmatch(value)
     if m and value[5:7] <= "12":
         # Already UTC: only the fraction needs padding (the common case, kept cheap).
@@ -43,7 +48,11 @@ def utc_time(value: str) -> str:
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return _format(dt.astimezone(UTC))
+    try:
+        return _format(dt.astimezone(UTC))
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is after year 9999 in UTC
+        raise TimeOutOfRange(f"{value[:40]!r} is outside years 1-9999 once in UTC") \
+            from None
 
 
 def _format(dt: datetime) -> str:

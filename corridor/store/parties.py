@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from corridor.query.epc import canonical
 from corridor.store.db import Connection
+from corridor.store.events import event_id_match
 
 ROLES = ("member", "auditor", "admin")
 KEY_PREFIX = "cor_"
@@ -219,32 +220,61 @@ def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:
     return updated
 
 
-def share_event(conn: Connection, event_id: str, ref: str | int) -> Party:
-    """Let a party read one event (by its eventID). Sharing twice is harmless."""
-    event_id = (event_id or "").strip()
-    if not event_id:
-        raise PartyError("event_id", "must not be empty")
-    _no_nul("event_id", event_id)
+class AmbiguousEvent(PartyError):
+    """An eventID names stored events of more than one capturing party: say whose."""
+
+
+def events_to_share(conn: Connection, event_ref: str, *, sharer: int | None,
+                    captured_by: str | int | None = None) -> list[int]:
+    """The stored events (primary keys) a share of `event_ref` (an eventID or Event Hash ID)
+    names. A sharer (a party id) names only events it captured itself; the operator
+    (sharer None: an admin or the command line) names those of `captured_by`, which it must
+    give when events of several parties carry that eventID. Empty when there are none."""
+    event_ref = (event_ref or "").strip()
+    if not event_ref:
+        raise PartyError("eventID", "must not be empty")
+    _no_nul("eventID", event_ref)
+    match, params = event_id_match("events", event_ref)
+    rows = conn.fetchall(f"SELECT id, captured_by FROM events WHERE {match} ORDER BY id",
+                         params)
+    if sharer is None and captured_by is not None:
+        sharer = find_party(conn, captured_by).id
+    if sharer is not None:
+        return [int(pk) for pk, by in rows if by == sharer]
+    if len({by for _, by in rows}) > 1:
+        raise AmbiguousEvent("capturedBy", f"events of several parties have eventID "
+                                           f"{event_ref!r}; name the capturing party")
+    return [int(pk) for pk, _ in rows]
+
+
+def share_events(conn: Connection, event_pks: list[int], ref: str | int) -> Party:
+    """Let a party read these stored events. Sharing twice is harmless."""
     with conn.transaction():
         party = find_party(conn, ref)
-        if not conn.fetchone("SELECT 1 FROM event_shares WHERE event_id = ? AND party_id = ?",
-                             (event_id, party.id)):
-            conn.execute("INSERT INTO event_shares (event_id, party_id) VALUES (?, ?)",
-                         (event_id, party.id))
+        for pk in event_pks:
+            if not conn.fetchone("SELECT 1 FROM event_shares WHERE event_pk = ?"
+                                 " AND party_id = ?", (pk, party.id)):
+                conn.execute("INSERT INTO event_shares (event_pk, party_id) VALUES (?, ?)",
+                             (pk, party.id))
     return party
 
 
-def unshare_event(conn: Connection, event_id: str, ref: str | int) -> bool:
+def unshare_events(conn: Connection, event_pks: list[int], ref: str | int) -> bool:
+    """Withdraw a party's shares of these events; False when there was none."""
     with conn.transaction():
         party = find_party(conn, ref)
-        cur = conn.execute("DELETE FROM event_shares WHERE event_id = ? AND party_id = ?",
-                           (event_id, party.id))
-        return bool(cur.rowcount)
+        done = 0
+        for pk in event_pks:
+            cur = conn.execute("DELETE FROM event_shares WHERE event_pk = ? AND party_id = ?",
+                               (pk, party.id))
+            done += cur.rowcount
+        return bool(done)
 
 
-def shares_of(conn: Connection, event_id: str) -> list[int]:
-    rows = conn.fetchall("SELECT party_id FROM event_shares WHERE event_id = ? ORDER BY party_id",
-                         (event_id,))
+def shares_of(conn: Connection, event_pk: int) -> list[int]:
+    """The parties one stored event is shared with."""
+    rows = conn.fetchall("SELECT party_id FROM event_shares WHERE event_pk = ? ORDER BY party_id",
+                         (event_pk,))
     return [int(r[0]) for r in rows]
 
 

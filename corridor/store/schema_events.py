@@ -83,6 +83,28 @@ _LOCATION_KEYS = _place_keys("biz_location", "events_biz_location_time",
 _READ_POINT_KEYS = _place_keys("read_point", "events_read_point", "events_read_point_time",
                                "read_points")
 
+# A share named an eventID text, which the capturing client chooses: another party could
+# store an event under the same eventID and the share then let its holder read that event too.
+# A share now names one stored event (its row). An older share is kept for the first event
+# stored under its eventID (the one the share API checked the sharer had captured) and that
+# capturer's other events with the same eventID, never for another capturer's. It lives with
+# the events concern because it reads the events table, which parties-0001 precedes.
+_SHARES_BY_ROW = """
+CREATE TABLE event_shares_new (
+  event_pk {BIGINT} NOT NULL,      -- events.id of the one stored event shared
+  party_id {BIGINT} NOT NULL REFERENCES parties (id),
+  PRIMARY KEY (event_pk, party_id)
+);
+INSERT INTO event_shares_new (event_pk, party_id)
+SELECT DISTINCT e.id, s.party_id FROM event_shares s
+JOIN events f ON f.id = (SELECT MIN(m.id) FROM events m
+  WHERE m.id_key = corridor_key(s.event_id) AND m.event_id = s.event_id)
+JOIN events e ON e.id_key = f.id_key AND e.event_id = f.event_id AND e.party = f.party;
+DROP TABLE event_shares;
+ALTER TABLE event_shares_new RENAME TO event_shares;
+CREATE INDEX event_shares_party ON event_shares (party_id, event_pk)
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("events-001", """
 CREATE TABLE events (
@@ -255,4 +277,5 @@ CREATE INDEX events_hash_key ON events (hash_key) WHERE hash_key IS NOT NULL
               _READ_POINT_KEYS.replace("WITHOUT_ROWID", " WITHOUT ROWID"), dialect="sqlite"),
     Migration("events-007-read-point-keys-postgresql",
               _READ_POINT_KEYS.replace("WITHOUT_ROWID", ""), dialect="postgresql"),
+    Migration("events-008-shares-by-row", _SHARES_BY_ROW),
 ]

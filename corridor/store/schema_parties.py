@@ -4,7 +4,8 @@
 hex digest. `party_identifiers` lists every identifier (GLN, PGLN URN, ...) a party answers
 to in an event's sourceList/destinationList, its main identifier included, with its canonical
 key (corridor.query.epc.canonical), which is what event_parties holds. `event_shares`
-and `auditor_grants` widen what a party may read (see corridor.query.visibility).
+and `auditor_grants` widen what a party may read (see corridor.query.visibility); a share
+names a stored event's row since events-008-shares-by-row (schema_events).
 """
 
 from corridor.store.db import Connection

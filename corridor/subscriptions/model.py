@@ -59,8 +59,12 @@ def check_dest(value: object) -> str:
         raise SubscriptionError("/dest", "is required: the callback URL (http or https)")
     if "\x00" in value or any(c.isspace() for c in value.strip()):
         raise SubscriptionError("/dest", "must not contain NUL or white space")
-    url = urlparse(value.strip())
-    if url.scheme not in ("http", "https") or not url.hostname:
+    try:
+        url = urlparse(value.strip())
+        host = url.hostname
+    except ValueError:  # e.g. "http://[::1/x", an IPv6 host without its "]"
+        host = None
+    if not host or url.scheme not in ("http", "https"):
         raise SubscriptionError("/dest", f"{value!r} is not an absolute http(s) URL")
     return value.strip()
 

@@ -80,6 +80,8 @@ class SubscriptionService:
         self._listeners: set[asyncio.Event] = set()
         self._pruned = 0.0
         self._wake_pending = False  # a _wake_all is scheduled and has not run yet
+        # subscription id -> the task delivering its due outbox rows, in order
+        self._delivering: dict[str, asyncio.Task[None]] = {}
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -94,13 +96,17 @@ class SubscriptionService:
         self._task = asyncio.create_task(self._run(), name="corridor-subscriptions")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        if self._task is not None:  # first, so that it starts no more deliveries
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
             self._task = None
+        deliveries = list(self._delivering.values())
+        for task in deliveries:
+            task.cancel()
+        await asyncio.gather(*deliveries, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -259,13 +265,27 @@ class SubscriptionService:
     # -- delivery ---------------------------------------------------------------------------
 
     async def _deliver_due(self) -> float | None:
-        due = await self._db(lambda c: substore.due(c))
+        """Start a task for each subscription with due deliveries and none running, and do
+        not wait for them: a slow or stalled receiver holds up its own subscription only.
+        Returns the seconds until the next due delivery of an idle subscription."""
+        busy = set(self._delivering)
+        due = await self._db(lambda c: substore.due(c, excluding=busy))
         by_sub: dict[str, list[substore.Delivery]] = {}
         for d in due:
             by_sub.setdefault(d.subscription_id, []).append(d)
-        if by_sub:
-            await asyncio.gather(*(self._deliver_in_order(ds) for ds in by_sub.values()))
-        return await self._db(substore.next_due_in)
+        for sub_id, deliveries in by_sub.items():
+            task = asyncio.create_task(self._deliver_in_order(deliveries),
+                                       name=f"corridor-delivery-{sub_id}")
+            self._delivering[sub_id] = task
+            task.add_done_callback(lambda _t, sub_id=sub_id: self._delivered(sub_id))
+        busy = set(self._delivering)
+        return await self._db(lambda c: substore.next_due_in(c, excluding=busy))
+
+    def _delivered(self, sub_id: str) -> None:
+        # Its next due rows (more of a long backlog, a retry) are picked in the next round.
+        self._delivering.pop(sub_id, None)
+        if self._wake is not None:
+            self._wake.set()
 
     async def _deliver_in_order(self, deliveries: list[substore.Delivery]) -> None:
         for delivery in deliveries:
@@ -281,9 +301,14 @@ class SubscriptionService:
         try:
             # The destination is checked by the client when it connects (guarded_client): the
             # name is resolved once and the checked addresses are the ones connected to.
-            response = await self._client.post(d.dest, content=d.body, headers=headers)
-            ok = 200 <= response.status_code < 300
-            error = "" if ok else f"HTTP {response.status_code}"
+            # One deadline for the whole exchange (a receiver trickling bytes would reset
+            # a per-read timeout forever); the response body is never read.
+            async with asyncio.timeout(self.tuning.timeout), self._client.stream(
+                    "POST", d.dest, content=d.body, headers=headers) as response:
+                ok = 200 <= response.status_code < 300
+                error = "" if ok else f"HTTP {response.status_code}"
+        except TimeoutError:
+            ok, error = False, f"no answer within {self.tuning.timeout:g} s"
         except SubscriptionError as exc:  # a forbidden (or unresolvable) destination
             ok, error = False, f"refused: {exc}"
         except httpx.HTTPError as exc:

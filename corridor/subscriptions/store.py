@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -107,23 +108,34 @@ class Delivery:
     secret: str | None
 
 
-def due(conn: Connection, limit: int = 200) -> list[Delivery]:
-    """Pending deliveries whose time has come, in outbox order."""
+def _not_in(column: str, excluding: Collection[str]) -> tuple[str, list[str]]:
+    if not excluding:
+        return "", []
+    return f" AND {column} NOT IN ({','.join('?' * len(excluding))})", list(excluding)
+
+
+def due(conn: Connection, limit: int = 200, *, excluding: Collection[str] = ()
+        ) -> list[Delivery]:
+    """Pending deliveries whose time has come, in outbox order, but for those of the
+    subscriptions `excluding` (being delivered already)."""
+    skip, skip_params = _not_in("o.subscription_id", excluding)
     rows = conn.fetchall(
         "SELECT o.id, o.subscription_id, o.body, o.event_count, o.attempts, s.dest, s.secret"
         " FROM subscription_outbox o JOIN subscriptions s ON s.id = o.subscription_id"
         " WHERE o.delivered_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?"
-        " ORDER BY o.id LIMIT ?",
-        (time.time(), limit),
+        f"{skip} ORDER BY o.id LIMIT ?",
+        (time.time(), *skip_params, limit),
     )
     return [Delivery(int(r[0]), r[1], bytes(r[2]), int(r[3]), int(r[4]), r[5], r[6])
             for r in rows]
 
 
-def next_due_in(conn: Connection) -> float | None:
-    """Seconds until the earliest pending delivery is due (0 if overdue), None if none."""
+def next_due_in(conn: Connection, *, excluding: Collection[str] = ()) -> float | None:
+    """Seconds until the earliest pending delivery is due (0 if overdue), None if none; the
+    subscriptions `excluding` are left out."""
+    skip, skip_params = _not_in("subscription_id", excluding)
     row = conn.fetchone("SELECT MIN(next_attempt_at) FROM subscription_outbox"
-                        " WHERE delivered_at IS NULL AND failed_at IS NULL")
+                        f" WHERE delivered_at IS NULL AND failed_at IS NULL{skip}", skip_params)
     if not row or row[0] is None:
         return None
     return max(0.0, float(row[0]) - time.time())

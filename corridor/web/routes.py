@@ -14,13 +14,15 @@ from urllib.parse import parse_qs, quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from corridor.api.auth import read_db
+from corridor.api.auth import instance_uri, read_db
 from corridor.api.context import AppContext
+from corridor.api.epcis_http import problem, read_limited
 from corridor.store.db import Connection
 from corridor.web import views
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
@@ -44,6 +46,7 @@ _env.filters["utc"] = _time
 
 MAX_INDEX = 2**63 - 1  # log indices are 64-bit
 MAX_QUERY = 500  # characters of a search or identifier worth looking up
+MAX_LOGIN_FORM = 4096  # bytes of the login form (one API key)
 
 
 class Pages:
@@ -155,6 +158,8 @@ class Pages:
         party = request.query_params.get("party")
 
         def find(conn: Connection, s: Session) -> list[views.Hit]:
+            if "\x00" in f"{q}{place or ''}{party or ''}":
+                return []  # nothing stored holds U+0000 (and PostgreSQL cannot compare it)
             if place or party:
                 return views.units_at(conn, s, place_key=place, party=party)
             return views.search(conn, s, q)
@@ -167,11 +172,13 @@ class Pages:
         if request.method == "GET":
             session, _ = await self._run(request, lambda conn, s: None)
             return self.render("login.html", request, session, error=None)
-        # A urlencoded form of one field: parsed here, no multipart library needed.
-        body = await request.body()
-        if len(body) > 4096:
-            return Response("login form too large\n", status_code=413,
-                            media_type="text/plain")
+        # A urlencoded form of one field: parsed here, no multipart library needed. Read as
+        # a stream that stops past the limit, so a huge body costs no more than the limit.
+        body = await read_limited(request, MAX_LOGIN_FORM)
+        if body is None:
+            return problem(413, "CaptureLimitExceededException", "Request too large",
+                           f"/login: the form is larger than {MAX_LOGIN_FORM} bytes",
+                           instance_uri(request))
         key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
         session = await run_in_threadpool(
             read_db, self.ctx.db, lambda conn: session_for_key(conn, key))
@@ -189,15 +196,31 @@ class Pages:
         return response
 
 
+class _LogIndex(Convertor):
+    """{index:logindex}: a log index of at most 19 digits (larger ones match no route, rather
+    than reaching int() with thousands of digits)."""
+
+    regex = "[0-9]{1,19}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("logindex", _LogIndex())
+
+
 def routes(ctx: AppContext) -> list[BaseRoute]:
     pages = Pages(ctx)
     return [
         Route("/", pages.overview, name="web_overview"),
         Route("/shipment/{ref:path}", pages.shipment, name="web_shipment"),
         Route("/lot/{ref:path}", pages.lot, name="web_lot"),
-        Route("/event/{index:int}", pages.event, name="web_event"),
-        Route("/event/{index:int}/receipt", pages.receipt, name="web_receipt"),
-        Route("/event/{index:int}/event.json", pages.event_json, name="web_event_json"),
+        Route("/event/{index:logindex}", pages.event, name="web_event"),
+        Route("/event/{index:logindex}/receipt", pages.receipt, name="web_receipt"),
+        Route("/event/{index:logindex}/event.json", pages.event_json, name="web_event_json"),
         Route("/ledger", pages.ledger, name="web_ledger"),
         Route("/search", pages.search, name="web_search"),
         Route("/login", pages.login, methods=["GET", "POST"], name="web_login"),

@@ -17,9 +17,7 @@ _UNION = (
     "SELECT v1.id FROM events v1 WHERE v1.captured_by IN ({marks})"
     " UNION ALL SELECT vp.event_pk FROM party_identifiers vi JOIN event_parties vp"
     " ON vp.value = vi.canonical WHERE vi.party_id IN ({marks})"
-    " UNION ALL SELECT v2.id FROM event_shares vs JOIN events v2"
-    " ON v2.id_key = corridor_key(vs.event_id) AND v2.event_id = vs.event_id"
-    " WHERE vs.party_id IN ({marks})"
+    " UNION ALL SELECT vs.event_pk FROM event_shares vs WHERE vs.party_id IN ({marks})"
 )
 
 

@@ -68,11 +68,11 @@ def test_identifiers_shares_grants(conn) -> None:
     aud, _ = store.add_party(conn, "Aud", "id-aud", role="auditor")
     assert a.identifiers == ("id-a", "sgln-a")
     assert store.add_identifier(conn, "B", "more-b").identifiers == ("id-b", "more-b")
-    store.share_event(conn, "urn:uuid:1", "B")
-    store.share_event(conn, "urn:uuid:1", "B")  # idempotent
-    assert store.shares_of(conn, "urn:uuid:1") == [b.id]
-    assert store.unshare_event(conn, "urn:uuid:1", "B")
-    assert store.shares_of(conn, "urn:uuid:1") == []
+    store.share_events(conn, [1], "B")
+    store.share_events(conn, [1], "B")  # idempotent
+    assert store.shares_of(conn, 1) == [b.id]
+    assert store.unshare_events(conn, [1], "B")
+    assert store.shares_of(conn, 1) == []
     store.grant_auditor(conn, "Aud", "A")
     assert store.grants_of(conn, aud.id) == [a.id]
     with pytest.raises(store.PartyError, match="not 'auditor'"):
@@ -135,7 +135,9 @@ def test_cli_round_trip(tmp_path: Path) -> None:
                     "--db", url)
     assert out.returncode == 0, out.stderr
     assert _corridor("party", "grant", "Audit", "Acme Steel", "--db", url).returncode == 0
-    assert _corridor("party", "share", "urn:uuid:e1", "aud", "--db", url).returncode == 0
+    # A share names a stored event: there is none yet.
+    out = _corridor("party", "share", "urn:uuid:e1", "aud", "--db", url)
+    assert out.returncode != 0 and "no stored event 'urn:uuid:e1'" in out.stderr
     listing = _corridor("party", "list", "--db", url)
     assert "Acme Steel" in listing.stdout and "auditor" in listing.stdout
     assert key not in listing.stdout and hash_api_key(key) not in listing.stdout
@@ -143,7 +145,6 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     db = Database(url)
     with db.connect() as c:
         assert store.party_for_key(c, key) is None
-        assert store.shares_of(c, "urn:uuid:e1") == [store.find_party(c, "aud").id]
     bad = _corridor("party", "add", "X", "--identifier", "x", "--verifier-key", "zz", "--db", url)
     assert bad.returncode != 0 and "verifier_key" in bad.stderr
     bad = _corridor("party", "revoke", "nobody", "--db", url)

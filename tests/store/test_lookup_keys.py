@@ -21,7 +21,8 @@ from tests.store.test_capture_store import PARTY, _doc, _event
 NEW = {"events-003-sqlite", "events-003-postgresql", "parties-0002-canonical",
        "events-005-party-paths-sqlite", "events-005-party-paths-postgresql",
        "events-006-location-keys-sqlite", "events-006-location-keys-postgresql",
-       "events-007-read-point-keys-sqlite", "events-007-read-point-keys-postgresql"}
+       "events-007-read-point-keys-sqlite", "events-007-read-point-keys-postgresql",
+       "events-008-shares-by-row"}
 TEXTS = ["ni:///sha-256;" + "ab" * 32 + "?ver=CBV2.0", "urn:uuid:6d3e1c8a-0000-4000-8000-1",
          "", "ünï € 漢字 \U0001f600", "x" * 5000]
 

@@ -237,14 +237,14 @@ def test_visible_set_equals_the_api_visibility_rule(node: Node) -> None:
     from corridor.demo.actors import ACTORS
     from corridor.query.visibility import visibility_clause
     from corridor.store.db import Database
-    from corridor.store.parties import party_for_key, share_event
+    from corridor.store.parties import party_for_key, share_events
     from corridor.web.visible import visible_ids
 
     db = Database(node.settings.db_url)
     with db.connect() as conn:
         # One explicit share, so that the share arm of the rule is exercised too.
-        event_id = conn.fetchone("SELECT event_id FROM events ORDER BY id LIMIT 1")[0]
-        share_event(conn, event_id, next(a.pgln for a in ACTORS if a.slug == "genoa"))
+        first = conn.fetchone("SELECT id FROM events ORDER BY id LIMIT 1")[0]
+        share_events(conn, [first], next(a.pgln for a in ACTORS if a.slug == "genoa"))
         viewers = [Viewer.PUBLIC, Viewer(None, (), "admin")]
         for actor in ACTORS:
             party = party_for_key(conn, node.key(actor.slug))
