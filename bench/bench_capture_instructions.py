@@ -79,8 +79,8 @@ def child(part: str, count: int, folder: Path) -> None:
 
     if part in ("write", "single-write"):
         from corridor.config import Settings
+        from corridor.node import open_ledger
         from corridor.store.db import Database
-        from corridor.store.ledger_store import open_ledger
         from corridor.store.migrations import migrate
         from corridor.store.wal import tune_writer
 

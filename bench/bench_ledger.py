@@ -1,7 +1,7 @@
 """Ledger benchmarks; prints its figures.
 
-1. append: entries/s through Ledger.append into a SQLite file (hashing, tiles, entry bundles,
-   committed transactions; no HTTP), batches of 1,000 and of 10,000 entries.
+1. append: entries/s through LedgerStore.append into a SQLite file (hashing, tiles, entry
+   bundles, committed transactions; no HTTP), batches of 1,000 and of 10,000 entries.
 2. proofs at 10,000,000 entries: inclusion and consistency proof generation from the stored
    tiles (SQLite), p50/p99 over random indices and sizes. The 10M-leaf tiles are built by
    hashing in bulk and inserted directly (the bundles are not needed for proofs).
@@ -32,8 +32,8 @@ from corridor.ledger.policy import threshold_policy
 from corridor.ledger.tiles import TILE_WIDTH, tile_nodes
 from corridor.ledger.transport import directory_fetcher
 from corridor.ledger.verify import verify_log
+from corridor.node import RunningLog, open_ledger
 from corridor.store.db import Database
-from corridor.store.ledger_store import Ledger, open_ledger
 
 
 def entries(start: int, count: int) -> list[LogEntry]:
@@ -43,7 +43,7 @@ def entries(start: int, count: int) -> list[LogEntry]:
                      "2026-11-27T10:00:00.000000Z") for i in range(start, start + count)]
 
 
-def open_node(folder: Path) -> Ledger:
+def open_node(folder: Path) -> RunningLog:
     settings = Settings(data_dir=folder, log_origin="bench.corridor.example/log")
     return open_ledger(settings, Database(settings.db_url))
 
@@ -73,7 +73,7 @@ def sha256_rate() -> float:
     return 50_000 / best
 
 
-def build_big_tree(folder: Path, size: int) -> Ledger:
+def build_big_tree(folder: Path, size: int) -> RunningLog:
     """Store the tiles of a `size`-leaf tree, hashing in bulk one tile at a time."""
     ledger = open_node(folder)
     conn = ledger.db.connect()
@@ -120,7 +120,7 @@ def percentiles(wall: list[float], cpu: list[float]) -> str:
             f"CPU p50 {statistics.median(cpu) * 1e3:.3f} ms p99 {p(cpu, 0.99):.3f} ms")
 
 
-def bench_proofs(ledger: Ledger, size: int, rounds: int) -> tuple[str, str]:
+def bench_proofs(ledger: RunningLog, size: int, rounds: int) -> tuple[str, str]:
     rng = random.Random(1)
     root_note = ledger.sign_now()  # also exercises root computation from tiles at 10M
     from corridor.ledger.checkpoint import parse_checkpoint
@@ -144,7 +144,8 @@ def bench_proofs(ledger: Ledger, size: int, rounds: int) -> tuple[str, str]:
     # one end-to-end check of a consistency proof at this size
     height = (size - 1).bit_length() - 1
     old = 1 << height  # a power of two: its root is a perfect subtree hash, read from tiles
-    old_root = ledger._hasher(ledger._conn())(0, height)
+    with ledger.store.snapshot() as tree:
+        old_root = tree.hasher(0, height)
     verify_consistency(old, size, old_root, root, ledger.consistency_proof(old, size))
     return percentiles(inc, inc_cpu), percentiles(con, con_cpu)
 

@@ -28,9 +28,9 @@ from bench_capture import prepare_db
 from bench_writer import prepared_document
 
 from corridor.config import Settings
+from corridor.node import open_ledger
 from corridor.store.capture import write_captures
 from corridor.store.db import Database
-from corridor.store.ledger_store import open_ledger
 from corridor.store.wal import tune_writer
 
 WAL_HEADER, FRAME_HEADER = 32, 24  # https://www.sqlite.org/fileformat.html#the_write_ahead_log

@@ -29,9 +29,9 @@ from bench_capture import CONTEXT, PG, document, drop_db, event, prepare_db
 
 from corridor.api.capture_prep import prepare_document, prepare_event
 from corridor.config import Settings
+from corridor.node import open_ledger
 from corridor.store.capture import write_captures
 from corridor.store.db import Connection, Database
-from corridor.store.ledger_store import open_ledger
 from corridor.store.wal import tune_writer
 
 PARTY = "urn:epc:id:pgln:0614141.00001"

@@ -78,7 +78,7 @@ def _handlers() -> dict[Any, Callable[..., Any]]:
 
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app of a node. Migrations run here, once, before the first request."""
-    from corridor.store.ledger_store import open_ledger
+    from corridor.node import open_ledger
 
     db = Database(settings.db_url)
     with db.connect() as conn:

@@ -13,7 +13,7 @@ from corridor.store.db import Database
 class AppContext:
     settings: Settings
     db: Database
-    # The running log (see corridor.store.ledger_store.open_ledger); set by the app factory.
+    # The running log (see corridor.node.open_ledger); set by the app factory.
     ledger: Any = None
     # Other long-lived parts keyed by concern ("fx", "subscriptions", ...).
     parts: dict[str, Any] = field(default_factory=dict)

@@ -14,7 +14,8 @@ from corridor.api.context import AppContext
 from corridor.api.epcis_http import problem
 from corridor.ledger.tiles import TILE_WIDTH, TileError, parse_tile_path
 from corridor.ledger.witness import Witness
-from corridor.store.ledger_store import Ledger, open_ledger
+from corridor.node import RunningLog as Ledger
+from corridor.node import open_ledger
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 MAX_WITNESS_REQUEST = 64 * 1024

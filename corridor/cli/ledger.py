@@ -28,8 +28,8 @@ from corridor.ledger.proof import ReceiptError, parse_receipt, verify_receipt
 from corridor.ledger.transport import TransportError, fetcher_for
 from corridor.ledger.verify import VerifyError, verify_log
 from corridor.ledger.witness import FileState, Witness
+from corridor.node import LedgerError, RunningLog, open_ledger
 from corridor.store.db import Database
-from corridor.store.ledger_store import Ledger, LedgerError, open_ledger
 
 
 def _settings(data_dir: str | None, db_url: str | None, origin: str | None) -> Settings:
@@ -56,7 +56,7 @@ def _node(f: Callable) -> Callable:
     return f
 
 
-def _open(data_dir: str | None, db_url: str | None, origin: str | None) -> Ledger:
+def _open(data_dir: str | None, db_url: str | None, origin: str | None) -> RunningLog:
     settings = _settings(data_dir, db_url, origin)
     return open_ledger(settings, Database(settings.db_url))
 

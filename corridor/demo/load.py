@@ -93,11 +93,11 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
               ledger: object | None = None) -> DemoSummary:
     """Load `shipments` shipments of the scenario drawn from `seed` into the node's database.
 
-    `ledger` is the node's open Ledger when the caller already has one (corridor serve);
-    otherwise one is opened on `settings`."""
+    `ledger` is the node's running log (corridor.node.RunningLog) when the caller already has
+    one (corridor serve); otherwise one is opened on `settings`."""
     from corridor.epcis.documents import read_document
+    from corridor.node import open_ledger
     from corridor.store.capture import capture_document
-    from corridor.store.ledger_store import open_ledger
     from corridor.store.migrations import migrate
     from corridor.store.parties import grant_auditor
 

@@ -3,7 +3,8 @@
 merkle (RFC 9162 hashing and proofs), tiles (C2SP tlog-tiles), note (signed notes, keys,
 cosignatures), checkpoint, proof (tlog-proof receipts), policy (tlog-policy), witness
 (tlog-witness logic), verify (whole-log verification), entry (log entry format), jcs
-(RFC 8785). The network edge is transport; the database side is corridor.store.ledger_store.
+(RFC 8785). The network edge is transport; the database side is corridor.store.ledger_store;
+the running log (signing schedule, witness pushes, quorum) is corridor.node.
 """
 
 from corridor.ledger.checkpoint import Checkpoint, parse_checkpoint  # noqa: F401

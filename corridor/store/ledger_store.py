@@ -1,49 +1,29 @@
-"""The node's log: tiles and entry bundles in the database, checkpoint signing, witness pushes.
+"""The log's storage: tiles, entry bundles and checkpoints in the ledger_* tables.
 
-Appends run inside the caller's transaction (the one that also stores the events), so an entry
-is durable exactly when its capture commits. The single writer is the database's: SQLite's
-BEGIN IMMEDIATE, PostgreSQL's row lock on ledger_state.
+This module is SQL only. Appends run inside the caller's transaction (the one that also stores
+the events), so an entry is durable exactly when its capture commits; the single writer is the
+database's: SQLite's BEGIN IMMEDIATE, PostgreSQL's row lock on ledger_state. Hashing and
+formats come from corridor.ledger; deciding when to sign and talking to witnesses belong to the
+running log, corridor.node, which keeps this layer free of HTTP and threads.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from corridor.config import Settings
 from corridor.ledger.checkpoint import Checkpoint, parse_checkpoint
 from corridor.ledger.entry import LogEntry
-from corridor.ledger.merkle import (
-    ProofError,
-    consistency_proof,
-    inclusion_proof,
-    tree_root,
-    verify_consistency,
-)
-from corridor.ledger.note import (
-    NoteError,
-    Signer,
-    Verifier,
-    add_signatures,
-    generate_signer,
-    parse_note,
-    parse_skey,
-    parse_vkey,
-    sign_note,
-    verified_by,
-)
-from corridor.ledger.policy import Policy, threshold_policy
-from corridor.ledger.proof import Receipt
+from corridor.ledger.merkle import consistency_proof, inclusion_proof
+from corridor.ledger.note import Verifier, parse_note
 from corridor.ledger.tiles import (
     ENTRIES,
     TILE_WIDTH,
@@ -57,9 +37,7 @@ from corridor.ledger.tiles import (
     tile_path,
     tiles_for_size,
 )
-from corridor.ledger.transport import TransportError, post
 from corridor.ledger.verify import write_atomic
-from corridor.ledger.witness import add_checkpoint_body, parse_cosignatures
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_audit import audit_store
 from corridor.store.ledger_bundles import DELETE_PIECES, INSERT_PIECE, read_bundle
@@ -112,29 +90,20 @@ class LedgerError(RuntimeError):
     """The store is in a state the log must not sign or serve (e.g. rolled back)."""
 
 
-def load_or_create_signer(settings: Settings) -> Signer:
-    """The log's signer key (name = origin), created on first use with mode 0600."""
-    path = Path(settings.log_key_file or settings.data_dir / "keys" / "log.key")
-    if path.exists():
-        signer = parse_skey(path.read_text())
-        if signer.name != settings.log_origin:
-            raise LedgerError(f"{path}: key name {signer.name!r} differs from the log origin "
-                              f"{settings.log_origin!r}")
-        return signer
-    signer = generate_signer(settings.log_origin)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(signer.skey + "\n")
-    return signer
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: bytes
 
 
-@dataclass
-class WitnessLink:
-    url: str
-    verifier: Verifier
-    size: int = 0  # size of the last checkpoint this witness cosigned, as far as we know
-    last_error: str | None = None
+@dataclass(frozen=True)
+class TreeSnapshot:
+    """What a signer reads before signing: the committed size, the newest signed checkpoint,
+    and node hashes straight from the stored tiles (no caches)."""
+    size: int
+    last: StoredCheckpoint | None
+    hasher: TileHasher
 
 
 @dataclass
@@ -144,29 +113,16 @@ class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Ledger:
-    def __init__(self, settings: Settings, db: Database, signer: Signer, *,
-                 interval: float = 0.5, witness_timeout: float = 5.0) -> None:
-        self.settings = settings
+class LedgerStore:
+    """The ledger tables of one database, with one connection per thread that uses them."""
+
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.signer = signer
-        self.origin = settings.log_origin
-        self.interval = interval
-        self.links = [WitnessLink(w.url.rstrip("/"), parse_vkey(w.vkey))
-                      for w in settings.witnesses]
-        self.quorum = settings.witness_quorum
-        self.policy: Policy = threshold_policy(
-            signer.verifier, [(w.verifier, w.url) for w in self.links], self.quorum)
         self._cache = _Cache()
         self._subtrees: dict[tuple[int, int], bytes] = {}
         self._local = threading.local()
-        self._conns: list[Connection] = []  # one per thread that used the ledger
+        self._conns: list[Connection] = []  # one per thread that used the store
         self._conns_lock = threading.Lock()
-        self._push_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._signed = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._http = httpx.Client(timeout=witness_timeout)
 
     # -- connections -------------------------------------------------------------------
     def _conn(self) -> Connection:
@@ -189,6 +145,17 @@ class Ledger:
         if row is None:
             raise LedgerError("ledger_state has no row: run the migrations")
         return int(row[0]), str(row[1])
+
+    def close(self) -> None:
+        """Close every connection the store opened."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:  # closing is best effort at shutdown
+                log.debug("closing a ledger connection failed", exc_info=True)
+        self._local = threading.local()
 
     # -- writing -----------------------------------------------------------------------
     def lock(self, conn: Connection) -> tuple[int, str] | None:
@@ -304,60 +271,47 @@ class Ledger:
         finally:
             self._end_read(conn)
 
-    def sign_now(self) -> bytes:
-        """Sign a checkpoint covering every committed entry (or return the latest if nothing
-        new). Refuses to sign anything inconsistent with the last signed checkpoint.
-
-        The tree is hashed without the write lock (the first `size` leaves never change once
-        committed), so that captures do not wait for it; the lock is taken only to check that
-        no other signer got in between and to record the checkpoint."""
+    @contextmanager
+    def snapshot(self) -> Iterator[TreeSnapshot]:
+        """The committed tree as a signer sees it, readable until the block ends. No write
+        lock is taken: the first `size` leaves never change once committed."""
         conn = self._conn()
-        for _attempt in range(5):
-            try:
-                size = int(conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")[0])
-                last = conn.fetchone("SELECT size, root, note FROM ledger_checkpoints "
-                                     "ORDER BY size DESC LIMIT 1")
-                if last is not None and int(last[0]) == size:
-                    return str(last[2]).encode()
-                if last is not None and int(last[0]) > size:
-                    raise LedgerError(f"store holds {size} entries but a checkpoint of size "
-                                      f"{last[0]} was already signed: refusing to sign")
-                hasher = self._hasher(conn)
-                root = tree_root(hasher, size)
-                if last is not None and int(last[0]) > 0:
-                    old, old_root = int(last[0]), bytes(last[1])
-                    try:
-                        verify_consistency(old, size, old_root, root,
-                                           consistency_proof(hasher, old, size))
-                    except ProofError as exc:
-                        raise LedgerError(f"stored tree of size {size} is not consistent "
-                                          f"with the signed checkpoint of size {old}: "
-                                          f"{exc}") from exc
-            finally:
-                self._end_read(conn)
-            note = sign_note(Checkpoint(self.origin, size, root).text(), [self.signer])
-            with conn.transaction():
-                self._lock_state(conn)  # the single-writer lock, briefly
-                now = conn.fetchone("SELECT MAX(size) FROM ledger_checkpoints")
-                newest = None if now is None or now[0] is None else int(now[0])
-                if newest != (None if last is None else int(last[0])):
-                    continue  # another signer recorded one meanwhile: start again
-                conn.execute("INSERT INTO ledger_checkpoints (size, root, note, witnessed, "
-                             "created_at) VALUES (?, ?, ?, 0, ?)",
-                             (size, root, note.decode(), datetime.now(UTC).isoformat()))
-            self._signed.set()
-            return note
-        raise LedgerError("checkpoints kept changing while signing: try again")
+        try:
+            size = int(conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")[0])
+            row = conn.fetchone("SELECT size, root, note FROM ledger_checkpoints "
+                                "ORDER BY size DESC LIMIT 1")
+            last = (None if row is None
+                    else StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]).encode()))
+            yield TreeSnapshot(size, last, self._hasher(conn))
+        finally:
+            self._end_read(conn)
 
-    def latest_signed(self) -> bytes | None:
-        """The newest checkpoint, witnessed or not."""
-        return self._checkpoint_where(0)
+    def record_checkpoint(self, size: int, root: bytes, note: bytes,
+                          after: int | None) -> bool:
+        """Store a signed checkpoint, unless the newest stored one is no longer of size
+        `after` (None: there was none): then another signer got in between, and this returns
+        False. Takes the single-writer lock briefly."""
+        conn = self._conn()
+        with conn.transaction():
+            self._lock_state(conn)
+            now = conn.fetchone("SELECT MAX(size) FROM ledger_checkpoints")
+            newest = None if now is None or now[0] is None else int(now[0])
+            if newest != after:
+                return False
+            conn.execute("INSERT INTO ledger_checkpoints (size, root, note, witnessed, "
+                         "created_at) VALUES (?, ?, ?, 0, ?)",
+                         (size, root, note.decode(), datetime.now(UTC).isoformat()))
+        return True
 
-    def checkpoint(self) -> bytes | None:
-        """The newest checkpoint that meets the witness quorum, with its cosignatures."""
-        return self._checkpoint_where(self.quorum)
+    def record_cosignatures(self, size: int, note: bytes, witnessed: int) -> None:
+        """Replace the stored checkpoint of `size` by `note` (now with more cosignatures)."""
+        conn = self._conn()
+        with conn.transaction():
+            conn.execute("UPDATE ledger_checkpoints SET note = ?, witnessed = ? "
+                         "WHERE size = ?", (note.decode(), witnessed, size))
 
-    def _checkpoint_where(self, witnessed: int) -> bytes | None:
+    def newest_checkpoint(self, witnessed: int = 0) -> bytes | None:
+        """The newest stored checkpoint with at least `witnessed` cosignatures."""
         conn = self._conn()
         try:
             row = conn.fetchone("SELECT note FROM ledger_checkpoints WHERE witnessed >= ? "
@@ -365,128 +319,6 @@ class Ledger:
             return str(row[0]).encode() if row else None
         finally:
             self._end_read(conn)
-
-    # -- witnesses ---------------------------------------------------------------------
-    def witness_now(self) -> int:
-        """Push the newest checkpoint to every witness that has not cosigned it; store the
-        cosignatures. Returns how many witnesses have cosigned it. Never raises for a
-        witness that is down (its error is kept in `links[i].last_error`)."""
-        if not self.links:
-            return 0
-        with self._push_lock:
-            note = self.latest_signed()
-            if note is None:
-                return 0
-            cp = parse_checkpoint(parse_note(note).text)
-            conn = self._conn()
-            try:
-                have = verified_by(parse_note(note), [w.verifier for w in self.links])
-                lines: list[str] = []
-                for link in self.links:
-                    if link.verifier in have:
-                        continue
-                    lines += self._push(conn, link, note, cp)
-            finally:
-                self._end_read(conn)
-            if not lines:
-                return len(have)
-            note = add_signatures(note, lines)
-            count = len(verified_by(parse_note(note), [w.verifier for w in self.links]))
-            with conn.transaction():
-                conn.execute("UPDATE ledger_checkpoints SET note = ?, witnessed = ? "
-                             "WHERE size = ?", (note.decode(), count, cp.size))
-            return count
-
-    def _push(self, conn: Connection, link: WitnessLink, note: bytes,
-              cp: Checkpoint) -> list[str]:
-        for _attempt in range(3):
-            old = link.size
-            if old > cp.size:
-                link.last_error = (f"witness has size {old}, beyond our checkpoint {cp.size}")
-                return []
-            proof = consistency_proof(self._proof_hasher(conn), old, cp.size) if old else []
-            try:
-                status, body = post(self._http, link.url + "/add-checkpoint",
-                                    add_checkpoint_body(old, proof, note))
-            except TransportError as exc:
-                link.last_error = str(exc)
-                log.warning("witness %s unreachable: %s", link.verifier.name, exc)
-                return []
-            if status == 409:
-                try:
-                    link.size = int(body.decode().strip())
-                except ValueError:
-                    link.last_error = "409 without a size"
-                    return []
-                continue
-            if status != 200:
-                link.last_error = f"HTTP {status}: {body[:200]!r}"
-                log.warning("witness %s refused size %d: %s", link.verifier.name, cp.size,
-                            link.last_error)
-                return []
-            try:
-                lines = parse_cosignatures(note, body, link.verifier)
-            except NoteError as exc:
-                link.last_error = str(exc)
-                return []
-            link.size, link.last_error = cp.size, None
-            return lines
-        return []
-
-    # -- background --------------------------------------------------------------------
-    def start(self) -> None:
-        """Sign at least every `interval` seconds while entries arrive; push to witnesses."""
-        if self._threads:
-            return
-        self._stop.clear()
-        self._threads = [threading.Thread(target=self._sign_loop, name="ledger-signer",
-                                          daemon=True),
-                         threading.Thread(target=self._push_loop, name="ledger-witness",
-                                          daemon=True)]
-        for t in self._threads:
-            t.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._signed.set()
-        for t in self._threads:
-            t.join(timeout=30)
-        self._threads = []
-
-    def _sign_loop(self) -> None:
-        signed = -1
-        while not self._stop.is_set():
-            try:
-                size = self.size()
-                if size != signed:  # cheap read first: the write lock only when needed
-                    signed = parse_checkpoint(parse_note(self.sign_now()).text).size
-            except Exception:  # keep signing later; the error is in the log
-                log.exception("checkpoint signing failed")
-            self._stop.wait(self.interval)
-
-    def _push_loop(self) -> None:
-        while not self._stop.is_set():
-            self._signed.wait(1.0)
-            self._signed.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.witness_now()
-            except Exception:
-                log.exception("witness push failed")
-
-    def close(self) -> None:
-        """Stop the background threads and close every connection the ledger opened."""
-        self.stop()
-        self._http.close()
-        with self._conns_lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            try:
-                conn.close()
-            except Exception:  # closing is best effort at shutdown
-                log.debug("closing a ledger connection failed", exc_info=True)
-        self._local = threading.local()
 
     # -- reading -----------------------------------------------------------------------
     def read_tile(self, level: int, n: int, width: int) -> bytes | None:
@@ -507,18 +339,6 @@ class Ledger:
         bundle = self.read_tile(ENTRIES, index // TILE_WIDTH, index % TILE_WIDTH + 1)
         return None if bundle is None else decode_bundle(bundle)[index % TILE_WIDTH]
 
-    def receipt(self, index: int) -> bytes | None:
-        """C2SP tlog-proof for entry `index` against the newest witnessed checkpoint, with
-        the entry itself as the extra data; None until a checkpoint covers the index."""
-        note = self.checkpoint()
-        if note is None:
-            return None
-        cp = parse_checkpoint(parse_note(note).text)
-        if not 0 <= index < cp.size:
-            return None
-        proof = self.inclusion_proof(index, cp.size)
-        return Receipt(index, proof, note, self.entry(index)).encode()
-
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """RFC 9162 inclusion proof of leaf `index` in the tree of `size` (from the tiles)."""
         conn = self._conn()
@@ -535,21 +355,9 @@ class Ledger:
         finally:
             self._end_read(conn)
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "origin": self.origin,
-            "log_vkey": self.signer.verifier.vkey,
-            "witnesses": [{"url": w.url, "vkey": w.verifier.vkey} for w in self.links],
-            "quorum": self.quorum,
-            "policy": self.policy.text(),
-            "entry_format": "corridor/entry/v1",
-        }
-
-    def export(self, directory: Path) -> Checkpoint:
-        """Write checkpoint, tiles and entry bundles as a static tlog-tiles mirror."""
-        note = self.checkpoint()
-        if note is None:
-            raise LedgerError("no checkpoint to export yet")
+    def export(self, directory: Path, note: bytes, info: dict[str, Any]) -> Checkpoint:
+        """Write the tiles and entry bundles `note` covers, then `note` as the checkpoint and
+        `info`, as a static tlog-tiles mirror."""
         cp = parse_checkpoint(parse_note(note).text)
         directory = Path(directory)
         for level, n, width in tiles_for_size(cp.size):
@@ -561,27 +369,25 @@ class Ledger:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
         write_atomic(directory / "checkpoint", note)
-        (directory / "info").write_text(json.dumps(self.info(), indent=2) + "\n")
+        (directory / "info").write_text(json.dumps(info, indent=2) + "\n")
         return cp
 
-    # -- audit -------------------------------------------------------------------------
-    def audit(self, witnesses: list[Verifier] | None = None) -> list[str]:
-        """Re-check the store: entries vs tiles vs checkpoints (signatures, and cosignature
-        counts when witness keys are known), and event documents vs entries when an `events`
+    def audit(self, log_key: Verifier, witnesses: list[Verifier]) -> list[str]:
+        """Re-check the store: entries vs tiles vs checkpoints (signatures by `log_key`, and
+        cosignature counts by `witnesses`), and event documents vs entries when an `events`
         table exists. Returns the problems found (empty when sound)."""
         conn = self._conn()
-        keys = [w.verifier for w in self.links] if witnesses is None else witnesses
         try:
-            return audit_store(conn, self.signer.verifier, keys)
+            return audit_store(conn, log_key, witnesses)
         finally:
             self._end_read(conn)
 
 
-def open_ledger(settings: Settings, db: Database, **options: Any) -> Ledger:
-    """The node's log over `db` (migrations applied), signing with the configured key."""
+def open_ledger_store(db: Database) -> LedgerStore:
+    """The ledger tables of `db`, with the migrations applied."""
     conn = db.connect()
     try:
         migrate(db, conn)
     finally:
         conn.close()
-    return Ledger(settings, db, load_or_create_signer(settings), **options)
+    return LedgerStore(db)

@@ -13,7 +13,7 @@ from corridor.store.db import Database
 
 
 def _check_store(settings: Settings, total: int) -> None:
-    from corridor.store.ledger_store import open_ledger
+    from corridor.node import open_ledger
     from corridor.store.parties import find_party, grants_of, party_for_key
 
     db = Database(settings.db_url)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from corridor.config import Settings, WitnessConfig
+from corridor.node import RunningLog as Ledger
+from corridor.node import open_ledger
 from corridor.store.db import Database
-from corridor.store.ledger_store import Ledger, open_ledger
 from tests.ledger.ledgertest import ORIGIN, Server
 
 

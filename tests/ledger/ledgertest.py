@@ -11,7 +11,7 @@ import time
 import uvicorn
 
 from corridor.ledger.entry import LogEntry
-from corridor.store.ledger_store import Ledger
+from corridor.node import RunningLog as Ledger
 
 ORIGIN = "corridor.test/log"
 

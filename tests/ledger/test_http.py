@@ -22,7 +22,8 @@ from corridor.ledger.tiles import decode_bundle
 from corridor.ledger.transport import url_fetcher
 from corridor.ledger.verify import VerifyError, verify_log
 from corridor.ledger.witness import FileState, Witness
-from corridor.store.ledger_store import Ledger, load_or_create_signer
+from corridor.node import RunningLog as Ledger
+from corridor.node import load_or_create_signer
 from tests.ledger.ledgertest import Server, append, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,8 @@ from corridor.ledger.merkle import (
 from corridor.ledger.note import open_note, parse_note
 from corridor.ledger.policy import threshold_policy
 from corridor.ledger.proof import parse_receipt, verify_receipt
-from corridor.store.ledger_store import Ledger, LedgerError
+from corridor.node import LedgerError
+from corridor.node import RunningLog as Ledger
 from tests.ledger.ledgertest import append, make_entries
 
 

@@ -21,7 +21,8 @@ from corridor.config import Settings, WitnessConfig
 from corridor.ledger.jcs import canonicalize
 from corridor.ledger.note import generate_signer
 from corridor.ledger.witness import FileState, Witness
-from corridor.store.ledger_store import Ledger, load_or_create_signer
+from corridor.node import RunningLog as Ledger
+from corridor.node import load_or_create_signer
 from tests.ledger.ledgertest import ORIGIN, Server, append, make_entries
 
 

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from corridor.cli import main
 from corridor.config import Settings
 from corridor.epcis.documents import EpcisDocument
+from corridor.node import open_ledger
 from corridor.store import parties
 from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database
-from corridor.store.ledger_store import open_ledger
 from corridor.store.migrations import migrate
 
 OWNER = "urn:epc:id:pgln:0614141.00001"

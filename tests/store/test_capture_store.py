@@ -20,10 +20,10 @@ from corridor.epcis.hashid import event_hash_id
 from corridor.epcis.problems import Problem
 from corridor.ledger.entry import LogEntry
 from corridor.ledger.jcs import canonicalize, canonicalize_reference, document_digest
+from corridor.node import open_ledger
 from corridor.store.capture import capture_document, read_job
 from corridor.store.db import Connection, Database
 from corridor.store.events import index_event
-from corridor.store.ledger_store import open_ledger
 from corridor.store.migrations import migrate
 
 PARTY = "urn:epc:id:pgln:0614141.00001"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from corridor.config import Settings
+from corridor.node import open_ledger
 from corridor.query.epc import canonical
 from corridor.query.params import parse_query
 from corridor.query.run import descendants, discover, select_events
@@ -20,7 +21,6 @@ from corridor.store import parties as party_store
 from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database, lookup_key
 from corridor.store.events import add_location_children
-from corridor.store.ledger_store import open_ledger
 from corridor.store.migrations import migrate
 from tests.store.test_capture_store import PARTY, _doc, _event
 from tests.store.test_lookup_keys import _old_schema, _viewer

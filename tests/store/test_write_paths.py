@@ -13,10 +13,10 @@ import pytest
 
 from corridor.config import Settings
 from corridor.ledger.tiles import ENTRIES, Edge, append_entries, encode_bundle
+from corridor.node import open_ledger
 from corridor.store import wal
 from corridor.store.capture import CaptureWriter, capture_document, prepare_work
 from corridor.store.db import Connection, Database
-from corridor.store.ledger_store import open_ledger
 from corridor.store.migrations import migrate
 from corridor.store.wal import WalCheckpointer, tune_writer
 from tests.store.test_capture_store import PARTY, _doc, _event

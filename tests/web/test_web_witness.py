@@ -41,7 +41,7 @@ def witnessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     from corridor.api.log_routes import witness_app
     from corridor.ledger.note import generate_signer
     from corridor.ledger.witness import FileState, Witness
-    from corridor.store.ledger_store import load_or_create_signer
+    from corridor.node import load_or_create_signer
 
     data_dir: Path = tmp_path_factory.mktemp("witnessed")
     log_signer = load_or_create_signer(Settings(data_dir=data_dir))
