@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from corridor.query.epc import EpcPattern, canonical, match_pattern
@@ -114,6 +115,7 @@ _RE_TIME = re.compile(r"^(GE|LT)_(eventTime|recordTime|errorDeclarationTime|"
                       r"errorDeclaration_Time|time|startTime|endTime)$")
 _RE_QTY = re.compile(r"^(EQ|GT|GE|LT|LE)_quantity$")
 _RE_PERC = re.compile(r"^(GT|GE|LT|LE)_percRank$")
+_RE_ATTR = re.compile(r"HASATTR_|EQATTR_|EQ_ATTR_")  # master data attributes (refused)
 
 
 def _marks(n: int) -> str:
@@ -245,11 +247,23 @@ def _eq_ext(path: str, values: list[str]) -> tuple[str, list[Any]]:
 LocationExpander = Callable[[list[str]], list[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:  # what a handler may need besides the parameter itself
+    ns: Mapping[str, str]  # extension prefix -> namespace IRI
+    descendants: LocationExpander | None  # WD_ location expansion
+
+
+# A handler compiles one parameter into `q` or raises QueryError naming it. Handlers of exact
+# names get the name; handlers of name patterns get the match (the name is `m.string`).
+Handler = Callable[[Query, str, list[str], _Context], None]
+MatchHandler = Callable[[Query, "re.Match[str]", list[str], _Context], None]
+
+
 def parse_query(raw: Mapping[str, list[str]], namespaces: Mapping[str, str] | None = None,
                 descendants: LocationExpander | None = None) -> Query:
     """Compile EPCIS query parameters. `namespaces` resolves extension prefixes;
     `descendants` expands locations for WD_ (defaults to the locations themselves)."""
-    ns = namespaces or {}
+    ctx = _Context(namespaces or {}, descendants)
     q = Query()
     problems: list[tuple[str, str]] = []
     for name, values in raw.items():
@@ -259,7 +273,7 @@ def parse_query(raw: Mapping[str, list[str]], namespaces: Mapping[str, str] | No
                              "must not contain U+0000 (NUL)"))
             continue
         try:
-            _one(q, name, values, ns, descendants)
+            _dispatch(q, name, values, ctx)
         except QueryError as exc:
             problems.extend(exc.problems)
     if q.event_count_limit is not None and q.max_event_count is not None:
@@ -273,150 +287,209 @@ def parse_query(raw: Mapping[str, list[str]], namespaces: Mapping[str, str] | No
     return q
 
 
-def _one(q: Query, name: str, values: list[str], ns: Mapping[str, str],
-         descendants: LocationExpander | None) -> None:
-    if name == "eventType":
-        vals = [normalise("eventType", v) for v in _nonempty(name, values)]
-        q.add(f"e.event_type IN ({_marks(len(vals))})", *vals)
-    elif m := _RE_TIME.match(name):
-        op, which = m.groups()
-        value = _time(name, _single(name, values))
-        sqlop = ">=" if op == "GE" else "<"
-        if which in _SENSOR_TIMES:
-            sql, params = _field_cmp(f"sensor:{which}", "sval", sqlop, value)
-            q.add(sql, *params)
-        else:
-            q.add(f"{_TIME_COLS[which]} {sqlop} ?", value)
-    elif name == "EQ_action":
-        vals = _nonempty(name, values)
-        bad = [v for v in vals if v not in _ACTIONS]
-        if bad:
-            raise QueryError([(name, f"{bad[0]!r} is not one of ADD, OBSERVE, DELETE")])
-        q.add(f"e.action IN ({_marks(len(vals))})", *vals)
-    elif name in ("EQ_bizStep", "EQ_disposition"):
-        kind = name[3:]
-        vals = [normalise(kind, v) for v in _nonempty(name, values)]
-        col = "e.biz_step" if kind == "bizStep" else "e.disposition"
-        q.add(f"{col} IN ({_marks(len(vals))})", *vals)
-    elif name in ("EQ_persistentDisposition_set", "EQ_persistentDisposition_unset"):
-        which = name.rsplit("_", 1)[1]
-        vals = [normalise("disposition", v) for v in _nonempty(name, values)]
-        q.add(*_field_in(f"persistentDisposition:{which}", vals))
-    elif name in ("EQ_readPoint", "WD_readPoint", "EQ_bizLocation", "WD_bizLocation"):
-        vals = [canonical(v) for v in _nonempty(name, values)]
-        if name.startswith("WD_") and descendants is not None:
-            vals = descendants(vals)
-        q.add(*place_match("e", "read_point" if name.endswith("readPoint") else "biz_location",
-                           vals))
-    elif name == "EQ_transformationID":
-        vals = _nonempty(name, values)
-        q.add(f"e.transformation_id IN ({_marks(len(vals))})", *vals)
-    elif name in _EPC_ROLES:
-        patterns: list[EpcPattern] = []
-        for v in _nonempty(name, values):
-            try:
-                patterns.append(match_pattern(v))
-            except ValueError as exc:
-                raise QueryError([(name, str(exc))]) from None
-        q.add(*_epc_condition(_EPC_ROLES[name], patterns))
-    elif m := _RE_QTY.match(name) or _RE_QTY_UOM.match(name):
-        op = m.group(1)
-        uom = m.group(2) if m.re is _RE_QTY_UOM else None
-        vals = _nonempty(name, values) if op == "EQ" else [_single(name, values)]
-        nums = [_number(name, v) for v in vals]
-        cond = (f"x.quantity IN ({_marks(len(nums))})" if op == "EQ"
-                else f"x.quantity {_OPS[op]} ?")
-        params: list[Any] = list(nums)
-        if uom is not None:
-            cond += " AND x.uom = ?"
-            params.append(uom)
-        q.add(f"e.id IN (SELECT x.event_pk FROM event_epcs x WHERE x.role IN"
-              f" ({_marks(len(_CLASS_ROLES))}) AND {cond})", *_CLASS_ROLES, *params)
-    elif name == "EQ_eventID":
-        vals = _nonempty(name, values)
-        keys = [lookup_key(v) for v in vals]  # the indexed keys, then the text itself
-        q.add(f"e.id_key IN ({_marks(len(vals))}) AND e.event_id IN ({_marks(len(vals))})",
-              *keys, *vals)
-    elif name == "EXISTS_errorDeclaration":
-        q.add(*_field_exists("errorDeclaration"))
-    elif name == "EQ_errorReason":
-        vals = [normalise("errorReason", v) for v in _nonempty(name, values)]
-        q.add(*_field_in("errorReason", vals))
-    elif name == "EQ_correctiveEventID":
-        q.add(*_field_in("correctiveEventID", _nonempty(name, values)))
-    elif name == "orderBy":
-        value = _single(name, values)
-        if value not in ("eventTime", "recordTime"):
-            raise QueryError([(name, (f"{value!r}: ordering is supported by eventTime or"
-                                     " recordTime"))])
-        q.order_by = value
-    elif name == "orderDirection":
-        value = _single(name, values)
-        if value not in ("ASC", "DESC"):
-            raise QueryError([(name, f"{value!r} is not ASC or DESC")])
-        q.direction = value
-    elif name == "eventCountLimit":
-        q.event_count_limit = _int(name, _single(name, values))
-    elif name == "maxEventCount":
-        q.max_event_count = _int(name, _single(name, values))
-    elif name == "EXISTS_sensorElementList":
-        q.add(*_field_exists("sensorElementList"))
-    elif name == "EQ_type":
-        vals = [normalise("measurementType", v) for v in _nonempty(name, values)]
-        q.add(*_field_in("sensor:type", vals))
-    elif name in _SENSOR_TEXT:
-        q.add(*_field_in(f"sensor:{name[3:]}", _nonempty(name, values)))
-    elif name == "EQ_booleanValue":
-        vals = [v.lower() for v in _nonempty(name, values)]
-        if any(v not in ("true", "false") for v in vals):
-            raise QueryError([(name, "values must be true or false")])
-        q.add(*_field_in("sensor:booleanValue", vals))
-    elif name == "EQ_hexBinaryValue":
-        vals = [v.upper() for v in _nonempty(name, values)]
-        if any(not re.fullmatch(r"[0-9A-F]*", v) for v in vals):
-            raise QueryError([(name, "values must be hexadecimal")])
-        q.add(*_field_in("sensor:hexBinaryValue", vals))
-    elif m := _RE_PERC.match(name):
-        q.add(*_field_cmp("sensor:percRank", "nval", _OPS[m.group(1)],
-                          _number(name, _single(name, values))))
-    elif m := _RE_SENSOR_NUM.match(name):
-        op, key, uom = m.groups()
-        path = f"sensor:{key}:{uom}"
-        if op == "EQ":
-            nums = [_number(name, v) for v in _nonempty(name, values)]
-            q.add(f"e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ?"
-                  f" AND f.nval IN ({_marks(len(nums))}))", path, *nums)
-        else:
-            q.add(*_field_cmp(path, "nval", _OPS[op], _number(name, _single(name, values))))
-    elif m := _RE_SD.match(name):
-        kind, typ = m.groups()
-        vocab = "bizTransactionType" if kind == "bizTransaction" else "sourceDestType"
-        vals = [canonical(v) for v in _nonempty(name, values)]
-        path = f"{kind}:{normalise(vocab, typ)}"
-        if kind == "bizTransaction":
-            q.add(*_field_in(path, vals))
-        else:  # sources and destinations are indexed in event_parties only
-            q.add(f"e.id IN (SELECT p.event_pk FROM event_parties p WHERE p.path = ?"
-                  f" AND p.value IN ({_marks(len(vals))}))", path, *vals)
-    elif m := _RE_LOC_EXT.match(name):
-        inner, which, ext = m.groups()
-        scope = f"inner_{which}" if inner else which
-        q.add(*_eq_ext(f"{scope}:{expand_name(ext, ns)}", _nonempty(name, values)))
-    elif name.startswith(("HASATTR_", "EQATTR_", "EQ_ATTR_")):
-        raise QueryError([(name, ("master data attribute queries are not supported by this"
-                                 " repository"))])
-    elif m := _RE_EXT.match(name):
-        op, inner, scope_key, ext = m.groups()
-        scope = _PATTERN_SCOPES[scope_key or ""]
-        if inner:
-            scope = f"inner_{scope}"
-        path = f"{scope}:{expand_name(ext, ns)}"
-        if op == "EXISTS":
-            q.add(*_field_exists(path))
-        elif op == "EQ":
-            q.add(*_eq_ext(path, _nonempty(name, values)))
-        else:
-            column, operand = _typed_value(name, _single(name, values))
-            q.add(*_field_cmp(path, column, _OPS[op], operand))
+def _dispatch(q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    """Compile one parameter by the handler of its name, else of the first pattern matching it."""
+    handler = _BY_NAME.get(name)
+    if handler is not None:
+        handler(q, name, values, ctx)
+        return
+    for pattern, on_match in _BY_PATTERN:
+        if m := pattern.match(name):
+            on_match(q, m, values, ctx)
+            return
+    raise QueryError([(name, "unknown query parameter")])
+
+
+# Handlers of exact names. The first five are bound to a column, field path or attribute (and
+# the vocabulary of the stored bare words, or the allowed values) in the table below.
+def _column_in(column: str, vocab: str | None,
+               q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    vals = _nonempty(name, values)
+    if vocab is not None:
+        vals = [normalise(vocab, v) for v in vals]
+    q.add(f"{column} IN ({_marks(len(vals))})", *vals)
+
+
+def _field_values(path: str, vocab: str | None,
+                  q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    vals = _nonempty(name, values)
+    if vocab is not None:
+        vals = [normalise(vocab, v) for v in vals]
+    q.add(*_field_in(path, vals))
+
+
+def _count(attr: str, q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    setattr(q, attr, _int(name, _single(name, values)))  # eventCountLimit, maxEventCount
+
+
+def _choice(attr: str, allowed: tuple[str, ...], problem: str,
+            q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    value = _single(name, values)
+    if value not in allowed:
+        raise QueryError([(name, problem.format(value))])
+    setattr(q, attr, value)  # orderBy, orderDirection
+
+
+def _checked(path: str, fold: Callable[[str], str], form: re.Pattern[str], problem: str,
+             q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    vals = [fold(v) for v in _nonempty(name, values)]
+    if any(not form.fullmatch(v) for v in vals):
+        raise QueryError([(name, problem)])
+    q.add(*_field_in(path, vals))  # EQ_booleanValue, EQ_hexBinaryValue
+
+
+def _action(q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    vals = _nonempty(name, values)
+    bad = [v for v in vals if v not in _ACTIONS]
+    if bad:
+        raise QueryError([(name, f"{bad[0]!r} is not one of ADD, OBSERVE, DELETE")])
+    q.add(f"e.action IN ({_marks(len(vals))})", *vals)
+
+
+def _place(q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    vals = [canonical(v) for v in _nonempty(name, values)]
+    if name.startswith("WD_") and ctx.descendants is not None:
+        vals = ctx.descendants(vals)
+    q.add(*place_match("e", "read_point" if name.endswith("readPoint") else "biz_location",
+                       vals))
+
+
+def _epc_match(q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    patterns: list[EpcPattern] = []
+    for v in _nonempty(name, values):
+        try:
+            patterns.append(match_pattern(v))
+        except ValueError as exc:
+            raise QueryError([(name, str(exc))]) from None
+    q.add(*_epc_condition(_EPC_ROLES[name], patterns))
+
+
+def _event_id(q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    vals = _nonempty(name, values)
+    keys = [lookup_key(v) for v in vals]  # the indexed keys, then the text itself
+    q.add(f"e.id_key IN ({_marks(len(vals))}) AND e.event_id IN ({_marks(len(vals))})",
+          *keys, *vals)
+
+
+def _exists(q: Query, name: str, values: list[str], ctx: _Context) -> None:
+    q.add(*_field_exists(name.removeprefix("EXISTS_")))  # errorDeclaration, sensorElementList
+
+
+# Handlers of name patterns.
+def _time_bound(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    name, (op, which) = m.string, m.groups()
+    value = _time(name, _single(name, values))
+    sqlop = ">=" if op == "GE" else "<"
+    if which in _SENSOR_TIMES:
+        q.add(*_field_cmp(f"sensor:{which}", "sval", sqlop, value))
     else:
-        raise QueryError([(name, "unknown query parameter")])
+        q.add(f"{_TIME_COLS[which]} {sqlop} ?", value)
+
+
+def _quantity(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    name, op = m.string, m.group(1)
+    uom = m.group(2) if m.re is _RE_QTY_UOM else None
+    vals = _nonempty(name, values) if op == "EQ" else [_single(name, values)]
+    nums = [_number(name, v) for v in vals]
+    cond = (f"x.quantity IN ({_marks(len(nums))})" if op == "EQ"
+            else f"x.quantity {_OPS[op]} ?")
+    params: list[Any] = list(nums)
+    if uom is not None:
+        cond += " AND x.uom = ?"
+        params.append(uom)
+    q.add(f"e.id IN (SELECT x.event_pk FROM event_epcs x WHERE x.role IN"
+          f" ({_marks(len(_CLASS_ROLES))}) AND {cond})", *_CLASS_ROLES, *params)
+
+
+def _perc_rank(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    name = m.string
+    q.add(*_field_cmp("sensor:percRank", "nval", _OPS[m.group(1)],
+                      _number(name, _single(name, values))))
+
+
+def _sensor_number(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    name, (op, key, uom) = m.string, m.groups()
+    path = f"sensor:{key}:{uom}"
+    if op == "EQ":
+        nums = [_number(name, v) for v in _nonempty(name, values)]
+        q.add(f"e.id IN (SELECT f.event_pk FROM event_fields f WHERE f.path = ?"
+              f" AND f.nval IN ({_marks(len(nums))}))", path, *nums)
+    else:
+        q.add(*_field_cmp(path, "nval", _OPS[op], _number(name, _single(name, values))))
+
+
+def _party(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    name, (kind, typ) = m.string, m.groups()
+    vocab = "bizTransactionType" if kind == "bizTransaction" else "sourceDestType"
+    vals = [canonical(v) for v in _nonempty(name, values)]
+    path = f"{kind}:{normalise(vocab, typ)}"
+    if kind == "bizTransaction":
+        q.add(*_field_in(path, vals))
+    else:  # sources and destinations are indexed in event_parties only
+        q.add(f"e.id IN (SELECT p.event_pk FROM event_parties p WHERE p.path = ?"
+              f" AND p.value IN ({_marks(len(vals))}))", path, *vals)
+
+
+def _place_extension(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    inner, which, ext = m.groups()
+    scope = f"inner_{which}" if inner else which
+    q.add(*_eq_ext(f"{scope}:{expand_name(ext, ctx.ns)}", _nonempty(m.string, values)))
+
+
+def _master_data(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    raise QueryError([(m.string, ("master data attribute queries are not supported by this"
+                                  " repository"))])
+
+
+def _extension(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
+    name, (op, inner, scope_key, ext) = m.string, m.groups()
+    scope = _PATTERN_SCOPES[scope_key or ""]
+    if inner:
+        scope = f"inner_{scope}"
+    path = f"{scope}:{expand_name(ext, ctx.ns)}"
+    if op == "EXISTS":
+        q.add(*_field_exists(path))
+    elif op == "EQ":
+        q.add(*_eq_ext(path, _nonempty(name, values)))
+    else:
+        column, operand = _typed_value(name, _single(name, values))
+        q.add(*_field_cmp(path, column, _OPS[op], operand))
+
+
+# Exact names are looked up first. That keeps the precedence of the if/elif chain this table
+# replaced: no exact name here is matched by any pattern below.
+_BY_NAME: dict[str, Handler] = {
+    "eventType": partial(_column_in, "e.event_type", "eventType"),
+    "EQ_action": _action,
+    "EQ_bizStep": partial(_column_in, "e.biz_step", "bizStep"),
+    "EQ_disposition": partial(_column_in, "e.disposition", "disposition"),
+    **{f"EQ_persistentDisposition_{w}": partial(_field_values, f"persistentDisposition:{w}",
+                                                "disposition") for w in ("set", "unset")},
+    **dict.fromkeys(("EQ_readPoint", "WD_readPoint", "EQ_bizLocation", "WD_bizLocation"),
+                    _place),
+    "EQ_transformationID": partial(_column_in, "e.transformation_id", None),
+    **dict.fromkeys(_EPC_ROLES, _epc_match),
+    "EQ_eventID": _event_id,
+    **dict.fromkeys(("EXISTS_errorDeclaration", "EXISTS_sensorElementList"), _exists),
+    "EQ_errorReason": partial(_field_values, "errorReason", "errorReason"),
+    "EQ_correctiveEventID": partial(_field_values, "correctiveEventID", None),
+    "orderBy": partial(_choice, "order_by", ("eventTime", "recordTime"),
+                       "{!r}: ordering is supported by eventTime or recordTime"),
+    "orderDirection": partial(_choice, "direction", ("ASC", "DESC"), "{!r} is not ASC or DESC"),
+    "eventCountLimit": partial(_count, "event_count_limit"),
+    "maxEventCount": partial(_count, "max_event_count"),
+    "EQ_type": partial(_field_values, "sensor:type", "measurementType"),
+    **{n: partial(_field_values, f"sensor:{n[3:]}", None) for n in sorted(_SENSOR_TEXT)},
+    "EQ_booleanValue": partial(_checked, "sensor:booleanValue", str.lower,
+                               re.compile("true|false"), "values must be true or false"),
+    "EQ_hexBinaryValue": partial(_checked, "sensor:hexBinaryValue", str.upper,
+                                 re.compile("[0-9A-F]*"), "values must be hexadecimal"),
+}
+
+# Then the patterns, in this order: the first that matches decides (a name such as
+# EQ_bizTransaction_ex:po or EQ_ATTR_ex:a matches a later pattern too).
+_BY_PATTERN: tuple[tuple[re.Pattern[str], MatchHandler], ...] = (
+    (_RE_TIME, _time_bound), (_RE_QTY, _quantity), (_RE_QTY_UOM, _quantity),
+    (_RE_PERC, _perc_rank), (_RE_SENSOR_NUM, _sensor_number), (_RE_SD, _party),
+    (_RE_LOC_EXT, _place_extension), (_RE_ATTR, _master_data), (_RE_EXT, _extension),
+)
