@@ -15,8 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
+from corridor.query.visibility import Viewer
 from corridor.store.db import Connection, Database
 from corridor.store.parties import hash_api_key, party_for_key
 
@@ -40,28 +40,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The reader on whose behalf a request runs. `party_id` None means public."""
-
-    party_id: int | None
-    identifiers: tuple[str, ...]
-    role: str  # "public" | "member" | "auditor" | "admin"
-
-    PUBLIC: ClassVar[Viewer]
-
-    @property
-    def is_public(self) -> bool:
-        return self.party_id is None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-Viewer.PUBLIC = Viewer(None, (), "public")
 
 
 class AuthError(HTTPException):

@@ -12,13 +12,37 @@ keyed by the text would hand that party's event to whoever the first was shared 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 
 class ViewerLike(Protocol):
     party_id: int | None
     identifiers: tuple[str, ...]
     role: str
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The reader on whose behalf a read runs. `party_id` None means public. The HTTP API,
+    the dashboard and subscription deliveries all read as one of these."""
+
+    party_id: int | None
+    identifiers: tuple[str, ...]
+    role: str  # "public" | "member" | "auditor" | "admin"
+
+    PUBLIC: ClassVar[Viewer]
+
+    @property
+    def is_public(self) -> bool:
+        return self.party_id is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+Viewer.PUBLIC = Viewer(None, (), "public")
 
 
 _PARTY_RULE = (

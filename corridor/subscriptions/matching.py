@@ -9,7 +9,7 @@ from typing import Any
 
 from corridor.query.engine import compile_query
 from corridor.query.params import from_json
-from corridor.query.visibility import visibility_clause
+from corridor.query.visibility import Viewer, visibility_clause
 from corridor.store import named_queries
 from corridor.store.db import Connection
 from corridor.store.events import event_document, utc_time
@@ -28,9 +28,7 @@ def named_query(conn: Connection, party_id: int, name: str) -> NamedQuery | None
     return named_queries.get(conn, party_id, name)
 
 
-def _viewer_of(conn: Connection, party_id: int) -> Any | None:
-    from corridor.api.auth import Viewer  # the Viewer type only; no HTTP involved
-
+def _viewer_of(conn: Connection, party_id: int) -> Viewer | None:
     party = get_party(conn, party_id)
     if party is None or not party.active:
         return None
