@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: run test setup lint bench clean
 
 $(STAMP): pyproject.toml setup.py corridor/epcis/_hashcore.c corridor/ledger/_jcscore.c \
-          corridor/store/_indexcore.c corridor/_civil_time.h
+          corridor/store/_indexcore.c corridor/_civil_time.h corridor/epcis/c_tables.py \
+          corridor/epcis/identifiers.py corridor/epcis/cbv.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

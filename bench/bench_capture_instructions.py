@@ -49,7 +49,7 @@ def make_inputs(folder: Path) -> None:
     each with fresh identifiers, plus their prepared works for the writer parts."""
     from bench_capture import CONTEXT, document, event
 
-    from corridor.api.capture_prep import prepare_document, prepare_event
+    from corridor.capture import prepare_document, prepare_event
 
     for r in range(LARGE + 1):
         body = document([event(r * 1000 + k, "I") for k in range(1000)])
@@ -70,12 +70,12 @@ def child(part: str, count: int, folder: Path) -> None:
         os.environ["CORRIDOR_PURE_PYTHON"] = "1"
     import hashlib
 
-    from corridor.api.capture_prep import prepare_event
+    from corridor import capture as cap
+    from corridor.capture import prepare_event
     from corridor.epcis.documents import read_document
     from corridor.epcis.hashid import event_hash_id
     from corridor.ledger.jcs import canonicalize
-    from corridor.store import capture as cap
-    from corridor.store.events import index_event
+    from corridor.store.event_index import index_event
 
     if part in ("write", "single-write"):
         from corridor.config import Settings

@@ -31,13 +31,13 @@ from urllib.parse import urlencode
 import httpx
 from bench_capture import RawClient
 
-from corridor.query.epc import canonical
+from corridor.epcis.identifiers import canonical
 from corridor.store import parties as party_store
 from corridor.store.db import Database
+from corridor.store.event_index import IndexedEvent
 from corridor.store.events import (
     EventRow,
     EventRun,
-    IndexedEvent,
     IndexRows,
     add_location_children,
     insert_events,

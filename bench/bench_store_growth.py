@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_capture import prepare_db
 from bench_writer import prepared_document
 
+from corridor.capture import write_captures
 from corridor.config import Settings
 from corridor.node import open_ledger
-from corridor.store.capture import write_captures
 from corridor.store.db import Database
 from corridor.store.wal import tune_writer
 

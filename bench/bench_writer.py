@@ -27,10 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_capture import CONTEXT, PG, document, drop_db, event, prepare_db
 
-from corridor.api.capture_prep import prepare_document, prepare_event
+from corridor.capture import prepare_document, prepare_event, write_captures
 from corridor.config import Settings
 from corridor.node import open_ledger
-from corridor.store.capture import write_captures
 from corridor.store.db import Connection, Database
 from corridor.store.wal import tune_writer
 

@@ -18,3 +18,15 @@ def test_witnesses_and_quorum_from_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_malformed_witness_item_names_it() -> None:
     with pytest.raises(ValueError, match="'http://no-key' is not URL=VKEY"):
         parse_witnesses("http://no-key")
+
+
+def test_document_size_limit_agrees_with_the_epcis_default(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """corridor.epcis reads no Settings: its default limit (for callers that pass none) and
+    Settings.max_capture_bytes (what the service and the command line pass) must agree."""
+    from corridor.epcis.safe_xml import DEFAULT_MAX_BYTES, default_max_bytes
+
+    monkeypatch.delenv("CORRIDOR_MAX_CAPTURE_BYTES", raising=False)
+    assert Settings().max_capture_bytes == default_max_bytes() == DEFAULT_MAX_BYTES
+    monkeypatch.setenv("CORRIDOR_MAX_CAPTURE_BYTES", "12345")
+    assert Settings().max_capture_bytes == default_max_bytes() == 12345

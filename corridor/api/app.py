@@ -101,12 +101,9 @@ def create_app(settings: Settings) -> Starlette:
             async with subscription_lifespan(ctx):
                 yield
         finally:
-            writer = ctx.parts.get("capture-writer")
-            if writer is not None:  # commits what is queued first
-                await asyncio.to_thread(writer.close)
-            preparer = ctx.parts.get("capture-preparer")
-            if preparer is not None:  # stops the worker processes
-                await asyncio.to_thread(preparer.close)
+            capture = ctx.parts.get("capture")
+            if capture is not None:  # commits what is queued, then stops the workers
+                await asyncio.to_thread(capture.close)
             ledger.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_handlers(),

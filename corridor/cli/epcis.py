@@ -9,9 +9,10 @@ from typing import BinaryIO
 import click
 from rich.progress import Progress
 
+from corridor.config import Settings
 from corridor.epcis.documents import read_document, to_json_bytes, to_xml, validate_bytes
 from corridor.epcis.problems import EpcisError
-from corridor.epcis.safe_xml import default_max_bytes, too_large
+from corridor.epcis.safe_xml import too_large
 
 COMMANDS: list[click.Command] = []
 
@@ -19,10 +20,15 @@ PROGRESS_FROM = 8 * 1024 * 1024  # show a progress bar for inputs at least this 
 _CHUNK = 1024 * 1024
 
 
+def max_document_bytes() -> int:
+    """The size limit of one input document (Settings.max_capture_bytes)."""
+    return Settings().max_capture_bytes
+
+
 def _read_all(stream: BinaryIO, total: int | None, label: str) -> bytes:
-    """Read a whole input, refusing it past the size limit (Settings.max_capture_bytes), with
-    a progress bar on a terminal for large inputs only."""
-    limit = default_max_bytes()
+    """Read a whole input, refusing it past the size limit, with a progress bar on a terminal
+    for large inputs only."""
+    limit = max_document_bytes()
     if total is not None and total > limit:
         raise click.ClickException(f"{label}: {too_large(limit).problems[0].message}")
     show = bool(total and total >= PROGRESS_FROM and sys.stderr.isatty())
@@ -72,7 +78,7 @@ def validate_command(files: tuple[str, ...]) -> None:
             click.echo(f"Error: {exc.message}", err=True)
             failed = True
             continue
-        problems = validate_bytes(data)
+        problems = validate_bytes(data, max_bytes=max_document_bytes())
         for problem in problems:
             click.echo(f"{name}: {problem.location}: {problem.message} [{problem.rule}]")
         if problems:
@@ -91,7 +97,7 @@ def convert_command(file: str, target: str) -> None:
     """Convert an EPCIS 2.0 document between XML and JSON-LD; writes it to stdout."""
     name = "<stdin>" if file == "-" else file
     try:
-        doc = read_document(read_input(file))
+        doc = read_document(read_input(file), max_bytes=max_document_bytes())
     except EpcisError as exc:
         _echo_problems(name, exc)
         raise click.ClickException(f"{name} is not a valid EPCIS document") from None

@@ -46,7 +46,7 @@ def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo:
         click.echo(f"demo loaded: {summary}")
     app = create_app(settings)
     _warm_dashboard(app.state.ctx)
-    app.state.ctx.parts["capture-preparer"].start()  # workers ready before the first burst
+    app.state.ctx.parts["capture"].start()  # workers ready before the first burst
     # The writer thread makes many short database calls that each release the GIL; with the
     # default 5 ms switch interval it waits behind CPU-bound capture work after each one.
     sys.setswitchinterval(0.0005)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from corridor.query.places import COUNTRY, LATITUDE, LONGITUDE, NAME, PLACE_KEY, UN_LOCODE
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,24 @@ def leg_mode(a: str, b: str) -> str:
     if b == "brescia":
         return "road"
     return "rail"
+
+
+def location_vocabulary(places: tuple[Place, ...] = PLACES) -> dict[str, Any]:
+    """The places as EPCIS master data (a BusinessLocation vocabulary): each site's name,
+    country and coordinates (CBV master data attributes), its UN/LOCODE and short key
+    (Corridor's attributes, corridor.query.places). The dashboard knows places from these."""
+    elements = []
+    for p in places:
+        attributes: list[dict[str, Any]] = [{"id": PLACE_KEY, "attribute": p.key},
+                                            {"id": NAME, "attribute": p.name}]
+        if p.locode:
+            attributes.append({"id": UN_LOCODE, "attribute": p.locode})
+        attributes += [{"id": COUNTRY, "attribute": p.country},
+                       {"id": LATITUDE, "attribute": p.lat},
+                       {"id": LONGITUDE, "attribute": p.lon}]
+        elements.append({"id": p.sgln, "attributes": attributes})
+    return {"type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+            "vocabularyElementList": elements}
 
 
 def _last_sunday(year: int, month: int) -> date:

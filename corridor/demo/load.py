@@ -89,15 +89,36 @@ def _fx(conn: Connection) -> int:
     return count_rates(conn)
 
 
+def _describe_places(conn: Connection, ledger: object, parties: dict[str, DemoParty]) -> None:
+    """Each operator captures the master data of its sites (names, countries, coordinates)
+    through the capture path; the dashboard reads its places from them. Repeating it changes
+    nothing."""
+    from corridor.capture import capture_document
+    from corridor.demo.scenario import master_data_documents
+    from corridor.epcis.documents import read_document
+    from corridor.store.master_data import add_vocabulary_attributes, vocabulary_rows
+
+    for slug, doc in master_data_documents():
+        party = parties[slug]
+        parsed = read_document(json.dumps(doc).encode(), "application/ld+json")
+        result = capture_document(conn, ledger, parsed, party_id=party.party_id,
+                                  party_identifier=party.identifier)
+        if not result.success:
+            raise DemoError(f"capture of {slug}'s master data was refused: {result.errors[:3]}")
+        # The capture path keeps the location hierarchy of master data, not yet attributes.
+        with conn.transaction():
+            add_vocabulary_attributes(conn, vocabulary_rows(parsed.header, parsed.namespaces))
+
+
 def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
               ledger: object | None = None) -> DemoSummary:
     """Load `shipments` shipments of the scenario drawn from `seed` into the node's database.
 
     `ledger` is the node's running log (corridor.node.RunningLog) when the caller already has
     one (corridor serve); otherwise one is opened on `settings`."""
+    from corridor.capture import capture_document
     from corridor.epcis.documents import read_document
     from corridor.node import open_ledger
-    from corridor.store.capture import capture_document
     from corridor.store.migrations import migrate
     from corridor.store.parties import grant_auditor
 
@@ -114,6 +135,7 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
         for auditor, party in AUDITOR_GRANTS:
             grant_auditor(conn, parties[auditor].party_id, parties[party].party_id)
         rates = _fx(conn)
+        _describe_places(conn, ledger, parties)
         scenario = generate(shipments, seed)
         total = sum(1 for _ in scenario.all_events())
         ids = [p.party_id for p in parties.values()]

@@ -22,9 +22,11 @@ from typing import Any
 from corridor.demo.actors import ACTOR_BY_SLUG, PLACE_OPERATOR, Actor
 from corridor.demo.geography import (
     PLACE_BY_KEY,
+    PLACES,
     TYPICAL_DWELL_DAYS,
     TYPICAL_LEG_DAYS,
     Place,
+    location_vocabulary,
     utc_offset,
 )
 
@@ -420,3 +422,23 @@ def document(events: list[dict[str, Any]], creation_date: str) -> dict[str, Any]
         "creationDate": creation_date,
         "epcisBody": {"eventList": [_sorted_keys(e) for e in events]},
     }
+
+
+def master_data_documents(creation_date: str = "2026-01-01T00:00:00Z"
+                          ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(operator slug, EPCIS document) describing the places: each operator sends the master
+    data of its own sites, in the header of a document without events (EPCIS 2.0 capture
+    carries master data in epcisHeader.epcisMasterData)."""
+    by_operator: dict[str, list[Place]] = {}
+    for place in PLACES:
+        by_operator.setdefault(PLACE_OPERATOR[place.key], []).append(place)
+    for slug, places in by_operator.items():
+        yield slug, {
+            "@context": [EPCIS_CONTEXT],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": creation_date,
+            "epcisHeader": {"epcisMasterData": {
+                "vocabularyList": [location_vocabulary(tuple(places))]}},
+            "epcisBody": {"eventList": []},
+        }

@@ -15,4 +15,10 @@ from corridor.epcis.hashid import (  # noqa: F401  (B: Event Hash ID)
     event_hash_id,
     prehash_string,
 )
+from corridor.epcis.identifiers import (  # noqa: F401  (GS1 identifiers; CBV words: cbv)
+    canonical,
+    check_digit,
+    dl_to_urn,
+    urn_to_dl,
+)
 from corridor.epcis.problems import EpcisError, Problem  # noqa: F401

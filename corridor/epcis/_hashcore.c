@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../_civil_time.h"
+#include "../_epcis_tables.h"
 
 /* ---------------------------------------------------------------- configuration */
 
@@ -140,11 +141,19 @@ static int starts_with_any(PyObject *s, PyObject *prefixes) {
 
 /* ---------------------------------------------------------------- GS1 identifiers */
 
-static int check_digit(const char *raw, Py_ssize_t n) {
-    int total = 0;
-    int w = 3;
-    for (Py_ssize_t i = n - 1; i >= 0; i--, w = 4 - w) total += w * (raw[i] - '0');
-    return (10 - total % 10) % 10;
+/* The tables (prefixes, character sets, check digit) are corridor.epcis.identifiers', from
+   _epcis_tables.h; the offsets below are those of hash_dl's rules for these prefixes. */
+#define LIT_LEN(lit) ((Py_ssize_t)sizeof(lit) - 1)
+_Static_assert(LIT_LEN(EPCIS_SGTIN) == 17 && LIT_LEN(EPCIS_SSCC) == 16
+               && LIT_LEN(EPCIS_SGLN) == 16 && LIT_LEN(EPCIS_LGTIN) == 20,
+               "the EPC URI prefixes the offsets below are written for");
+
+static inline int check_digit(const char *raw, Py_ssize_t n) {
+    return epcis_check_digit(raw, (long)n);
+}
+
+static inline int in_table(const unsigned char *table, char c) {
+    return (unsigned char)c < 128 && table[(unsigned char)c];
 }
 
 static inline int hexin(char c, const char *set) { return c != 0 && strchr(set, c) != NULL; }
@@ -154,17 +163,11 @@ static int c82_unit(const char *s, Py_ssize_t n, Py_ssize_t i) {
     char c = s[i];
     if (c == '%') {
         if (i + 2 >= n) return 0;
-        char a = s[i + 1], b = s[i + 2];
-        const char *ok = a == '2' ? "125689ABCDEFabcdef" :
-                         a == '3' ? "0123456789ABCDEFabcdef" :
-                         a == '4' ? "123456789ABCDEFabcdef" :
-                         a == '5' ? "0123456789AaFf" :
-                         a == '6' ? "123456789ABCDEFabcdef" :
-                         a == '7' ? "0123456789Aa" : NULL;
-        return ok != NULL && hexin(b, ok) ? 3 : 0;
+        unsigned char a = (unsigned char)s[i + 1];
+        const char *ok = a < 128 ? EPCIS_EPC_ESCAPES[a] : NULL;
+        return ok != NULL && hexin(s[i + 2], ok) ? 3 : 0;
     }
-    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) return 1;
-    return hexin(c, "!')(*+,.:;=_-") ? 1 : 0;
+    return in_table(EPCIS_EPC_CHAR, c);
 }
 
 /* s[start:] is 1..max units of character set 82 */
@@ -183,16 +186,12 @@ static int c82_run(const char *s, Py_ssize_t n, Py_ssize_t start, int max) {
 /* Digital Link percent-encoding of the characters EPC URIs may hold raw */
 static void put_pct(Buf *o, const char *s, Py_ssize_t n) {
     for (Py_ssize_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '!': puts0(o, "%21"); break;
-        case '(': puts0(o, "%28"); break;
-        case ')': puts0(o, "%29"); break;
-        case '*': puts0(o, "%2A"); break;
-        case '+': puts0(o, "%2B"); break;
-        case ',': puts0(o, "%2C"); break;
-        case ':': puts0(o, "%3A"); break;
-        default: putc1(o, s[i]);
-        }
+        unsigned char c = (unsigned char)s[i];
+        const char *escaped = c < 128 ? EPCIS_DL_PERCENT[c] : NULL;
+        if (escaped != NULL)
+            puts0(o, escaped);
+        else
+            putc1(o, s[i]);
     }
 }
 
@@ -213,27 +212,30 @@ static void put_gtin(Buf *o, const char *s, Py_ssize_t start, Py_ssize_t dot) {
 static int conv_sgtin(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
     /* hash_dl._sgtin: prefix.itemref (13 digits), '.' at 31, serial of 1..20 units */
     Py_ssize_t cp = dot - 17;
-    if (!(cp >= 6 && cp <= 12 && all_digits(s + 17, cp))) return 0;
+    if (!(cp >= EPCIS_COMPANY_PREFIX_MIN && cp <= EPCIS_COMPANY_PREFIX_MAX
+          && all_digits(s + 17, cp)))
+        return 0;
     Py_ssize_t keyend = n < 31 ? n : 31;
     if (!all_digits(s + dot + 1, keyend - dot - 1)) return 0;
     if (n < 32 || s[31] != '.' || !c82_run(s, n, 32, 20)) return 0;
-    puts0(o, "https://id.gs1.org/01/");
+    puts0(o, EPCIS_DL_GTIN);
     put_gtin(o, s, 17, dot);
-    puts0(o, "/21/");
+    puts0(o, EPCIS_DL_SERIAL);
     put_pct(o, s + 32, n - 32);
     return 1;
 }
 
 static int conv_sscc(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
     Py_ssize_t cp = dot - 16, rest = n - dot - 1;
-    if (!(cp >= 6 && cp <= 12 && cp + rest == 17 && all_digits(s + 16, cp)
+    if (!(cp >= EPCIS_COMPANY_PREFIX_MIN && cp <= EPCIS_COMPANY_PREFIX_MAX && cp + rest == 17
+          && all_digits(s + 16, cp)
           && all_digits(s + dot + 1, rest)))
         return 0;
     char raw[17];
     raw[0] = s[dot + 1];
     memcpy(raw + 1, s + 16, (size_t)cp);
     memcpy(raw + 1 + cp, s + dot + 2, (size_t)(rest - 1));
-    puts0(o, "https://id.gs1.org/00/");
+    puts0(o, EPCIS_DL_SSCC);
     put(o, raw, 17);
     putc1(o, (char)('0' + check_digit(raw, 17)));
     return 1;
@@ -242,7 +244,9 @@ static int conv_sscc(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
 static int conv_sgln(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
     /* hash_dl._sgln: prefix.locationref (12 digits), '.' at 29, extension of 1..20 units */
     Py_ssize_t cp = dot - 16;
-    if (!(cp >= 6 && cp <= 12 && all_digits(s + 16, cp))) return 0;
+    if (!(cp >= EPCIS_COMPANY_PREFIX_MIN && cp <= EPCIS_COMPANY_PREFIX_MAX
+          && all_digits(s + 16, cp)))
+        return 0;
     if (n < 30 || s[29] != '.') return 0;
     Py_ssize_t reflen = 12 - cp; /* key = s[16:29], ref = key[cp+1:] */
     if (reflen > 0 && !all_digits(s + dot + 1, reflen)) return 0;
@@ -250,11 +254,11 @@ static int conv_sgln(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
     char raw[12];
     memcpy(raw, s + 16, (size_t)cp);
     memcpy(raw + cp, s + dot + 1, (size_t)reflen);
-    puts0(o, "https://id.gs1.org/414/");
+    puts0(o, EPCIS_DL_GLN);
     put(o, raw, 12);
     putc1(o, (char)('0' + check_digit(raw, 12)));
     if (!(n == 31 && s[30] == '0')) {
-        puts0(o, "/254/");
+        puts0(o, EPCIS_DL_GLN_EXTENSION);
         put_pct(o, s + 30, n - 30);
     }
     return 1;
@@ -263,50 +267,50 @@ static int conv_sgln(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
 static int conv_lgtin(const char *s, Py_ssize_t n, Py_ssize_t dot, Buf *o) {
     /* the urn:epc:class:lgtin: rule: prefix.itemref (13 digits) '.' lot of 1..20 units */
     Py_ssize_t cp = dot - 20;
-    if (!(cp >= 6 && cp <= 12 && all_digits(s + 20, cp))) return 0;
+    if (!(cp >= EPCIS_COMPANY_PREFIX_MIN && cp <= EPCIS_COMPANY_PREFIX_MAX
+          && all_digits(s + 20, cp)))
+        return 0;
     if (n < 36 || !all_digits(s + dot + 1, 34 - dot - 1) || s[34] != '.'
         || !c82_run(s, n, 35, 20))
         return 0;
-    puts0(o, "https://id.gs1.org/01/");
+    puts0(o, EPCIS_DL_GTIN);
     put_gtin(o, s, 20, dot);
-    puts0(o, "/10/");
+    puts0(o, EPCIS_DL_LOT);
     put_pct(o, s + 35, n - 35);
     return 1;
-}
-
-static inline int dl_safe(char c) {
-    return c == 0x22 || c == 0x27 || c == 0x2D || c == 0x2E || (c >= 0x30 && c <= 0x39)
-        || (c >= 0x3B && c <= 0x3F) || (c >= 0x41 && c <= 0x5A) || c == 0x5F
-        || (c >= 0x61 && c <= 0x7A);
 }
 
 static int dl_safe_run(const char *s, Py_ssize_t n) {
     if (n < 1 || n > 20) return 0;
     for (Py_ssize_t i = 0; i < n; i++)
-        if (!dl_safe(s[i])) return 0;
+        if (!in_table(EPCIS_DL_CANONICAL, s[i])) return 0;
     return 1;
+}
+
+/* the offset after `head` and `len` digits that s starts with, else -1 */
+static Py_ssize_t dl_key_end(const char *s, Py_ssize_t n, const char *head, Py_ssize_t len) {
+    Py_ssize_t h = (Py_ssize_t)strlen(head);
+    if (!starts(s, n, head) || n < h + len || !all_digits(s + h, len)) return -1;
+    return h + len;
+}
+
+/* s[at:] is `qualifier` and 1..20 characters of a canonical value */
+static int dl_qualified(const char *s, Py_ssize_t n, Py_ssize_t at, const char *qualifier) {
+    Py_ssize_t q = (Py_ssize_t)strlen(qualifier);
+    return n > at + q && starts(s + at, n - at, qualifier) && dl_safe_run(s + at + q, n - at - q);
 }
 
 /* hash_dl._ALREADY_CANONICAL (with no '?'): 1 if the URI is its own canonical form */
 static int dl_canonical(const char *s, Py_ssize_t n) {
-    if (find_char(s, n, '?') >= 0 || !starts(s, n, "https://id.gs1.org/")) return 0;
-    const char *p = s + 19;
-    Py_ssize_t m = n - 19;
-    if (starts(p, m, "01/")) {
-        if (m < 17 || !all_digits(p + 3, 14)) return 0;
-        if (m == 17) return 1;
-        if (m > 21 && (starts(p + 17, m - 17, "/21/") || starts(p + 17, m - 17, "/10/")))
-            return dl_safe_run(p + 21, m - 21);
-        return 0;
-    }
-    if (starts(p, m, "00/")) return m == 21 && all_digits(p + 3, 18);
-    if (starts(p, m, "417/")) return m == 17 && all_digits(p + 4, 13);
-    if (starts(p, m, "414/")) {
-        if (m < 17 || !all_digits(p + 4, 13)) return 0;
-        if (m == 17) return 1;
-        if (m > 22 && starts(p + 17, m - 17, "/254/")) return dl_safe_run(p + 22, m - 22);
-        return 0;
-    }
+    if (find_char(s, n, '?') >= 0) return 0;
+    Py_ssize_t end;
+    if ((end = dl_key_end(s, n, EPCIS_DL_GTIN, 14)) >= 0)
+        return end == n || dl_qualified(s, n, end, EPCIS_DL_SERIAL)
+            || dl_qualified(s, n, end, EPCIS_DL_LOT);
+    if ((end = dl_key_end(s, n, EPCIS_DL_SSCC, 18)) >= 0) return end == n;
+    if ((end = dl_key_end(s, n, EPCIS_DL_PARTY, 13)) >= 0) return end == n;
+    if ((end = dl_key_end(s, n, EPCIS_DL_GLN, 13)) >= 0)
+        return end == n || dl_qualified(s, n, end, EPCIS_DL_GLN_EXTENSION);
     return 0;
 }
 
@@ -314,11 +318,11 @@ static int dl_canonical(const char *s, Py_ssize_t n) {
 static int normalise(const char *s, Py_ssize_t n, Buf *o) {
     Py_ssize_t dot = find_char(s, n, '.');
     if (dot < 0) return 0;
-    if (starts(s, n, "urn:epc:id:sgtin:")) return conv_sgtin(s, n, dot, o);
-    if (starts(s, n, "urn:epc:id:sscc:")) return conv_sscc(s, n, dot, o);
-    if (starts(s, n, "urn:epc:id:sgln:")) return conv_sgln(s, n, dot, o);
-    if (starts(s, n, "urn:epc:class:lgtin:")) return conv_lgtin(s, n, dot, o);
-    if (starts(s, n, "urn:epc:")) return 2;
+    if (starts(s, n, EPCIS_SGTIN)) return conv_sgtin(s, n, dot, o);
+    if (starts(s, n, EPCIS_SSCC)) return conv_sscc(s, n, dot, o);
+    if (starts(s, n, EPCIS_SGLN)) return conv_sgln(s, n, dot, o);
+    if (starts(s, n, EPCIS_LGTIN)) return conv_lgtin(s, n, dot, o);
+    if (starts(s, n, EPCIS_EPC_URN)) return 2;
     if (starts(s, n, "http")) {
         if (dl_canonical(s, n)) {
             put(o, s, n);
@@ -339,12 +343,9 @@ static int not_numeric(char c) {
    1 done, 2 when Python decides (numbers, CBV 1.x URNs, the rarer identifiers) */
 static int canon_ascii(const char *s, Py_ssize_t n, Buf *o) {
     if (n == 0 || !not_numeric(s[0])) return 2;
-    if (contains(s, n, "urn:epcglobal:cbv:")) {
-        static const char *urns[] = {"urn:epcglobal:cbv:bizstep:", "urn:epcglobal:cbv:disp:",
-                                     "urn:epcglobal:cbv:btt:", "urn:epcglobal:cbv:sdt:",
-                                     "urn:epcglobal:cbv:er:"};
-        for (size_t i = 0; i < sizeof urns / sizeof *urns; i++)
-            if (contains(s, n, urns[i])) return 2; /* replaced by a web URI first */
+    if (contains(s, n, EPCIS_CBV_URN)) {
+        for (int i = 0; i < EPCIS_N_CBV_URNS; i++)
+            if (contains(s, n, EPCIS_CBV_URNS[i])) return 2; /* replaced by a web URI first */
     }
     Py_ssize_t before = o->n;
     int r = normalise(s, n, o);
@@ -1265,7 +1266,7 @@ static PyObject *hc_configure(PyObject *self, PyObject *cfg) {
         || intern(&S_action, "action") || intern(&S_ns, "ns") || intern(&S_size, "size")
         || intern(&S_special, "special") || intern(&S_strip, "strip")
         || intern(&S_bizStep, "bizStep") || intern(&S_disposition, "disposition")
-        || intern(&S_btt, "btt") || intern(&S_sdt, "sdt")
+        || intern(&S_btt, "bizTransactionType") || intern(&S_sdt, "sourceDestType")
         || intern(&S_persistent, "persistentDisposition")
         || intern(&S_sensors, "sensorElementList") || intern(&S_eventType_eq, "eventType=")
         || intern(&S_eventTime_eq, "eventTime=")

@@ -6,20 +6,62 @@ query string. Anything that is not such an identifier gives None (the caller kee
 
 The grammar and the field offsets follow the GS1 EPC Tag Data Standard and the GS1 reference
 hash generator (which the Event Hash ID vectors were made with), including its edge cases: a
-Digital Link URI whose canonical form fails the final syntax check stays as written.
+Digital Link URI whose canonical form fails the final syntax check stays as written. The
+identifier tables (keys, short names, character sets, check digit) are
+corridor.epcis.identifiers'; these are the reference's rules over them.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
+from corridor.epcis.identifiers import (
+    AI_CPID,
+    AI_CPSN,
+    AI_CPV,
+    AI_GCN,
+    AI_GDTI,
+    AI_GIAI,
+    AI_GINC,
+    AI_GLN,
+    AI_GLN_EXTENSION,
+    AI_GRAI,
+    AI_GSIN,
+    AI_GSRN,
+    AI_GSRNP,
+    AI_GTIN,
+    AI_ITIP,
+    AI_LOT,
+    AI_PARTY,
+    AI_SERIAL,
+    AI_SSCC,
+    AI_TPX,
+    CPI_CHARS,
+    CPI_ESCAPES,
+    DL_BASE,
+    DL_CANONICAL_CHARS,
+    DL_PERCENT,
+    EPC_CHARS,
+    EPC_ESCAPES,
+    EPC_URN,
+    PRIMARY_KEYS,
+    QUALIFIERS,
+    SGLN,
+    SGTIN,
+    SSCC,
+    char_class,
+    char_pattern,
+    indicator_key,
+    prefix_key,
+)
+
 # one character of an EPC serial / attribute (TDS "GS1 AI encodable character set 82",
 # escaped or plain)
-_C = (r"(?:[!')(*+,.0-9:;=A-Za-z_-]|%2[125-9A-Fa-f]|%3[0-9A-Fa-f]|%4[1-9A-Fa-f]|%5[0-9AaFf]"
-      r"|%6[1-9A-Fa-f]|%7[0-9Aa])")
+_C = char_pattern(EPC_CHARS, EPC_ESCAPES)
 # one character of a component/part reference (CPI)
-_CPI = r"(?:[0-9A-Z-]|%2[3dfDF]|%3[0-9]|%4[1-9A-Fa-f]|%5[0-9Aa])"
+_CPI = char_pattern(CPI_CHARS, CPI_ESCAPES)
 # company prefix of 6..12 digits plus a reference so that both make `total` digits
 _GTIN13 = r"(?:\d{6}\.\d{7}|\d{7}\.\d{6}|\d{8}\.\d{5}|\d{9}\.\d{4}|\d{10}\.\d{3}|\d{11}\.\d{2}|\d{12}\.\d)"
 _KEY12 = r"(?:\d{6}\.\d{6}|\d{7}\.\d{5}|\d{8}\.\d{4}|\d{9}\.\d{3}|\d{10}\.\d{2}|\d{11}\.\d|\d{12}\.)"
@@ -40,10 +82,8 @@ def _digits_ref(total: int) -> str:
     return "(?:" + "|".join(rf"\d{{{n}}}\.\d{{{total - n}}}" for n in range(6, 13)) + ")"
 
 
-_SAFE_DL = r"[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]"
-
-_PERCENT = str.maketrans({"!": "%21", "(": "%28", ")": "%29", "*": "%2A", "+": "%2B",
-                          ",": "%2C", ":": "%3A"})
+_SAFE_DL = char_class(DL_CANONICAL_CHARS)
+_PERCENT = str.maketrans(DL_PERCENT)
 
 
 def _pct(text: str) -> str:
@@ -51,15 +91,11 @@ def _pct(text: str) -> str:
     return text.translate(_PERCENT)
 
 
-def check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit of a key given without it (weights 3, 1, 3, ... from the right)."""
-    if not digits.isascii():  # other Unicode decimal digits, which the EPC patterns allow
-        digits = "".join(str(int(d)) for d in digits)
-    raw = digits.encode()  # ASCII digits: byte value - 48 is the digit
-    odd = raw[-1::-2]
-    even = raw[-2::-2]
-    total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
-    return (10 - total % 10) % 10
+# Digital Link URI heads and qualifier segments
+_DL = {ai: f"{DL_BASE}/{ai}/" for ai in PRIMARY_KEYS}
+_GTIN_DL, _SSCC_DL, _GLN_DL = _DL[AI_GTIN], _DL[AI_SSCC], _DL[AI_GLN]
+_GTIN, _SER, _LOT, _CPV = f"/{AI_GTIN}/", f"/{AI_SERIAL}/", f"/{AI_LOT}/", f"/{AI_CPV}/"
+_EXT = f"/{AI_GLN_EXTENSION}/"
 
 
 _gtins: dict[str, str] = {}
@@ -72,10 +108,9 @@ def _gtin(uri: str, start: int, dot: int) -> str:
     if hit is None:
         cp = uri[start:dot]
         item = uri[dot + 1:dot + 1 + 13 - len(cp)]
-        raw = item[:1] + cp + item[1:]
         if len(_gtins) > 100_000:
             _gtins.clear()
-        hit = _gtins[key] = raw + str(check_digit(raw))
+        hit = _gtins[key] = indicator_key(cp, item)
     return hit
 
 
@@ -88,10 +123,10 @@ def _key12(uri: str, start: int, dot: int) -> str:
     hit = _keys.get(key)
     if hit is None:
         cp = uri[start:dot]
-        raw = cp + uri[dot + 1:dot + 1 + 12 - len(cp)]
+        ref = uri[dot + 1:dot + 1 + 12 - len(cp)]
         if len(_keys) > 100_000:
             _keys.clear()
-        hit = _keys[key] = raw + str(check_digit(raw))
+        hit = _keys[key] = prefix_key(cp, ref)
     return hit
 
 
@@ -104,85 +139,78 @@ def _rules() -> dict[str, list[_Rule]]:
         return re.compile(pattern)
 
     def sgtin(u: str, d: int) -> str:
-        return "https://id.gs1.org/01/" + _gtin(u, 17, d) + "/21/" + _pct(u[32:])
+        return _GTIN_DL + _gtin(u, 17, d) + _SER + _pct(u[32:])
 
     def sscc(u: str, d: int) -> str:
-        raw = u[d + 1:d + 2] + u[16:d] + u[d + 2:]
-        return "https://id.gs1.org/00/" + raw + str(check_digit(raw))
+        return _SSCC_DL + indicator_key(u[16:d], u[d + 1:])
 
     def sgln(u: str, d: int) -> str:
         ext = u[30:]
-        base = "https://id.gs1.org/414/" + _key12(u, 16, d)
-        return base if ext == "0" else base + "/254/" + _pct(ext)
+        base = _GLN_DL + _key12(u, 16, d)
+        return base if ext == "0" else base + _EXT + _pct(ext)
 
     def grai(u: str, d: int) -> str:
         cp = u[16:d]
-        raw = "0" + cp + u[d + 1:d + 1 + 12 - len(cp)]
-        return "https://id.gs1.org/8003/" + raw + str(check_digit(raw)) + _pct(u[30:])
+        return _DL[AI_GRAI] + "0" + prefix_key(cp, u[d + 1:d + 1 + 12 - len(cp)]) + _pct(u[30:])
 
     def giai(u: str, d: int) -> str:
-        return "https://id.gs1.org/8004/" + u[16:d] + _pct(u[d + 1:])
+        return _DL[AI_GIAI] + u[16:d] + _pct(u[d + 1:])
 
     def gsrn(u: str, d: int) -> str:
-        raw = u[16:d] + u[d + 1:]
-        return "https://id.gs1.org/8018/" + raw + str(check_digit(raw))
+        return _DL[AI_GSRN] + prefix_key(u[16:d], u[d + 1:])
 
     def gsrnp(u: str, d: int) -> str:
-        raw = u[17:d] + u[d + 1:]
-        return "https://id.gs1.org/8017/" + raw + str(check_digit(raw))
+        return _DL[AI_GSRNP] + prefix_key(u[17:d], u[d + 1:])
 
     def gdti(u: str, d: int) -> str:
-        return "https://id.gs1.org/253/" + _key12(u, 16, d) + _pct(u[30:])
+        return _DL[AI_GDTI] + _key12(u, 16, d) + _pct(u[30:])
 
     def cpi(u: str, d: int) -> str:
         sep = u.rfind(".")
-        return "https://id.gs1.org/8010/" + _pct(u[15:d] + u[d + 1:sep]) + "/8011/" + u[sep + 1:]
+        return _DL[AI_CPID] + _pct(u[15:d] + u[d + 1:sep]) + f"/{AI_CPSN}/" + u[sep + 1:]
 
     def sgcn(u: str, d: int) -> str:
-        return "https://id.gs1.org/255/" + _key12(u, 16, d) + u[30:]
+        return _DL[AI_GCN] + _key12(u, 16, d) + u[30:]
 
     def ginc(u: str, d: int) -> str:
-        return "https://id.gs1.org/401/" + u[16:d] + _pct(u[d + 1:])
+        return _DL[AI_GINC] + u[16:d] + _pct(u[d + 1:])
 
     def gsin(u: str, d: int) -> str:
-        raw = u[16:d] + u[d + 1:]
-        return "https://id.gs1.org/402/" + raw + str(check_digit(raw))
+        return _DL[AI_GSIN] + prefix_key(u[16:d], u[d + 1:])
 
     def itip(u: str, d: int) -> str:
-        return ("https://id.gs1.org/8006/" + _gtin(u, 16, d) + u[31:33] + u[34:36] + "/21/"
-                + _pct(u[37:]))
+        return _DL[AI_ITIP] + _gtin(u, 16, d) + u[31:33] + u[34:36] + _SER + _pct(u[37:])
 
     def upui(u: str, d: int) -> str:
-        return "https://id.gs1.org/01/" + _gtin(u, 16, d) + "/235/" + _pct(u[31:])
+        return _GTIN_DL + _gtin(u, 16, d) + f"/{AI_TPX}/" + _pct(u[31:])
 
     def pgln(u: str, d: int) -> str:
-        return "https://id.gs1.org/417/" + _key12(u, 16, d)
+        return _DL[AI_PARTY] + _key12(u, 16, d)
 
     def lgtin(u: str, d: int) -> str:
-        return "https://id.gs1.org/01/" + _gtin(u, 20, d) + "/10/" + _pct(u[35:])
+        return _GTIN_DL + _gtin(u, 20, d) + _LOT + _pct(u[35:])
 
     def pat_sgtin(u: str, d: int) -> str:
-        return "https://id.gs1.org/01/" + _gtin(u, 20, d)
+        return _GTIN_DL + _gtin(u, 20, d)
 
     def pat_grai(u: str, d: int) -> str:
         cp = u[19:d]
-        raw = "0" + cp + u[d + 1:d + 1 + 12 - len(cp)]
-        return "https://id.gs1.org/8003/" + raw + str(check_digit(raw))
+        return _DL[AI_GRAI] + "0" + prefix_key(cp, u[d + 1:d + 1 + 12 - len(cp)])
 
     def pat_gdti(u: str, d: int) -> str:
-        return "https://id.gs1.org/253/" + _key12(u, 19, d)
+        return _DL[AI_GDTI] + _key12(u, 19, d)
 
     def pat_sgcn(u: str, d: int) -> str:
-        return "https://id.gs1.org/255/" + _key12(u, 19, d)
+        return _DL[AI_GCN] + _key12(u, 19, d)
 
     def pat_cpi(u: str, d: int) -> str:
-        return "https://id.gs1.org/8010/" + _pct(u[18:d] + u[d + 1:u.rfind(".")])
+        return _DL[AI_CPID] + _pct(u[18:d] + u[d + 1:u.rfind(".")])
 
     def pat_itip(u: str, d: int) -> str:
-        return "https://id.gs1.org/8006/" + _gtin(u, 19, d) + u[34:36] + u[37:39]
+        return _DL[AI_ITIP] + _gtin(u, 19, d) + u[34:36] + u[37:39]
 
     def pat_upui(u: str, d: int) -> str:
-        return "https://id.gs1.org/01/" + _gtin(u, 19, d)
+        return _GTIN_DL + _gtin(u, 19, d)
 
     giai_ref = _serial_ref(30)
     ginc_ref = _serial_ref(30)
@@ -219,47 +247,47 @@ _EPC_RULES = _rules()
 
 # ---- GS1 Digital Link URIs ----
 
-_KEYS = "01|gtin|8006|itip|8010|cpid|414|gln|417|party|8017|gsrnp|8018|gsrn|255|gcn|00|sscc|253|gdti|401|ginc|402|gsin|8003|grai|8004|giai"
+_KEYS = "|".join(f"{ai}|{name}" for ai, name in PRIMARY_KEYS.items())
 _DL_SYNTAX = re.compile(
     r"https?:(//((([^/?#]*)@)?([^/?#:]*)(:([^/?#]*))?))?((([^?#]*)(/(" + _KEYS
     + r")/)(\d{4}[^/]+)(/[^/]+/[^/]+)?/?(\?([^?\n]*))?(#([^\n]*))?)|(/[A-Za-z_-]{10}$))")
-_SHORT_NAMES = (("/gtin/", "/01/"), ("/itip/", "/8006/"), ("/cpid/", "/8010/"), ("/gln/", "/414/"),
-                ("/party/", "/417/"), ("/gsrnp/", "/8017/"), ("/gsrn/", "/8018/"),
-                ("/gcn/", "/255/"), ("/sscc/", "/00/"), ("/gdti/", "/253/"), ("/ginc/", "/401/"),
-                ("/gsin/", "/402/"), ("/grai/", "/8003/"), ("/giai/", "/8004/"), ("/cpv/", "/22/"),
-                ("/lot/", "/10/"), ("/ser/", "/21/"))
+_SHORT_NAMES = tuple((f"/{name}/", f"/{ai}/")
+                     for ai, name in (PRIMARY_KEYS | QUALIFIERS).items())
+# (the host's dots match any character in the reference's patterns, so they do here)
 _CANONICAL_HOST = re.compile(
-    r"https://id.gs1.org/(01|8006|8010|414|417|8017|8018|255|00|253|401|402|8003|8004)/"
+    f"{DL_BASE}/({'|'.join(PRIMARY_KEYS)})/"
     r"(\d{4}[^/]+)(/[^/]+/[^/]+)?/?(\?([^?\n]*))?(#([^\n]*))?|(/[A-Za-z_-]{10}$)")
-# searched in this order (not by position) when the host is not id.gs1.org
-_KEY_SEGMENTS = ("/00/", "/01/", "/253/", "/255/", "/401/", "/402/", "/414/", "/417/", "/8003/",
-                 "/8004/", "/8006/", "/8010/", "/8017/", "/8018/")
-_GTIN14 = re.compile(r"https://id.gs1.org/01/\d{14}")
-_GTIN13_DL = re.compile(r"https://id.gs1.org/01/\d{13}")
-_GTIN12_DL = re.compile(r"https://id.gs1.org/01/\d{12}")
-_GTIN8_DL = re.compile(r"https://id.gs1.org/01/\d{8}")
-_CPV_LAST = re.compile(rf"https://id.gs1.org/(?:8006/\d{{18}}|01/\d{{14}})/22/{_SAFE_DL}{{0,20}}\Z")
-_CPV_INNER = re.compile(
-    r"https://id.gs1.org/(?:8006/\d{18}|01/\d{14})/22/[\x2F\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F"
-    r"\x41-\x5A\x5F\x61-\x7A]{0,20}\Z")
-_LOT_AND_SERIAL = re.compile(
-    rf"https://id.gs1.org/(?:8006/\d{{18}}|01/\d{{14}})/10/{_SAFE_DL}{{0,20}}/21/{_SAFE_DL}{{0,20}}\Z")
+# searched in this order (the AIs sorted as text, not by position) when the host is not
+# id.gs1.org
+_KEY_SEGMENTS = tuple(f"/{ai}/" for ai in sorted(PRIMARY_KEYS))
+_GTIN14 = re.compile(_GTIN_DL + r"\d{14}")
+_GTIN13_DL = re.compile(_GTIN_DL + r"\d{13}")
+_GTIN12_DL = re.compile(_GTIN_DL + r"\d{12}")
+_GTIN8_DL = re.compile(_GTIN_DL + r"\d{8}")
 _S = _SAFE_DL
-_VALID = re.compile("|".join(rf"(?:https://id.gs1.org/{p})\Z" for p in (
-    r"00/\d{18}", rf"01/\d{{14}}/21/{_S}{{0,20}}", rf"01/\d{{14}}/10/{_S}{{0,20}}", r"01/\d{14}",
-    rf"01/\d{{14}}/235/{_S}{{0,28}}", rf"253/\d{{13}}{_S}{{0,17}}", r"255/\d{13}\d{0,12}",
-    rf"401/{_S}{{0,30}}", r"402/\d{17}", r"414/\d{13}", rf"414/\d{{13}}/254/{_S}{{0,20}}",
-    r"417/\d{13}", rf"8003/\d{{14}}{_S}{{0,16}}", rf"8004/{_S}{{0,30}}",
-    rf"8006/\d{{18}}/21/{_S}{{0,20}}", rf"8006/\d{{18}}/10/{_S}{{0,20}}", r"8006/\d{18}",
-    r"8010/[\x23\x2D\x2F\x30-\x39\x41-\x5A]{0,30}/8011/\d{0,12}",
-    r"8010/[\x23\x2D\x2F\x30-\x39\x41-\x5A]{0,30}", r"8017/\d{18}", r"8018/\d{18}")))
+# the keys a consumer product variant may follow
+_TRADE_ITEM = rf"{DL_BASE}/(?:{AI_ITIP}/\d{{18}}|{AI_GTIN}/\d{{14}})"
+_CPV_LAST = re.compile(rf"{_TRADE_ITEM}{_CPV}{_S}{{0,20}}\Z")
+_CPV_INNER = re.compile(rf"{_TRADE_ITEM}{_CPV}{char_class(DL_CANONICAL_CHARS + '/')}{{0,20}}\Z")
+_LOT_AND_SERIAL = re.compile(rf"{_TRADE_ITEM}{_LOT}{_S}{{0,20}}{_SER}{_S}{{0,20}}\Z")
+_CPI_DL = r"[\x23\x2D\x2F\x30-\x39\x41-\x5A]"
+_VALID = re.compile("|".join(rf"(?:{DL_BASE}/{p})\Z" for p in (
+    rf"{AI_SSCC}/\d{{18}}", rf"{AI_GTIN}/\d{{14}}{_SER}{_S}{{0,20}}",
+    rf"{AI_GTIN}/\d{{14}}{_LOT}{_S}{{0,20}}", rf"{AI_GTIN}/\d{{14}}",
+    rf"{AI_GTIN}/\d{{14}}/{AI_TPX}/{_S}{{0,28}}", rf"{AI_GDTI}/\d{{13}}{_S}{{0,17}}",
+    rf"{AI_GCN}/\d{{13}}\d{{0,12}}", rf"{AI_GINC}/{_S}{{0,30}}", rf"{AI_GSIN}/\d{{17}}",
+    rf"{AI_GLN}/\d{{13}}", rf"{AI_GLN}/\d{{13}}{_EXT}{_S}{{0,20}}", rf"{AI_PARTY}/\d{{13}}",
+    rf"{AI_GRAI}/\d{{14}}{_S}{{0,16}}", rf"{AI_GIAI}/{_S}{{0,30}}",
+    rf"{AI_ITIP}/\d{{18}}{_SER}{_S}{{0,20}}", rf"{AI_ITIP}/\d{{18}}{_LOT}{_S}{{0,20}}",
+    rf"{AI_ITIP}/\d{{18}}", rf"{AI_CPID}/{_CPI_DL}{{0,30}}/{AI_CPSN}/\d{{0,12}}",
+    rf"{AI_CPID}/{_CPI_DL}{{0,30}}", rf"{AI_GSRNP}/\d{{18}}", rf"{AI_GSRN}/\d{{18}}")))
 
 
 # Already canonical: every step below leaves such a URI as it is (digits right after the key,
 # no query, no CPV, not both lot and serial, no short names), so it is its own result.
 _ALREADY_CANONICAL = re.compile(
-    rf"https://id\.gs1\.org/(?:01/\d{{14}}(?:/21/{_S}{{1,20}}|/10/{_S}{{1,20}})?|00/\d{{18}}"
-    rf"|414/\d{{13}}(?:/254/{_S}{{1,20}})?|417/\d{{13}})\Z")
+    rf"{re.escape(DL_BASE)}/(?:{AI_GTIN}/\d{{14}}(?:{_SER}{_S}{{1,20}}|{_LOT}{_S}{{1,20}})?"
+    rf"|{AI_SSCC}/\d{{18}}|{AI_GLN}/\d{{13}}(?:{_EXT}{_S}{{1,20}})?|{AI_PARTY}/\d{{13}})\Z")
 
 
 def _canonical_dl(uri: str) -> str | None:
@@ -277,31 +305,31 @@ def _canonical_dl(uri: str) -> str | None:
         for segment in _KEY_SEGMENTS:
             at = uri.find(segment)
             if at != -1:
-                uri = "https://id.gs1.org" + uri[at:]
+                uri = DL_BASE + uri[at:]
                 break
     if _GTIN14.match(uri) is None:  # pad every GTIN to 14 digits
         if _GTIN13_DL.match(uri):
-            uri = uri.replace("/01/", "/01/0")
+            uri = uri.replace(_GTIN, _GTIN + "0")
         elif _GTIN12_DL.match(uri):
-            uri = uri.replace("/01/", "/01/00")
+            uri = uri.replace(_GTIN, _GTIN + "00")
         elif _GTIN8_DL.match(uri):
-            uri = uri.replace("/01/", "/01/000000")
-    if "/22/" in uri:  # drop the consumer product variant
-        at = uri.find("/22/")
+            uri = uri.replace(_GTIN, _GTIN + "000000")
+    if _CPV in uri:  # drop the consumer product variant
+        at = uri.find(_CPV)
         rest = uri[at + 4:]
         if _CPV_LAST.match(uri):
             uri = uri[:at]
         elif _CPV_INNER.match(uri):
             uri = uri[:at] + rest[rest.find("/"):]
-    if "/10/" in uri and _LOT_AND_SERIAL.match(uri):  # a serial makes the lot redundant
-        at = uri.find("/10/")
+    if _LOT in uri and _LOT_AND_SERIAL.match(uri):  # a serial makes the lot redundant
+        at = uri.find(_LOT)
         rest = uri[at + 4:]
         uri = uri[:at] + rest[rest.find("/"):]
     return uri if _VALID.match(uri) else None
 
 
 _SERIAL20 = re.compile(_C + "{1,20}")
-_NO_PCT = re.compile(r"[^!()*+,:]*\Z")
+_NO_PCT = re.compile("[^" + "".join(map(re.escape, DL_PERCENT)) + r"]*\Z")
 _sgtin_keys: dict[str, str | None] = {}
 
 
@@ -322,7 +350,7 @@ def _sgtin(value: str, dot: int) -> str | None:
     serial = value[32:]
     if not _NO_PCT.match(serial):
         serial = _pct(serial)
-    return "https://id.gs1.org/01/" + gtin + "/21/" + serial
+    return _GTIN_DL + gtin + _SER + serial
 
 
 _sgln_keys: dict[str, str | None] = {}
@@ -344,8 +372,8 @@ def _sgln(value: str, dot: int) -> str | None:
         return None
     ext = value[30:]
     if ext == "0":
-        return "https://id.gs1.org/414/" + gln
-    return "https://id.gs1.org/414/" + gln + "/254/" + (
+        return _GLN_DL + gln
+    return _GLN_DL + gln + _EXT + (
         ext if _NO_PCT.match(ext) else _pct(ext))
 
 
@@ -356,8 +384,10 @@ def _sscc(value: str, dot: int) -> str | None:
     if not (6 <= len(cp) <= 12 and len(cp) + len(rest) == 17 and cp.isdecimal()
             and rest.isdecimal()):
         return None
-    raw = rest[:1] + cp + rest[1:]
-    return "https://id.gs1.org/00/" + raw + str(check_digit(raw))
+    return _SSCC_DL + indicator_key(cp, rest)
+
+
+_USUAL = os.path.commonprefix([SGTIN, SSCC, SGLN])  # urn:epc:id:s
 
 
 def normalise(value: str) -> str | None:
@@ -366,14 +396,14 @@ def normalise(value: str) -> str | None:
     dot = value.find(".")
     if dot < 0:
         return None
-    if value.startswith("urn:epc:id:s") and value.isascii():  # the usual three, quicker
-        if value.startswith("urn:epc:id:sgtin:"):
+    if value.startswith(_USUAL) and value.isascii():  # the usual three, quicker
+        if value.startswith(SGTIN):
             return _sgtin(value, dot)
-        if value.startswith("urn:epc:id:sscc:"):
+        if value.startswith(SSCC):
             return _sscc(value, dot)
-        if value.startswith("urn:epc:id:sgln:"):
+        if value.startswith(SGLN):
             return _sgln(value, dot)
-    if value.startswith("urn:epc:"):
+    if value.startswith(EPC_URN):
         end = value.find(":", value.find(":", 8) + 1)
         for pattern, convert in _EPC_RULES.get(value[:end + 1], ()):
             if pattern.match(value):

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from corridor.epcis import hash_values, hash_vocab
+from corridor.epcis.cbv import CBV_URN, VOCAB_ROOTS, expand_curie, terms
 from corridor.epcis.hash_dl import normalise
 from corridor.epcis.hash_tree import (
     _Builder,
@@ -29,7 +30,7 @@ from corridor.epcis.hash_tree import (
 )
 from corridor.epcis.hash_values import _NOT_NUMERIC, canon, canon_time, canon_uncached
 from corridor.epcis.hash_values import _time_uncached as time_uncached
-from corridor.epcis.hash_vocab import VOCAB_PREFIXES, replacements, tables
+from corridor.epcis.hash_vocab import replacements
 
 EVENT_TYPES = frozenset({"ObjectEvent", "AggregationEvent", "TransactionEvent",
                          "TransformationEvent", "AssociationEvent"})
@@ -45,7 +46,7 @@ class _Setup:
     size = -1
     vexp: dict[str, str] = {}  # noqa: RUF012 (replaced, never mutated)
     vpfx: tuple[str, ...] = ()
-    special: tuple[str, ...] = VOCAB_PREFIXES
+    special: tuple[str, ...] = VOCAB_ROOTS
 
 
 class _Ctx:
@@ -73,7 +74,7 @@ def _text(v: object, c: _Ctx) -> str:
     if v.__class__ is str:
         if not v.startswith(c.special) and v not in c.swaps:
             return v.strip()
-        if v.startswith(VOCAB_PREFIXES) and v not in c.uris:
+        if v.startswith(VOCAB_ROOTS) and v not in c.uris:
             raise Fallback  # would change the vocabulary replacements
         if c.swaps:
             v = c.swaps.get(v, v)
@@ -116,7 +117,7 @@ def _piece(name: str, v: object, c: _Ctx, cache: dict[str, str]) -> str:
                 return _field(name, v, c)
             t = v.strip()
             if t:
-                if "urn:epcglobal:cbv:" in t or t[0] not in _NOT_NUMERIC:
+                if CBV_URN in t or t[0] not in _NOT_NUMERIC:
                     hit = name + "=" + canon_uncached(t)
                 else:
                     hit = name + "=" + (normalise(t) or t)
@@ -156,7 +157,7 @@ def _extension_piece(name: str, value: object, c: _Ctx) -> list[str]:
 
 def _has_vocab_uri(obj: object, c: _Ctx) -> bool:
     if isinstance(obj, str):
-        return obj.startswith(VOCAB_PREFIXES) and obj not in c.uris
+        return obj.startswith(VOCAB_ROOTS) and obj not in c.uris
     if isinstance(obj, dict):
         return any(_has_vocab_uri(v, c) for v in obj.values())
     if isinstance(obj, list):
@@ -479,20 +480,20 @@ def _vocab_uri(kind: str, value: object) -> str:
     memo = _vocab_memo.setdefault(kind, {})
     uri = memo.get(value)
     if uri is None:
-        uri = tables()[kind].get(value)
+        uri = terms()[kind].get(value)
         if uri is None:
             uri = value
             if uri.startswith(("cbv:", "gs1:")):
-                uri = ("https://ref.gs1.org/cbv/" if uri[0] == "c"
-                       else "https://gs1.org/voc/") + uri[4:]
-            if not uri.startswith(VOCAB_PREFIXES):
+                uri = expand_curie(uri)
+            if not uri.startswith(VOCAB_ROOTS):
                 uri = ""
         if len(memo) < 10_000:
             memo[value] = uri
     return uri
 
 
-_PARTY_KINDS = (("bizTransactionList", "btt"), ("sourceList", "sdt"), ("destinationList", "sdt"))
+_PARTY_KINDS = (("bizTransactionList", "bizTransactionType"), ("sourceList", "sourceDestType"),
+                ("destinationList", "sourceDestType"))
 
 
 def _uris(event: Mapping) -> frozenset[str]:
@@ -520,8 +521,8 @@ def _uris(event: Mapping) -> frozenset[str]:
                 reports = element.get("sensorReport")
                 for report in reports if reports.__class__ is list else [reports]:
                     if report.__class__ is dict:
-                        found.add(_vocab_uri("measurement", report.get("type")))
-                        found.add(_vocab_uri("exception", report.get("exception")))
+                        found.add(_vocab_uri("measurementType", report.get("type")))
+                        found.add(_vocab_uri("sensorAlertType", report.get("exception")))
                         found.add(_vocab_uri("component", report.get("component")))
     found.discard("")
     return frozenset(found)
@@ -535,7 +536,7 @@ def _setup(ns: Mapping[str, str]) -> type[_Setup]:
                 cache.clear()
             _Setup.vexp = vexp
             _Setup.vpfx = tuple(p + ":" for p in vexp)
-            _Setup.special = VOCAB_PREFIXES + _Setup.vpfx
+            _Setup.special = VOCAB_ROOTS + _Setup.vpfx
         _Setup.ns, _Setup.size = ns, len(ns)
     return _Setup
 
@@ -577,7 +578,7 @@ def _configure_native() -> None:
         "vocab_memo": _vocab_memo, "vocab_uri": _vocab_uri,
         "replacement_cache": hash_vocab._replacement_cache, "replacements": replacements,
         "uris": _uris, "canon_cache": hash_values._canon_cache, "event_types": EVENT_TYPES,
-        "vocab_prefixes": VOCAB_PREFIXES,
+        "vocab_prefixes": VOCAB_ROOTS,
     })
 
 
@@ -648,7 +649,7 @@ def prehash_python(event: Mapping, namespaces: Mapping[str, str]) -> str | None:
                     tail.append(piece)
             elif key in _IGNORED or key in _SKIP:
                 if value.__class__ is str:
-                    if value.startswith(VOCAB_PREFIXES) and value not in uris:
+                    if value.startswith(VOCAB_ROOTS) and value not in uris:
                         return None
                 elif _has_vocab_uri(value, c):
                     return None

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from corridor.epcis.cbv import CURIES, VOCAB_ROOTS
 from corridor.epcis.hash_values import canon, canon_time
-from corridor.epcis.hash_vocab import VOCAB_PREFIXES, expand_vocab, replacements
+from corridor.epcis.hash_vocab import expand_vocab, replacements
 
 Node = tuple  # (name: str, text: str, children: list[Node])
 GROUP = "\x00"  # name of a (type, value) pair of bizTransactionList / sourceList / destinationList
@@ -26,7 +27,6 @@ PARTY_LISTS = frozenset({"bizTransactionList", "sourceList", "destinationList"})
 _UNSORTED_KEYS = ("bizTransaction", "source", "destination")
 _SKIPPED_KEYS = frozenset({"#text", "rdfs:comment", "comment"})
 ALWAYS_IGNORED = frozenset({"recordTime", "eventID", "type", "errorDeclaration"})
-GS1_VALUE_PREFIXES = {"gs1": "https://gs1.org/voc/", "cbv": "https://ref.gs1.org/cbv/"}
 
 _QTY = [("epcClass", None), ("quantity", None), ("uom", None)]
 _EPC = [("epc", None)]
@@ -60,7 +60,7 @@ PROP_ORDER: list = [
 
 def value_prefixes(namespaces: Mapping[str, str] | None) -> dict[str, str]:
     """Prefixes expanded inside values: the GS1 ones (declared or default)."""
-    table = dict(GS1_VALUE_PREFIXES)
+    table = dict(CURIES)
     for prefix, iri in (namespaces or {}).items():
         if iri.startswith(("https://ref.gs1.org", "https://gs1.org")):
             table[prefix] = iri
@@ -81,7 +81,7 @@ def key_name(key: str, namespaces: Mapping[str, str]) -> str:
 
 def _collect_uris(obj: object, found: set[str]) -> None:
     if isinstance(obj, str):
-        if obj.startswith(VOCAB_PREFIXES):
+        if obj.startswith(VOCAB_ROOTS):
             found.add(obj)
     elif isinstance(obj, dict):
         for value in obj.values():
@@ -113,20 +113,21 @@ def vocabulary_uris(event: Mapping) -> frozenset[str]:
     if isinstance(persistent, dict):
         for word in _items(persistent.get("set")) + _items(persistent.get("unset")):
             add("disposition", word)
-    for list_name, kind in (("bizTransactionList", "btt"), ("sourceList", "sdt"),
-                            ("destinationList", "sdt")):
+    for list_name, kind in (("bizTransactionList", "bizTransactionType"),
+                            ("sourceList", "sourceDestType"),
+                            ("destinationList", "sourceDestType")):
         for item in _items(event.get(list_name)):
             if isinstance(item, dict):
                 add(kind, item.get("type"))
     error = event.get("errorDeclaration")
     if isinstance(error, dict):
-        add("reason", error.get("reason"))
+        add("errorReason", error.get("reason"))
     for element in _items(event.get("sensorElementList")):
         if isinstance(element, dict):
             for report in _items(element.get("sensorReport")):
                 if isinstance(report, dict):
-                    add("measurement", report.get("type"))
-                    add("exception", report.get("exception"))
+                    add("measurementType", report.get("type"))
+                    add("sensorAlertType", report.get("exception"))
                     add("component", report.get("component"))
     return frozenset(found)
 

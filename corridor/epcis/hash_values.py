@@ -12,13 +12,8 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
+from corridor.epcis.cbv import CBV_URN, URN_TO_WEB
 from corridor.epcis.hash_dl import normalise as _dl
-
-_CBV_URNS = (("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
-             ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
-             ("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"),
-             ("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"),
-             ("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"))
 
 _CACHE_LIMIT = 200_000
 _canon_cache: dict[str, str] = {}
@@ -47,8 +42,8 @@ def _numeric(text: str) -> str:
 
 def canon_uncached(text: str) -> str:
     """canon without the cache (for callers that keep their own)."""
-    if "urn:epcglobal:cbv:" in text:
-        for urn, web in _CBV_URNS:
+    if CBV_URN in text:
+        for urn, web in URN_TO_WEB:
             text = text.replace(urn, web)
     text = _numeric(text)
     return _dl(text) or text

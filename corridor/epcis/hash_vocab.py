@@ -1,76 +1,30 @@
-"""Bare CBV words in JSON-LD events and the web-vocabulary URIs they stand for.
+"""Bare CBV words in JSON-LD events and the web-vocabulary URIs they stand for, for the Event
+Hash ID.
 
 A JSON-LD event may write `"bizStep": "shipping"`; the official EPCIS 2.0 context turns such a
 word into `https://ref.gs1.org/cbv/BizStep-shipping`. The GS1 reference generator applies this
 through JSON-LD expansion and then replaces every string value that is the unique tail of one of
-the expanded vocabulary URIs; `vocabulary_uris` and `replacements` reproduce that per event.
-The word lists are read from the official context shipped in corridor/epcis/data.
+the expanded vocabulary URIs; `expand_vocab` and `replacements` reproduce that per event. The
+words and their URIs are corridor.epcis.cbv's.
 """
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from importlib import resources
 
-CBV = "https://ref.gs1.org/cbv/"
-GS1_VOC = "https://gs1.org/voc/"
-# expanded values the reference considers for replacement
-VOCAB_PREFIXES = ("https://ref.gs1.org/cbv", "https://gs1.org/voc")
-_CURIES = {"cbv": CBV, "gs1": GS1_VOC}
-
-
-def _expand(curie: str) -> str:
-    prefix, _, rest = curie.partition(":")
-    return _CURIES[prefix] + rest if prefix in _CURIES else curie
-
-
-@cache
-def _context() -> dict:
-    text = resources.files("corridor.epcis").joinpath("data/epcis-context.jsonld").read_text(
-        encoding="utf-8")
-    return json.loads(text)["@context"]
-
-
-def _terms(definition: dict) -> dict[str, str]:
-    scoped = definition.get("@context", {})
-    if isinstance(scoped, list):
-        merged: dict = {}
-        for part in scoped:
-            merged.update(part)
-        scoped = merged
-    return {k: _expand(v) for k, v in scoped.items() if isinstance(v, str) and ":" in v
-            and not k.startswith("@") and k not in _CURIES and k != "epcis"}
-
-
-@cache
-def tables() -> dict[str, dict[str, str]]:
-    """field kind -> {bare word: URI}. Kinds: bizStep, disposition, btt, sdt, reason,
-    measurement, exception, component."""
-    ctx = _context()
-    sensor = ctx["sensorElementList"]["@context"]["sensorReport"]["@context"]
-    return {
-        "bizStep": _terms(ctx["bizStep"]),
-        "disposition": _terms(ctx["disposition"]),
-        "btt": _terms(ctx["bizTransactionList"]["@context"]["type"]),
-        "sdt": _terms(ctx["sourceList"]["@context"]["type"]),
-        "reason": _terms(ctx["errorDeclaration"]["@context"]["reason"]),
-        "measurement": _terms(sensor["type"]),
-        "exception": _terms(sensor["exception"]),
-        "component": _terms(sensor["component"]),
-    }
+from corridor.epcis.cbv import VOCAB_ROOTS, expand_curie, terms
 
 
 def expand_vocab(kind: str, value: object) -> str | None:
     """The URI a vocabulary-typed value expands to, when it is one the reference collects."""
     if not isinstance(value, str):
         return None
-    uri = tables()[kind].get(value)
+    uri = terms()[kind].get(value)
     if uri is not None:
         return uri
     if value.startswith(("cbv:", "gs1:")):
-        value = _expand(value)
-    return value if value.startswith(VOCAB_PREFIXES) else None
+        value = expand_curie(value)
+    return value if value.startswith(VOCAB_ROOTS) else None
 
 
 _replacement_cache: dict[frozenset[str], dict[str, str]] = {}

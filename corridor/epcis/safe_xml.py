@@ -7,7 +7,6 @@ expansion, and lxml itself is configured to resolve nothing as a second line of 
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Iterator
@@ -27,17 +26,18 @@ CHUNK = 64 * 1024
 _BARE_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[A-Za-z_:][\w:.-]*\s*>")
 
 
+# The size limit of one document when the caller passes none (every reader here takes
+# `max_bytes`; the service and the command line pass their configured limit).
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+MAX_BYTES_VARIABLE = "CORRIDOR_MAX_CAPTURE_BYTES"
+
+
 def default_max_bytes() -> int:
-    """The size limit of one document: Settings.max_capture_bytes (read once per value of
-    its environment variable: building Settings costs more than parsing a small event)."""
-    return _max_bytes_for(os.environ.get("CORRIDOR_MAX_CAPTURE_BYTES"))
-
-
-@functools.lru_cache(maxsize=8)
-def _max_bytes_for(_raw: str | None) -> int:
-    from corridor.config import Settings
-
-    return Settings().max_capture_bytes
+    """The limit for a caller that passes none: the environment variable
+    CORRIDOR_MAX_CAPTURE_BYTES (the one corridor.config.Settings.max_capture_bytes reads),
+    else DEFAULT_MAX_BYTES."""
+    raw = os.environ.get(MAX_BYTES_VARIABLE)
+    return DEFAULT_MAX_BYTES if raw is None else int(raw)
 
 
 def too_large(limit: int) -> EpcisError:

@@ -8,6 +8,7 @@ whole document, but lets events be checked one at a time as they stream by.
 
 from __future__ import annotations
 
+import json
 import threading
 from functools import cache
 from importlib import resources
@@ -16,7 +17,6 @@ from pathlib import Path
 import jsonschema_rs
 from lxml import etree
 
-from corridor.epcis import vocab
 from corridor.epcis.problems import Problem
 from corridor.epcis.safe_xml import xsd_location
 
@@ -41,13 +41,21 @@ def _pointer(path: list) -> str:
 
 
 @cache
+def json_schema() -> dict:
+    """The official EPCIS 2.0 JSON schema shipped in corridor/epcis/data."""
+    text = resources.files("corridor.epcis").joinpath("data/EPCIS-JSON-Schema.json").read_text(
+        encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
 def document_validator() -> jsonschema_rs.Validator:
-    return jsonschema_rs.Draft7Validator(vocab.json_schema(), **_FORMAT_OPTIONS)
+    return jsonschema_rs.Draft7Validator(json_schema(), **_FORMAT_OPTIONS)
 
 
 @cache
 def _event_schema() -> dict:
-    schema = vocab.json_schema()
+    schema = json_schema()
     return {"$schema": schema["$schema"], "definitions": schema["definitions"],
             "$ref": "#/definitions/EPCIS-Document-Event"}
 
@@ -114,7 +122,7 @@ def _problems(validator: jsonschema_rs.Validator, instance: object, prefix: list
         message = _short(error.message)
         if rule in ("json-schema:anyOf", "json-schema:oneOf") and not explained:
             explained = True  # one explanation per instance keeps this off the hot path
-            message += _closest(schema or vocab.json_schema(), instance, prefix)
+            message += _closest(schema or json_schema(), instance, prefix)
         problems.append(Problem(location, rule, message))
     return problems
 
@@ -133,7 +141,7 @@ def validate_shell(shell: object) -> list[Problem]:
 
 @cache
 def _events_validator() -> jsonschema_rs.Validator:
-    schema = vocab.json_schema()
+    schema = json_schema()
     array_schema = {"$schema": schema["$schema"], "definitions": schema["definitions"],
                     "type": "array", "items": {"$ref": "#/definitions/EPCIS-Document-Event"}}
     return jsonschema_rs.Draft7Validator(array_schema, **_FORMAT_OPTIONS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from corridor.epcis import vocab
+from corridor.epcis import cbv
 
 EPCIS_NS = "urn:epcglobal:epcis:xsd:2"
 EPCIS1_NS = "urn:epcglobal:epcis:xsd:1"
@@ -30,7 +30,8 @@ _TEXT = frozenset({"eventTime", "recordTime", "eventTimeZoneOffset", "eventID", 
 _WRAPPERS = frozenset({"extension", "baseExtension"})
 _NUMERIC_ATTRS = frozenset({"value", "minValue", "maxValue", "meanValue", "sDev", "percRank",
                             "percValue"})
-_VOCAB_ATTRS = {"type": "measurement", "exception": "alert", "component": "component"}
+_VOCAB_ATTRS = {"type": "measurementType", "exception": "sensorAlertType",
+                "component": "component"}
 
 
 class Namespaces:
@@ -172,7 +173,7 @@ def _sensor_attrs(element: etree._Element, ns: Namespaces) -> dict:
         elif name == "booleanValue":
             out[name] = value.strip() in ("true", "1")
         elif name in _VOCAB_ATTRS:
-            out[name] = vocab.to_word(_VOCAB_ATTRS[name], value)
+            out[name] = cbv.to_word(_VOCAB_ATTRS[name], value)
         else:
             out[name] = value
     return out
@@ -199,7 +200,7 @@ def _error_declaration(element: etree._Element, ns: Namespaces) -> dict:
         if namespaced(child) or name in _WRAPPERS:
             continue
         if name == "reason":
-            out["reason"] = vocab.to_word("reason", _text(child))
+            out["reason"] = cbv.to_word("errorReason", _text(child))
         elif name == "correctiveEventIDs":
             out["correctiveEventIDs"] = [_text(c) for c in _children(child)]
         else:
@@ -213,7 +214,7 @@ def _party_list(element: etree._Element, role: str) -> list[dict]:
     for child in _children(element):
         item: dict = {}
         if child.get("type") is not None:
-            item["type"] = vocab.to_word("sdt", child.get("type", ""))
+            item["type"] = cbv.to_word("sourceDestType", child.get("type", ""))
         item[role] = _text(child)
         items.append(item)
     return items
@@ -224,7 +225,7 @@ def _biz_transactions(element: etree._Element) -> list[dict]:
     for child in _children(element):
         item: dict = {}
         if child.get("type") is not None:
-            item["type"] = vocab.to_word("btt", child.get("type", ""))
+            item["type"] = cbv.to_word("bizTransactionType", child.get("type", ""))
         item["bizTransaction"] = _text(child)
         items.append(item)
     return items
@@ -233,7 +234,7 @@ def _biz_transactions(element: etree._Element) -> list[dict]:
 def _persistent(element: etree._Element) -> dict:
     out: dict[str, list[str]] = {}
     for child in _children(element):
-        out.setdefault(local(child), []).append(vocab.to_word("disposition", _text(child)))
+        out.setdefault(local(child), []).append(cbv.to_word("disposition", _text(child)))
     return {k: out[k] for k in ("set", "unset") if k in out}
 
 
@@ -252,9 +253,9 @@ def _fields(element: etree._Element, out: dict, ns: Namespaces) -> None:
         elif name in _QTY_LISTS:
             out[name] = [_quantity(c) for c in _children(child)]
         elif name == "bizStep":
-            out[name] = vocab.to_word("bizStep", _text(child))
+            out[name] = cbv.to_word("bizStep", _text(child))
         elif name == "disposition":
-            out[name] = vocab.to_word("disposition", _text(child))
+            out[name] = cbv.to_word("disposition", _text(child))
         elif name in ("readPoint", "bizLocation"):
             out[name] = _location(child, ns)
         elif name == "bizTransactionList":

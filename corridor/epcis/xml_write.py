@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from corridor.epcis import vocab
+from corridor.epcis import cbv
 from corridor.epcis.problems import EpcisError, Problem
 from corridor.epcis.xml_read import EPCIS_NS, MASTERDATA_NS, QUERY_NS, SBDH_NS
 
@@ -32,7 +32,8 @@ _ORDER: dict[str, tuple[str, ...]] = {
 _EPC_LISTS = {"epcList", "childEPCs", "inputEPCList", "outputEPCList"}
 _QTY_LISTS = {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
 _COMMENT_KEYS = {"rdfs:comment", "http://www.w3.org/2000/01/rdf-schema#comment"}
-_SENSOR_VOCAB = {"type": "measurement", "exception": "alert", "component": "component"}
+_SENSOR_VOCAB = {"type": "measurementType", "exception": "sensorAlertType",
+                 "component": "component"}
 
 
 def scalar_text(value: object) -> str:
@@ -111,7 +112,7 @@ def _sensor_attrs(element: etree._Element, data: dict, names: _Names) -> None:
         if _is_extension(key) and not key.startswith("http"):
             element.set(names.qname(key), scalar_text(value))
         elif key in _SENSOR_VOCAB and isinstance(value, str):
-            element.set(key, vocab.to_uri(_SENSOR_VOCAB[key], value))
+            element.set(key, cbv.to_uri(_SENSOR_VOCAB[key], value))
         else:
             element.set(key, scalar_text(value))
 
@@ -137,9 +138,9 @@ def _field(parent: etree._Element, name: str, value: object, names: _Names) -> N
     elif name in _QTY_LISTS:
         _quantity_list(parent, name, value)  # type: ignore[arg-type]
     elif name == "bizStep":
-        _sub(parent, name, vocab.to_uri("bizStep", str(value)))
+        _sub(parent, name, cbv.to_uri("bizStep", str(value)))
     elif name == "disposition":
-        _sub(parent, name, vocab.to_uri("disposition", str(value)))
+        _sub(parent, name, cbv.to_uri("disposition", str(value)))
     elif name in ("readPoint", "bizLocation"):
         holder = _sub(parent, name)
         _sub(holder, "id", scalar_text(value.get("id")))  # type: ignore[union-attr]
@@ -151,21 +152,21 @@ def _field(parent: etree._Element, name: str, value: object, names: _Names) -> N
         for item in value:  # type: ignore[union-attr]
             element = _sub(holder, "bizTransaction", scalar_text(item.get("bizTransaction")))
             if "type" in item:
-                element.set("type", vocab.to_uri("btt", item["type"]))
+                element.set("type", cbv.to_uri("bizTransactionType", item["type"]))
     elif name in ("sourceList", "destinationList"):
         role = name[: -len("List")]
         holder = _sub(parent, name)
         for item in value:  # type: ignore[union-attr]
             element = _sub(holder, role, scalar_text(item.get(role)))
             if "type" in item:
-                element.set("type", vocab.to_uri("sdt", item["type"]))
+                element.set("type", cbv.to_uri("sourceDestType", item["type"]))
     elif name == "sensorElementList":
         _sensor_list(parent, value, names)  # type: ignore[arg-type]
     elif name == "persistentDisposition":
         holder = _sub(parent, name)
         for part in ("unset", "set"):
             for disp in value.get(part, []):  # type: ignore[union-attr]
-                _sub(holder, part, vocab.to_uri("disposition", disp))
+                _sub(holder, part, cbv.to_uri("disposition", disp))
     elif name == "ilmd":
         holder = _sub(parent, name)
         for key, ext in value.items():  # type: ignore[union-attr]
@@ -175,7 +176,7 @@ def _field(parent: etree._Element, name: str, value: object, names: _Names) -> N
         for part in ("declarationTime", "reason"):
             if part in value:  # type: ignore[operator]
                 text = value[part]  # type: ignore[index]
-                _sub(holder, part, vocab.to_uri("reason", text) if part == "reason" else text)
+                _sub(holder, part, cbv.to_uri("errorReason", text) if part == "reason" else text)
         if "correctiveEventIDs" in value:  # type: ignore[operator]
             ids = _sub(holder, "correctiveEventIDs")
             for event_id in value["correctiveEventIDs"]:  # type: ignore[index]

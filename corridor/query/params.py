@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from corridor.query.epc import EpcPattern, canonical, match_pattern
-from corridor.query.vocab import normalise
+from corridor.epcis.cbv import normalise
+from corridor.epcis.identifiers import canonical
+from corridor.query.epc import EpcPattern, match_pattern
 from corridor.store.db import lookup_key
 from corridor.store.events import TimeOutOfRange, place_match, utc_time
 

@@ -10,9 +10,10 @@
  * ...) gives None, and so does any exception on the way, so the Python path computes the
  * result (or raises) exactly as without this module.
  *
- * Identifiers go through corridor.query.epc.canonical (passed in by configure()), except
- * plain SGTIN URNs, converted here (a fresh serial misses that function's cache every
+ * Identifiers go through corridor.epcis.identifiers.canonical (passed in by configure()),
+ * except plain SGTIN URNs, converted here (a fresh serial misses that function's cache every
  * time), and values that are neither EPC URNs nor http(s) URIs, which it returns unchanged.
+ * The tables shared with Python come from _epcis_tables.h (see corridor.epcis.c_tables).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -20,10 +21,11 @@
 #include <string.h>
 
 #include "../_civil_time.h"
+#include "../_epcis_tables.h"
 
 static int configured = 0;
 static PyObject *canonical_fn;
-/* CBV prefixes (corridor.query.vocab.PREFIXES): a value starting with one is Python's */
+/* CBV prefixes (corridor.epcis.cbv.PREFIXES): a value starting with one is Python's */
 static PyObject *P_eventType, *P_bizStep, *P_disposition, *P_btt, *P_sdt;
 static PyObject *S_eventTime, *S_type, *S_action, *S_bizStep, *S_disposition, *S_readPoint,
     *S_bizLocation, *S_transformationID, *S_id, *S_parentID, *S_epcClass, *S_quantity, *S_uom,
@@ -66,11 +68,12 @@ static int plain_word(PyObject *value, PyObject *prefixes, PyObject **out) {
 /* ---------------------------------------------------------------- identifiers */
 
 /* urn:epc:id:sgtin:CP.IR.SERIAL -> https://id.gs1.org/01/GTIN14/21/SERIAL, as
-   corridor.query.epc.urn_to_dl does it for a serial that needs no percent-encoding;
+   corridor.epcis.identifiers.urn_to_dl does it for a serial that needs no percent-encoding
+   (the prefixes, characters and check digit: _epcis_tables.h, from that module);
    NULL with no exception when the Python function should decide */
 static PyObject *sgtin_dl(const char *s, Py_ssize_t n) {
-    const char *body = s + 17;
-    Py_ssize_t len = n - 17;
+    const char *body = s + (sizeof EPCIS_SGTIN - 1);
+    Py_ssize_t len = n - (Py_ssize_t)(sizeof EPCIS_SGTIN - 1);
     const char *dot1 = memchr(body, '.', (size_t)len);
     if (dot1 == NULL) return NULL;
     const char *dot2 = memchr(dot1 + 1, '.', (size_t)(body + len - dot1 - 1));
@@ -88,25 +91,21 @@ static PyObject *sgtin_dl(const char *s, Py_ssize_t n) {
     if (ir_len > 1) memcpy(digits + k, dot1 + 2, (size_t)(ir_len - 1));
     for (int i = 0; i < 13; i++)
         if (!is_digit(digits[i])) return NULL;
-    int total = 0;
-    for (int i = 12, w = 3; i >= 0; i--, w = 4 - w) total += w * (digits[i] - '0');
-    digits[13] = (char)('0' + (10 - total % 10) % 10);
+    digits[13] = (char)('0' + epcis_check_digit(digits, 13));
     for (Py_ssize_t i = 0; i < serial_len; i++) {
-        char c = serial[i];
-        /* epc._PLAIN (the dots are gone: there are exactly two) */
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || strchr("_~!'()*+,-:;=", c) != NULL) || c == 0)
-            return NULL;
+        unsigned char c = (unsigned char)serial[i];
+        /* identifiers.KEY_PLAIN, but a dot (a serial holds none: there are exactly two) */
+        if (c >= 128 || !EPCIS_KEY_PLAIN[c] || c == '.') return NULL;
     }
-    static const char head[] = "https://id.gs1.org/01/";
-    Py_ssize_t head_len = (Py_ssize_t)sizeof head - 1;
-    PyObject *r = PyUnicode_New(head_len + 14 + 4 + serial_len, 127);
+    static const char head[] = EPCIS_DL_GTIN, qualifier[] = EPCIS_DL_SERIAL;
+    Py_ssize_t head_len = (Py_ssize_t)sizeof head - 1, q_len = (Py_ssize_t)sizeof qualifier - 1;
+    PyObject *r = PyUnicode_New(head_len + 14 + q_len + serial_len, 127);
     if (r == NULL) return NULL;
     char *o = (char *)PyUnicode_1BYTE_DATA(r);
     memcpy(o, head, (size_t)head_len);
     memcpy(o + head_len, digits, 14);
-    memcpy(o + head_len + 14, "/21/", 4);
-    memcpy(o + head_len + 18, serial, (size_t)serial_len);
+    memcpy(o + head_len + 14, qualifier, (size_t)q_len);
+    memcpy(o + head_len + 14 + q_len, serial, (size_t)serial_len);
     return r;
 }
 
@@ -118,10 +117,10 @@ static PyObject *canonical(PyObject *id) {
     if (PyUnicode_IS_ASCII(id)) {
         const char *s = (const char *)PyUnicode_1BYTE_DATA(id);
         Py_ssize_t n = PyUnicode_GET_LENGTH(id);
-        if (starts(s, n, "urn:epc:id:sgtin:")) {
+        if (starts(s, n, EPCIS_SGTIN)) {
             PyObject *r = sgtin_dl(s, n);
             if (r != NULL || PyErr_Occurred()) return r;
-        } else if (!starts(s, n, "urn:epc:") && !starts(s, n, "http://")
+        } else if (!starts(s, n, EPCIS_EPC_URN) && !starts(s, n, "http://")
                    && !starts(s, n, "https://")) {
             Py_INCREF(id);  /* canonical returns any other value as it is */
             return id;

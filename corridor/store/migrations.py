@@ -12,7 +12,7 @@ from corridor.store.db import Connection, Database
 
 # Order matters only where one concern's tables refer to another's.
 _SCHEMA_MODULES = ("schema_parties", "schema_events", "schema_ledger", "schema_fx",
-                   "schema_subscriptions")
+                   "schema_subscriptions", "schema_master_data")
 
 
 @dataclass(frozen=True)

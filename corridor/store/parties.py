@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from corridor.query.epc import canonical
+from corridor.epcis.identifiers import canonical
 from corridor.store.db import Connection
 from corridor.store.events import event_id_match
 
@@ -203,6 +203,14 @@ def party_for_key(conn: Connection, key: str) -> Party | None:
         ids = json.loads(ids)
     return Party(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
                  tuple(sorted(ids or ())))
+
+
+def active_key_hashes(conn: Connection, key_hashes: set[str]) -> set[str]:
+    """Which of these API key hashes are an active party's key (at least one given)."""
+    marks = ", ".join("?" * len(key_hashes))
+    return {row[0] for row in conn.fetchall(
+        f"SELECT key_hash FROM parties WHERE key_hash IN ({marks}) AND revoked_at IS NULL",
+        tuple(key_hashes))}
 
 
 def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:

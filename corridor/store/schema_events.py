@@ -1,8 +1,8 @@
 """Tables of the events concern: stored events, the index rows queries use, capture jobs,
 named queries and the location hierarchy for WD_ queries.
 
-Identifier columns hold canonical keys (corridor.query.epc.canonical) and CBV values hold
-bare words (corridor.query.vocab.normalise), so every spelling of a value matches the others.
+Identifier columns hold canonical keys (corridor.epcis.identifiers.canonical) and CBV values hold
+bare words (corridor.epcis.cbv.normalise), so every spelling of a value matches the others.
 Times are UTC, fixed width `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so text order is time order.
 """
 

@@ -3,7 +3,7 @@
 `parties` holds one row per member, auditor or admin; the API key is kept only as its SHA-256
 hex digest. `party_identifiers` lists every identifier (GLN, PGLN URN, ...) a party answers
 to in an event's sourceList/destinationList, its main identifier included, with its canonical
-key (corridor.query.epc.canonical), which is what event_parties holds. `event_shares`
+key (corridor.epcis.identifiers.canonical), which is what event_parties holds. `event_shares`
 and `auditor_grants` widen what a party may read (see corridor.query.visibility); a share
 names a stored event's row since events-008-shares-by-row (schema_events).
 """
@@ -13,7 +13,7 @@ from corridor.store.migrations import Migration
 
 
 def _fill_canonical(conn: Connection) -> None:
-    from corridor.query.epc import canonical
+    from corridor.epcis.identifiers import canonical
 
     rows = conn.fetchall("SELECT party_id, identifier FROM party_identifiers")
     conn.executemany("UPDATE party_identifiers SET canonical = ? WHERE party_id = ?"

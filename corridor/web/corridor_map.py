@@ -1,5 +1,11 @@
 """A schematic SVG map of the corridor: nodes, legs, and the units on them. Drawn from
-coordinates alone (equirectangular projection), so it works offline and weighs a few KB."""
+coordinates alone (equirectangular projection), so it works offline and weighs a few KB.
+
+The nodes are the stored places that have coordinates (corridor.query.places), the legs the
+pairs of places history has seen units travel between (corridor.query.history). What the
+stored data does not say is drawing hints below, by place key: label placement, short labels,
+sea-route waypoints and each leg's mode of transport (the Middle Corridor's, as the demo
+describes it); other places and legs are drawn with defaults (a straight grey line)."""
 
 from __future__ import annotations
 
@@ -9,9 +15,9 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from corridor.demo.geography import PLACE_BY_KEY, PLACES, TYPICAL_LEG_DAYS, WAYPOINTS, leg_mode
+from corridor.query.dashboard import Corridor, Position
+from corridor.query.places import Place
 from corridor.web.data import unit_ref
-from corridor.web.overview import Position
 
 WIDTH, HEIGHT = 1000, 420
 LON0, LON1 = 5.0, 82.0
@@ -26,7 +32,31 @@ _LABEL_AT = {
 }
 _SHORT = {"brescia": "Buyer", "border": "AZ/GE border", "pavlodar": "KZPWQ Pavlodar",
           "aktobe": "KZAKX Aktobe"}
-_MODE_CLASS = {"rail": "rail", "ferry": "ferry", "sea": "sea", "road": "road"}
+# Schematic sea routes: intermediate waypoints (lat, lon) so that the map does not draw ships
+# across land. Rail and the Caspian crossing are drawn straight.
+_WAYPOINTS: dict[tuple[str, str], tuple[tuple[float, float], ...]] = {
+    ("constanta", "trieste"): ((41.2, 29.1), (40.0, 26.2), (36.3, 23.0), (37.8, 20.5),
+                               (40.3, 18.9)),
+    ("constanta", "genoa"): ((41.2, 29.1), (40.0, 26.2), (36.3, 23.0), (37.6, 15.6),
+                             (38.3, 15.6), (41.5, 10.5)),
+}
+# Mode of transport of the corridor's legs (a CSS class): the Caspian ferries, the sea legs
+# out of the Black Sea ports, the road to the buyer's plant; rail from the other known places.
+_FERRIES = {("aktau", "alat"), ("aktau", "baku"), ("kuryk", "alat"), ("kuryk", "baku")}
+_SEA_PORTS = {"poti", "batumi", "constanta"}
+_ROAD_ENDS = {"brescia"}
+_RAIL_STARTS = {"pavlodar", "aktobe", "aktau", "kuryk", "alat", "baku", "border", "trieste",
+              "genoa"}
+
+
+def _mode(a: str, b: str) -> str:
+    if (a, b) in _FERRIES:
+        return "ferry"
+    if a in _SEA_PORTS:
+        return "sea"
+    if b in _ROAD_ENDS:
+        return "road"
+    return "rail" if a in _RAIL_STARTS else "other"
 
 
 def project(lat: float, lon: float) -> tuple[float, float]:
@@ -37,9 +67,14 @@ def project(lat: float, lon: float) -> tuple[float, float]:
     return round(x, 1), round(y, 1)
 
 
-def _path(a: str, b: str) -> list[tuple[float, float]]:
-    pa, pb = PLACE_BY_KEY[a], PLACE_BY_KEY[b]
-    points = [(pa.lat, pa.lon), *WAYPOINTS.get((a, b), ()), (pb.lat, pb.lon)]
+def _on_map(place: Place | None) -> bool:
+    return place is not None and place.lat is not None and place.lon is not None
+
+
+def _path(pa: Place, pb: Place) -> list[tuple[float, float]]:
+    assert pa.lat is not None and pa.lon is not None and pb.lat is not None \
+        and pb.lon is not None
+    points = [(pa.lat, pa.lon), *_WAYPOINTS.get((pa.key, pb.key), ()), (pb.lat, pb.lon)]
     return [project(lat, lon) for lat, lon in points]
 
 
@@ -62,28 +97,36 @@ class MapStats:
     on_legs: int
 
 
-def render_map(positions: list[Position], *, link_units: bool = True) -> tuple[str, MapStats]:
+def render_map(positions: list[Position], corridor: Corridor, *, link_units: bool = True,
+               ) -> tuple[str, MapStats]:
     """SVG markup (trusted: every text is escaped here) and what it shows."""
+    by_key = corridor.places.by_key
+    nodes = [p for p in corridor.places if _on_map(p)]
     out = [(f'<svg class="corridor-map" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            'aria-label="Schematic map of the Middle Corridor" '
            'xmlns="http://www.w3.org/2000/svg">')]
     out.append('<rect class="map-bg" width="100%" height="100%"/>')
-    for (a, b) in TYPICAL_LEG_DAYS:
-        pts = " ".join(f"{x},{y}" for x, y in _path(a, b))
-        out.append(f'<polyline class="leg {_MODE_CLASS[leg_mode(a, b)]}" points="{pts}"/>')
+    for (a, b) in corridor.typical.leg_days:
+        pa, pb = by_key.get(a), by_key.get(b)
+        if pa is None or pb is None or not (_on_map(pa) and _on_map(pb)):
+            continue
+        pts = " ".join(f"{x},{y}" for x, y in _path(pa, pb))
+        out.append(f'<polyline class="leg {_mode(a, b)}" points="{pts}"/>')
     at_node: Counter[str] = Counter()
     moving = []
     for p in positions:
-        if p.place is None:
+        if not _on_map(p.place):
             continue
-        if p.moving_to is not None:
+        assert p.place is not None
+        if p.moving_to is not None and _on_map(p.moving_to):
             moving.append(p)
         else:
             at_node[p.place.key] += 1
-    for place in PLACES:
+    for place in nodes:
+        assert place.lat is not None and place.lon is not None
         x, y = project(place.lat, place.lon)
         label = escape(f"{place.name}{' (' + place.locode + ')' if place.locode else ''}")
-        out.append(f'<g class="node" data-place="{place.key}"><circle cx="{x}" cy="{y}" r="5">'
+        out.append(f'<g class="node" data-place="{escape(place.key)}"><circle cx="{x}" cy="{y}" r="5">'
                    f'<title>{label}</title></circle>')
         dx, dy, anchor = _LABEL_AT.get(place.key, (8, -7, "start"))
         out.append(f'<text x="{x + dx}" y="{y + dy}" text-anchor="{anchor}">'
@@ -94,7 +137,7 @@ def render_map(positions: list[Position], *, link_units: bool = True) -> tuple[s
         out.append("</g>")
     for p in moving:
         assert p.place is not None and p.moving_to is not None
-        x, y = _along(_path(p.place.key, p.moving_to.key), p.progress)
+        x, y = _along(_path(p.place, p.moving_to), p.progress)
         title = escape(f"{p.last.biz_step or ''} {p.place.name} \u2192 {p.moving_to.name}")
         dot = f'<circle class="unit" cx="{x}" cy="{y}" r="4"><title>{title}</title></circle>'
         if link_units:

@@ -1,36 +1,22 @@
-"""What the dashboard pages read: events the viewer may see, shaped into shipments, lots and
-the corridor map. Every event read goes through corridor.query.visibility, exactly as the REST
-API does, and EPC matching goes through the EPCIS query compiler (corridor.query.params)."""
+"""Dashboard page data: the events a viewer may see (read through corridor.query read models)
+shaped into shipments and lots. Places and typical times are the stored ones
+(corridor.query.dashboard.Corridor): master data and history, not a list in the code."""
 
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from corridor.demo.geography import (
-    NEXT_PLACE,
-    PLACES,
-    TYPICAL_DWELL_DAYS,
-    TYPICAL_LEG_DAYS,
-    Place,
-)
-from corridor.query.epc import canonical
-from corridor.query.params import parse_query
-from corridor.query.visibility import ViewerLike, visibility_clause
+from corridor.epcis.identifiers import canonical
+from corridor.query.dashboard import SSCC_PREFIX, Corridor
+from corridor.query.events_view import EventRow, event_at_log_index, matching_events
+from corridor.query.history import NOTHING_KNOWN, Typical
+from corridor.query.places import NO_PLACES, Place, Places
+from corridor.query.visibility import ViewerLike
 from corridor.store.db import Connection
-
-# Places by their canonical key (the store keeps locations as Digital Link keys).
-PLACE_BY_KEY_CANON: dict[str, Place] = {canonical(p.sgln): p for p in PLACES}
-SSCC_PREFIX = "https://id.gs1.org/00/"
-FINAL_STEPS = ("unpacking",)
-
-_COLUMNS = ("e.id, e.event_id, e.hash_id, e.event_type, e.action, e.event_time,"
-            " e.record_time, e.biz_step, e.disposition, e.read_point, e.biz_location,"
-            " e.party, e.captured_by, e.log_index")
 
 
 def unit_ref(key: str) -> str:
@@ -49,77 +35,10 @@ def epc_key(text: str) -> str:
     return canonical(text)
 
 
-def parse_time(stored: str) -> datetime:
-    """Stored UTC text (YYYY-MM-DDTHH:MM:SS.ffffffZ) -> aware datetime."""
-    return datetime.fromisoformat(stored)
-
-
-@dataclass
-class EventView:
-    pk: int
-    event_id: str
-    hash_id: str
-    event_type: str
-    action: str | None
-    event_time: str
-    record_time: str
-    biz_step: str | None
-    disposition: str | None
-    read_point: str | None
-    biz_location: str | None
-    party: str
-    captured_by: int | None
-    log_index: int | None
-    doc: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def time(self) -> datetime:
-        return parse_time(self.event_time)
-
-    @property
-    def place(self) -> Place | None:
-        for key in (self.biz_location, self.read_point):
-            if key and key in PLACE_BY_KEY_CANON:
-                return PLACE_BY_KEY_CANON[key]
-        return None
-
-    @property
-    def where(self) -> str:
-        """A place name, or the raw location identifier."""
-        place = self.place
-        if place:
-            return place.name
-        return self.biz_location or self.read_point or ""
-
-
-def _row(r: tuple, doc: str | None) -> EventView:
-    return EventView(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                     r[11], r[12], None if r[13] is None else int(r[13]),
-                     json.loads(doc) if doc else {})
-
-
-def query_events(conn: Connection, viewer: ViewerLike, params: Mapping[str, list[str]], *,
-                 limit: int = 2000, newest_first: bool = False,
-                 with_doc: bool = True) -> list[EventView]:
-    """Visible events matching EPCIS query parameters (e.g. {"MATCH_anyEPC": [urn]})."""
-    query = parse_query(dict(params))
-    vis_sql, vis_params = visibility_clause(viewer)
-    where = " AND ".join(f"({c})" for c in [*query.where, vis_sql])
-    order = "DESC" if newest_first else "ASC"
-    doc_col = ", e.doc" if with_doc else ""
-    rows = conn.fetchall(
-        f"SELECT {_COLUMNS}{doc_col} FROM events e WHERE {where}"
-        f" ORDER BY e.event_time {order}, e.id {order} LIMIT ?",
-        [*query.params, *vis_params, limit])
-    return [_row(r, r[14] if with_doc else None) for r in rows]
-
-
-def event_by_log_index(conn: Connection, viewer: ViewerLike, index: int) -> EventView | None:
-    vis_sql, vis_params = visibility_clause(viewer)
-    row = conn.fetchone(
-        f"SELECT {_COLUMNS}, e.doc FROM events e WHERE e.log_index = ? AND ({vis_sql})",
-        [index, *vis_params])
-    return _row(row, row[14]) if row else None
+def event_by_log_index(conn: Connection, viewer: ViewerLike, index: int,
+                       places: Places = NO_PLACES) -> EventRow | None:
+    """The visible event at a log index, with its document."""
+    return event_at_log_index(conn, viewer, index, places=places)
 
 
 # ---------------------------------------------------------------- shipments
@@ -129,7 +48,8 @@ def event_by_log_index(conn: Connection, viewer: ViewerLike, index: int) -> Even
 class Stop:
     place: Place | None
     label: str
-    events: list[EventView]
+    events: list[EventRow]
+    typical_dwell: float | None = None  # days, from history
 
     @property
     def first(self) -> datetime:
@@ -142,10 +62,6 @@ class Stop:
     @property
     def dwell_days(self) -> float:
         return (self.last - self.first).total_seconds() / 86400
-
-    @property
-    def typical_dwell(self) -> float | None:
-        return TYPICAL_DWELL_DAYS.get(self.place.key) if self.place else None
 
 
 @dataclass
@@ -173,26 +89,27 @@ class SensorPoint:
 class Document:
     kind: str
     ident: str
-    event: EventView
+    event: EventRow
 
 
 @dataclass
 class Shipment:
     epc: str  # as written in the events (URN)
-    events: list[EventView]
+    events: list[EventRow]
     stops: list[Stop]
     legs: list[Leg]
     contents: list[str]
     lots: list[tuple[str, float | None, str | None]]  # (epcClass, quantity, uom)
     documents: list[Document]
-    exceptions: list[EventView]  # holds, damage, mismatches
+    exceptions: list[EventRow]  # holds, damage, mismatches
     sensors: list[SensorPoint]
-    invoice: tuple[str, str, EventView] | None  # (amount, currency, shipping event)
+    invoice: tuple[str, str, EventRow] | None  # (amount, currency, shipping event)
+    typical: Typical = NOTHING_KNOWN  # what history says of the corridor
 
     @property
     def status(self) -> str:
         last = self.events[-1]
-        if arrived(last.biz_step, last.event_type, last.action, last.place):
+        if self.typical.arrived(last.biz_step, last.event_type, last.action, last.place):
             return "delivered"
         if last.biz_step in ("departing", "accepting") or last.disposition == "in_transit" \
                 and last.biz_step == "shipping":
@@ -207,7 +124,7 @@ class Shipment:
             for s in self.stops[:-1])
 
 
-def _stops(events: list[EventView]) -> list[Stop]:
+def _stops(events: list[EventRow], typical: Typical) -> list[Stop]:
     stops: list[Stop] = []
     for e in events:
         if e.biz_step == "sensor_reporting":
@@ -217,20 +134,21 @@ def _stops(events: list[EventView]) -> list[Stop]:
         if stops and stops[-1].label == label:
             stops[-1].events.append(e)
         else:
-            stops.append(Stop(place, label, [e]))
+            stops.append(Stop(place, label, [e],
+                              typical.dwell_days.get(place.key) if place else None))
     return stops
 
 
-def _legs(stops: list[Stop]) -> list[Leg]:
+def _legs(stops: list[Stop], typical: Typical) -> list[Leg]:
     legs = []
     for a, b in itertools.pairwise(stops):
-        typical = TYPICAL_LEG_DAYS.get((a.place.key, b.place.key)) \
+        days = typical.leg_days.get((a.place.key, b.place.key)) \
             if a.place and b.place else None
-        legs.append(Leg(a, b, (b.first - a.last).total_seconds() / 86400, typical))
+        legs.append(Leg(a, b, (b.first - a.last).total_seconds() / 86400, days))
     return legs
 
 
-def _sensors(events: list[EventView]) -> list[SensorPoint]:
+def _sensors(events: list[EventRow]) -> list[SensorPoint]:
     points = []
     for e in events:
         for element in e.doc.get("sensorElementList") or ():
@@ -249,9 +167,10 @@ def _sensors(events: list[EventView]) -> list[SensorPoint]:
     return points
 
 
-def shipment(conn: Connection, viewer: ViewerLike, epc: str) -> Shipment | None:
+def shipment(conn: Connection, viewer: ViewerLike, epc: str, corridor: Corridor
+             ) -> Shipment | None:
     """The chain of custody of a logistic unit (SSCC), or None if the viewer sees none of it."""
-    events = query_events(conn, viewer, {"MATCH_anyEPC": [epc]})
+    events = matching_events(conn, viewer, {"MATCH_anyEPC": [epc]}, places=corridor.places)
     if not events:
         return None
     key = canonical(epc)
@@ -259,7 +178,7 @@ def shipment(conn: Connection, viewer: ViewerLike, epc: str) -> Shipment | None:
     contents: list[str] = []
     lots: list[tuple[str, float | None, str | None]] = []
     documents: list[Document] = []
-    exceptions: list[EventView] = []
+    exceptions: list[EventRow] = []
     invoice = None
     seen_docs: set[tuple[str, str]] = set()
     for e in events:
@@ -284,9 +203,10 @@ def shipment(conn: Connection, viewer: ViewerLike, epc: str) -> Shipment | None:
         amount, currency = _invoice_fields(d)
         if amount and currency and invoice is None:
             invoice = (amount, currency, e)
-    stops = _stops(events)
-    return Shipment(written, events, stops, _legs(stops), contents, lots, documents,
-                    exceptions, _sensors(events), invoice)
+    typical = corridor.typical
+    stops = _stops(events, typical)
+    return Shipment(written, events, stops, _legs(stops, typical), contents, lots, documents,
+                    exceptions, _sensors(events), invoice, typical)
 
 
 def _invoice_fields(doc: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -299,31 +219,25 @@ def _invoice_fields(doc: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return amount, currency
 
 
-def arrived(biz_step: str | None, event_type: str, action: str | None,
-             place: Place | None) -> bool:
-    """Unpacked, or received at a place where the corridor ends (the buyer's plant)."""
-    if biz_step in FINAL_STEPS or (event_type == "AggregationEvent" and action == "DELETE"):
-        return True
-    return place is not None and place.key not in NEXT_PLACE and biz_step in (
-        "receiving", "inspecting", "accepting", "storing")
-
-
 # ---------------------------------------------------------------- lots
 
 
 @dataclass
 class Lot:
     epc_class: str
-    events: list[EventView]
+    events: list[EventRow]
     containers: list[str]  # SSCC URNs that carried (part of) the lot
-    commissioned: EventView | None
+    commissioned: EventRow | None
     quantity: float | None
     uom: str | None
-    inspections: list[EventView]
+    inspections: list[EventRow]
 
 
-def lot(conn: Connection, viewer: ViewerLike, epc_class: str) -> Lot | None:
-    events = query_events(conn, viewer, {"MATCH_anyEPCClass": [epc_class]})
+def lot(conn: Connection, viewer: ViewerLike, epc_class: str, places: Places = NO_PLACES
+        ) -> Lot | None:
+    """The events of a lot (LGTIN class), the containers that carried it, its commissioning
+    and inspections; None if the viewer sees none of it."""
+    events = matching_events(conn, viewer, {"MATCH_anyEPCClass": [epc_class]}, places=places)
     if not events:
         return None
     key = canonical(epc_class)
@@ -346,17 +260,3 @@ def lot(conn: Connection, viewer: ViewerLike, epc_class: str) -> Lot | None:
         if e.biz_step == "inspecting":
             inspections.append(e)
     return Lot(written, events, containers, commissioned, quantity, uom, inspections)
-
-
-def events_by_pk(conn: Connection, pks: list[int], *, with_doc: bool = True,
-                 ) -> list[EventView]:
-    """Events by primary key, in the order given (callers have checked visibility)."""
-    found: dict[int, EventView] = {}
-    doc_col = ", e.doc" if with_doc else ""
-    for start in range(0, len(pks), 500):
-        chunk = pks[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in conn.fetchall(f"SELECT {_COLUMNS}{doc_col} FROM events e"
-                               f" WHERE e.id IN ({marks})", chunk):
-            found[int(r[0])] = _row(r, r[14] if with_doc else None)
-    return [found[pk] for pk in pks if pk in found]

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from corridor.api.auth import instance_uri, read_db
 from corridor.api.context import AppContext
 from corridor.api.epcis_http import problem, read_limited
+from corridor.query.events_view import stored_document
 from corridor.store.db import Connection
 from corridor.web import views
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
@@ -92,15 +93,16 @@ class Pages:
 
     async def shipment(self, request: Request) -> Response:
         ref = request.path_params["ref"][:MAX_QUERY]
-        session, ctx = await self._run(request,
-                                       lambda conn, s: views.shipment_page(conn, s, ref))
+        session, ctx = await self._run(
+            request, lambda conn, s: views.shipment_page(conn, s, ref, self.ctx.db.url))
         if ctx is None:
             return self.not_found(request, session, f"shipment {ref}")
         return self.render("shipment.html", request, session, **ctx)
 
     async def lot(self, request: Request) -> Response:
         ref = request.path_params["ref"][:MAX_QUERY]
-        session, ctx = await self._run(request, lambda conn, s: views.lot_page(conn, s, ref))
+        session, ctx = await self._run(
+            request, lambda conn, s: views.lot_page(conn, s, ref, self.ctx.db.url))
         if ctx is None:
             return self.not_found(request, session, f"lot {ref}")
         return self.render("lot.html", request, session, **ctx)
@@ -140,8 +142,9 @@ class Pages:
         if ev is None:
             return self.not_found(request, session, f"event at log index {index}")
         doc = await run_in_threadpool(
-            read_db, self.ctx.db,
-            lambda conn: conn.fetchone("SELECT doc FROM events WHERE id = ?", (ev.pk,))[0])
+            read_db, self.ctx.db, lambda conn: stored_document(conn, ev.pk))
+        if doc is None:
+            return self.not_found(request, session, f"event at log index {index}")
         return Response(doc, media_type="application/ld+json", headers={
             "Content-Disposition": f'attachment; filename="corridor-{index}.json"'})
 

@@ -10,15 +10,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from corridor.demo.geography import PLACES
-from corridor.query.epc import canonical
+from corridor.epcis.identifiers import canonical
+from corridor.query import log_view
+from corridor.query import search as found
+from corridor.query.dashboard import corridor, overview
+from corridor.query.events_view import stored_document
 from corridor.query.params import QueryError
-from corridor.query.visibility import visibility_clause
+from corridor.query.places import stored_places
+from corridor.query.run import known_namespaces
 from corridor.store.db import Connection
-from corridor.store.events import place_match
 from corridor.web import data
 from corridor.web.corridor_map import render_map
-from corridor.web.overview import overview
 from corridor.web.session import Session
 
 # ---------------------------------------------------------------- log status
@@ -72,17 +74,14 @@ def _cosigners(note: str, origin: str) -> list[tuple[str, str]]:
 
 
 def checkpoints(conn: Connection, origin: str, limit: int = 20) -> list[CheckpointView]:
-    rows = conn.fetchall(
-        "SELECT size, root, note, witnessed, created_at FROM ledger_checkpoints"
-        " ORDER BY size DESC LIMIT ?", (limit,))
-    return [CheckpointView(int(r[0]), base64.b64encode(bytes(r[1])).decode(), str(r[2]),
-                           int(r[3]), str(r[4]), _cosigners(str(r[2]), origin)) for r in rows]
+    return [CheckpointView(c.size, base64.b64encode(c.root).decode(), c.note, c.witnessed,
+                           c.created_at, _cosigners(c.note, origin))
+            for c in log_view.latest_checkpoints(conn, limit)]
 
 
 def log_status(conn: Connection, info: dict[str, Any], limit: int = 1) -> dict[str, Any]:
-    row = conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")
     history = checkpoints(conn, info.get("origin", ""), limit)
-    return {"tree_size": int(row[0]) if row else 0, "latest": history[0] if history else None,
+    return {"tree_size": log_view.tree_size(conn), "latest": history[0] if history else None,
             "history": history, "info": info}
 
 
@@ -102,11 +101,11 @@ def overview_page(conn: Connection, session: Session, info: dict[str, Any],
                   cache_key: str | None = None) -> dict[str, Any]:
     ctx: dict[str, Any] = {"ticker": ticker_rows(conn), "log": log_status(conn, info)}
     if session.public:
-        svg, stats = render_map([], link_units=False)
+        svg, stats = render_map([], corridor(conn, cache_key), link_units=False)
         ctx.update(map_svg=svg, map_stats=stats, ov=None)
         return ctx
     ov = overview(conn, session.viewer, cache_key=cache_key)
-    svg, stats = render_map(ov.positions)
+    svg, stats = render_map(ov.positions, ov.corridor)
     ctx.update(map_svg=svg, map_stats=stats, ov=ov)
     return ctx
 
@@ -143,9 +142,11 @@ def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[
     return out
 
 
-def shipment_page(conn: Connection, session: Session, ref: str) -> dict[str, Any] | None:
+def shipment_page(conn: Connection, session: Session, ref: str,
+                  cache_key: str | None = None) -> dict[str, Any] | None:
     try:
-        ship = data.shipment(conn, session.viewer, data.epc_key(ref))
+        ship = data.shipment(conn, session.viewer, data.epc_key(ref),
+                             corridor(conn, cache_key))
     except QueryError:  # not an identifier at all (e.g. a malformed pattern URN)
         return None
     if ship is None:
@@ -161,16 +162,18 @@ def shipment_page(conn: Connection, session: Session, ref: str) -> dict[str, Any
             "chart": sensor_chart(temps, hums, shocks) if ship.sensors else ""}
 
 
-def lot_page(conn: Connection, session: Session, ref: str) -> dict[str, Any] | None:
+def lot_page(conn: Connection, session: Session, ref: str,
+             cache_key: str | None = None) -> dict[str, Any] | None:
+    known = corridor(conn, cache_key)
     try:
-        lot = data.lot(conn, session.viewer, data.epc_key(ref))
+        lot = data.lot(conn, session.viewer, data.epc_key(ref), known.places)
     except QueryError:
         return None
     if lot is None:
         return None
     shipments = []
     for container in lot.containers:
-        ship = data.shipment(conn, session.viewer, canonical(container))
+        ship = data.shipment(conn, session.viewer, canonical(container), known)
         if ship is not None:
             shipments.append(ship)
     return {"lot": lot, "shipments": shipments, "dl": canonical(lot.epc_class)}
@@ -178,12 +181,11 @@ def lot_page(conn: Connection, session: Session, ref: str) -> dict[str, Any] | N
 
 def event_page(conn: Connection, session: Session, index: int,
                info: dict[str, Any]) -> dict[str, Any] | None:
-    ev = data.event_by_log_index(conn, session.viewer, index)
+    ev = data.event_by_log_index(conn, session.viewer, index, stored_places(conn))
     if ev is None:
         return None
-    row = conn.fetchone("SELECT doc FROM events WHERE id = ?", (ev.pk,))
-    stored = str(row[0]) if row else json.dumps(ev.doc)
-    namespaces = dict(conn.fetchall("SELECT prefix, iri FROM event_namespaces"))
+    stored = stored_document(conn, ev.pk) or json.dumps(ev.doc)
+    namespaces = known_namespaces(conn)
     return {
         "ev": ev, "stored_doc": stored,
         "pretty": json.dumps(ev.doc, indent=2, ensure_ascii=False),
@@ -244,18 +246,12 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
     if not q:
         return []
     hits: list[Hit] = []
-    vis_sql, vis_params = visibility_clause(session.viewer)
+    viewer = session.viewer
     key = data.epc_key(q)
 
     def epc_hits(keys: list[str]) -> None:
-        if not keys:
-            return
-        marks = ",".join("?" * len(keys))
-        rows = conn.fetchall(
-            "SELECT DISTINCT x.epc, x.role FROM event_epcs x JOIN events e ON e.id = x.event_pk"
-            f" WHERE x.epc IN ({marks}) AND ({vis_sql}) LIMIT ?", [*keys, *vis_params, limit])
         seen = set()
-        for epc, role in rows:
+        for epc, role in found.epc_roles(conn, viewer, keys, limit):
             if epc in seen:
                 continue
             seen.add(epc)
@@ -269,24 +265,12 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
 
     epc_hits([key])
     if not hits and "/" not in q and ":" not in q:
-        # A lot number on its own: the end of an LGTIN key. Range-scan the GTIN-based keys of
-        # the index rather than LIKE '%...' over every row.
-        rows = conn.fetchall(
-            "SELECT DISTINCT x.epc FROM event_epcs x WHERE x.epc >= ? AND x.epc < ?",
-            [f"{_DL}/01/", f"{_DL}/010"])
-        epc_hits([r[0] for r in rows if r[0].endswith(f"/10/{q}")][:limit])
+        # A lot number on its own: the end of an LGTIN key.
+        epc_hits(found.lots_numbered(conn, q)[:limit])
     # Business transactions (bill of lading, invoice, order...): by full URN, or by the
     # document number under any party's GLN (urn:epcglobal:cbv:bt:<GLN>:<number>).
-    candidates = [q, *(f"urn:epcglobal:cbv:bt:{gln}:{q}" for gln in _party_glns(conn))]
-    marks = ",".join("?" * len(candidates))
-    rows = conn.fetchall(
-        "SELECT f.path, f.sval, e.log_index, x.epc FROM event_fields f"
-        " JOIN events e ON e.id = f.event_pk"
-        " LEFT JOIN event_epcs x ON x.event_pk = e.id AND x.role IN ('epc', 'parent')"
-        f" WHERE f.path >= 'bizTransaction:' AND f.path < 'bizTransaction;'"
-        f" AND f.sval IN ({marks}) AND ({vis_sql}) ORDER BY e.event_time LIMIT ?",
-        [*candidates, *vis_params, limit])
-    for path, sval, log_index, epc in rows:
+    candidates = [q, *(f"urn:epcglobal:cbv:bt:{gln}:{q}" for gln in found.party_glns(conn))]
+    for path, sval, log_index, epc in found.transactions(conn, viewer, candidates, limit):
         kind = path.split(":", 1)[1]
         if epc and epc.startswith(data.SSCC_PREFIX):
             hits.append(Hit("shipment", epc, f"/shipment/{data.unit_ref(epc)}",
@@ -294,15 +278,11 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
         elif log_index is not None:
             hits.append(Hit("event", sval, f"/event/{log_index}", kind))
     low = q.lower()
-    for place in PLACES:
-        if low in place.name.lower() or low == place.locode.lower() or key == canonical(
-                place.sgln):
-            hits.append(Hit("place", place.name, f"/search?place={place.key}",
+    for place in stored_places(conn):
+        if low in place.name.lower() or low == place.locode.lower() or key == place.location:
+            hits.append(Hit("place", place.name, f"/search?place={quote(place.key)}",
                             f"{place.locode} {place.sgln}"))
-    rows = conn.fetchall(
-        "SELECT p.name, p.identifier, p.role FROM parties p WHERE lower(p.name) LIKE ?"
-        " OR p.identifier = ? ORDER BY p.name LIMIT 20", [f"%{low}%", q])
-    for name, ident, role in rows:
+    for name, ident, role in found.parties_matching(conn, q):
         hits.append(Hit("party", name, f"/search?party={quote(ident)}", f"{role} {ident}"))
     # One row per target, first reason wins.
     unique: dict[str, Hit] = {}
@@ -311,45 +291,18 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
     return list(unique.values())[:limit]
 
 
-_DL = "https://id.gs1.org"
-
-
-def _party_glns(conn: Connection) -> list[str]:
-    """13-digit GLNs of every registered party identifier that is a PGLN or SGLN."""
-    glns = []
-    for (ident,) in conn.fetchall("SELECT DISTINCT identifier FROM party_identifiers"):
-        key = canonical(ident)
-        for ai in ("/417/", "/414/"):
-            if key.startswith(_DL + ai):
-                glns.append(key[len(_DL + ai):len(_DL + ai) + 13])
-    return glns
-
-
 def units_at(conn: Connection, session: Session, *, place_key: str | None = None,
              party: str | None = None, limit: int = 200) -> list[Hit]:
     """Shipments the viewer may see that passed a place or involve a party."""
-    from corridor.demo.geography import PLACE_BY_KEY
-
-    vis_sql, vis_params = visibility_clause(session.viewer)
     if place_key is not None:
-        place = PLACE_BY_KEY.get(place_key)
+        place = stored_places(conn).by_key.get(place_key)
         if place is None:
             return []
-        key = canonical(place.sgln)
-        at, at_params = place_match("e", "biz_location", [key])
-        seen, seen_params = place_match("e", "read_point", [key])
-        cond, params = f"({at} OR {seen})", [*at_params, *seen_params]
+        rows = found.units_last_seen(conn, session.viewer, location=place.location, limit=limit)
     elif party is not None:
-        cond = ("(e.party = ? OR EXISTS (SELECT 1 FROM event_parties p WHERE p.event_pk = e.id"
-                " AND p.value = ?))")
-        params = [party, canonical(party)]
+        rows = found.units_last_seen(conn, session.viewer, party=party, limit=limit)
     else:
         return []
-    rows = conn.fetchall(
-        "SELECT x.epc, MAX(e.event_time) FROM events e JOIN event_epcs x ON x.event_pk = e.id"
-        f" WHERE x.role IN ('epc', 'parent') AND x.epc LIKE ? AND {cond} AND ({vis_sql})"
-        " GROUP BY x.epc ORDER BY 2 DESC LIMIT ?",
-        [data.SSCC_PREFIX + "%", *params, *vis_params, limit])
     return [Hit("shipment", epc, f"/shipment/{data.unit_ref(epc)}", f"last seen {t[:16]}Z")
             for epc, t in rows]
 

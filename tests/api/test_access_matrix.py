@@ -27,7 +27,7 @@ import httpx
 import pytest
 import websockets
 
-from corridor.query.epc import canonical
+from corridor.epcis.identifiers import canonical
 from tests.api.e2_harness import (
     CORRIDOR,
     Receiver,

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from corridor.api.capture_prep import prepare_document
+from corridor.capture import prepare_document
 from tests.api.e1_server import Node, all_events, capture, event_doc, object_event, start_node
 from tests.api.e2_harness import Server, add_party, auth
 
@@ -244,7 +244,7 @@ def _posted(tag: str, **extra: Any) -> bytes:
 
 def _summary(prepared: Any) -> Any:
     """What a prepared single event stands for, without its record time."""
-    from corridor.api.capture_prep import EventRefused
+    from corridor.capture import EventRefused
 
     if isinstance(prepared, EventRefused):
         return ("refused", prepared.title, prepared.detail)
@@ -263,7 +263,7 @@ def test_concurrent_single_events_prepared_in_worker_batches(tmp_path: Path) -> 
     the batch is prepared in the server process, and the next goes to a fresh pool."""
     import asyncio
 
-    from corridor.api.capture_prep import CapturePreparer, prepare_event
+    from corridor.capture import CapturePreparer, prepare_event
 
     bodies = [_posted(f"B{i}") for i in range(30)] + [
         b"{not json", b"[1, 2]", _posted("B-bad", action="NOT-AN-ACTION"),
@@ -304,7 +304,7 @@ def test_concurrent_single_events_prepared_in_worker_batches(tmp_path: Path) -> 
 def test_start_readies_every_worker_before_any_capture(tmp_path: Path) -> None:
     """`corridor serve` starts the pool at startup (CapturePreparer.start): every worker
     process is spawned and answering before the first capture arrives."""
-    from corridor.api.capture_prep import CapturePreparer
+    from corridor.capture import CapturePreparer
 
     url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
     server = Server(url, tmp_path).start()
@@ -334,7 +334,7 @@ def _collector_state(body: bytes, media: str, **kwargs: Any) -> Any:
     whether garbage cycles piled up past the limit are collected before the next job."""
     import gc
 
-    from corridor.api import capture_prep
+    from corridor.capture import workers as capture_prep
 
     state = (gc.isenabled(), gc.get_freeze_count() > 0)
     for _ in range(capture_prep._COLLECT_AFTER + 10):  # garbage cycles
@@ -352,7 +352,7 @@ def test_workers_collect_cycles_between_jobs_only(tmp_path: Path) -> None:
     import asyncio
     import gc
 
-    from corridor.api.capture_prep import CapturePreparer
+    from corridor.capture import CapturePreparer
 
     preparer = CapturePreparer(workers=1, process_bytes=0, run=_collector_state)
     try:
@@ -379,7 +379,7 @@ def test_documents_are_prepared_below_the_writers_priority() -> None:
     single events, run at the server's own priority."""
     import asyncio
 
-    from corridor.api.capture_prep import _DOCUMENT_NICE, CapturePreparer
+    from corridor.capture.workers import _DOCUMENT_NICE, CapturePreparer
 
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     preparer = CapturePreparer(workers=1, process_bytes=0, run=_thread_nice)

@@ -480,7 +480,7 @@ def test_location_path_segments_are_percent_encoded_as_quote_does() -> None:
     import random
     from urllib.parse import quote
 
-    from corridor.api.epcis_routes import _path_segment
+    from corridor.api.event_routes import _path_segment
 
     rng = random.Random(7)
     texts = ["", "ni:///sha-256;" + "ab" * 32 + "?ver=CBV2.0", "urn:uuid:1-2", "a b/c%d",

@@ -11,7 +11,7 @@ import pytest
 
 from corridor.demo.actors import ACTORS, gs1_check_digit
 from corridor.demo.scenario import AS_OF, Scenario, ShipmentPlan, documents, generate
-from corridor.query.epc import urn_to_dl
+from corridor.epcis.identifiers import urn_to_dl
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corridor.epcis.hash_vocab import tables
+from corridor.epcis.cbv import terms
 
 EX = "https://ns.example.com/epcis/"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
@@ -151,7 +151,7 @@ def timestamps(draw: st.DrawFn) -> str:
 
 
 def _words(kind: str) -> st.SearchStrategy[str]:
-    table = tables()[kind]
+    table = terms()[kind]
     words = sorted(table)
     uris = sorted(table.values())
     return st.one_of(st.sampled_from(words), st.sampled_from(uris))
@@ -213,14 +213,15 @@ _METADATA = st.fixed_dictionaries({}, optional={
     "time": timestamps(), "startTime": timestamps(), "endTime": timestamps(),
     "deviceID": identifiers(), "deviceMetadata": identifiers(), "rawData": identifiers(),
     "dataProcessingMethod": identifiers(), "bizRules": identifiers()}).filter(bool)
-_MEASUREMENT = st.sampled_from(sorted(tables()["measurement"]))
+_MEASUREMENT = st.sampled_from(sorted(terms()["measurementType"]))
 _REPORT = st.fixed_dictionaries({
     "type": st.one_of(_MEASUREMENT, _MEASUREMENT.map("gs1:".__add__))}, optional={
-    "exception": st.sampled_from(sorted(tables()["exception"])), "deviceID": identifiers(),
+    "exception": st.sampled_from(sorted(terms()["sensorAlertType"])), "deviceID": identifiers(),
     "time": timestamps(), "microorganism": identifiers(),
     "chemicalSubstance": identifiers(), "value": _NUMBER,
     "component": _words("component"), "stringValue": _TEXT,
-    "hexBinaryValue": st.text(alphabet="0123456789ABCDEF", min_size=2, max_size=8),
+    "hexBinaryValue": st.text(alphabet="0123456789ABCDEF", min_size=2, max_size=8).filter(
+        _finite_or_text),  # not `066E8636`, which reads as an infinite number
     "uriValue": identifiers(), "minValue": _NUMBER, "maxValue": _NUMBER,
     "meanValue": _NUMBER, "sDev": _NUMBER, "percRank": _NUMBER, "percValue": _NUMBER,
     "uom": st.sampled_from(["CEL", "KGM", "A93", "DD"]),
@@ -273,11 +274,13 @@ _OPTIONAL = {
     "readPoint": _location(),
     "bizLocation": _location(),
     "bizTransactionList": st.lists(
-        _party("btt", "bizTransaction", "urn:epcglobal:cbv:btt:"), min_size=1, max_size=3),
-    "sourceList": st.lists(_party("sdt", "source", "urn:epcglobal:cbv:sdt:"), min_size=1,
-                           max_size=2),
-    "destinationList": st.lists(_party("sdt", "destination", "urn:epcglobal:cbv:sdt:"),
-                                min_size=1, max_size=2),
+        _party("bizTransactionType", "bizTransaction", "urn:epcglobal:cbv:btt:"), min_size=1,
+        max_size=3),
+    "sourceList": st.lists(_party("sourceDestType", "source", "urn:epcglobal:cbv:sdt:"),
+                           min_size=1, max_size=2),
+    "destinationList": st.lists(
+        _party("sourceDestType", "destination", "urn:epcglobal:cbv:sdt:"), min_size=1,
+        max_size=2),
     "sensorElementList": st.lists(_SENSOR_ELEMENT, min_size=1, max_size=2),
     "certificationInfo": st.one_of(identifiers(), st.lists(identifiers(), min_size=1,
                                                            max_size=2)),

@@ -12,7 +12,7 @@ from epcis_event_hash_generator.dl_normaliser import normaliser as reference_dl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from corridor.epcis.hash_dl import check_digit, normalise
+from corridor.epcis.hash_dl import normalise
 from corridor.epcis.hash_values import canon, canon_time
 from tests.epcis.test_hash_strategies import identifiers, timestamps
 
@@ -83,14 +83,6 @@ def test_values_like_the_reference(text: str) -> None:
                                   "nan", "-0.0", "urn:epc:class:lgtin:4012345.012345.998877"])
 def test_value_examples(text: str) -> None:
     assert canon(text) == hash_generator._canonize_value(text)
-
-
-@given(st.text(alphabet="0123456789", min_size=1, max_size=17))
-def test_check_digit(digits: str) -> None:
-    # GS1 General Specifications 7.9.1: weights 3 and 1 alternating from the right
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    assert check_digit(digits) == (10 - total % 10) % 10
-    assert check_digit("952012345678") == 8  # GTIN-13 9520123456788
 
 
 def test_party_and_transaction_lists_ignore_json_key_order() -> None:

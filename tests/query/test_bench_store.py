@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corridor.query.epc import canonical
+from corridor.epcis.identifiers import canonical
 from corridor.store.db import Database
 from tests.benches import load_bench
 

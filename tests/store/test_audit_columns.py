@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from corridor.capture import capture_document
 from corridor.cli import main
 from corridor.config import Settings
 from corridor.epcis.documents import EpcisDocument
 from corridor.node import open_ledger
 from corridor.store import parties
-from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corridor.capture import capture_document, read_job
 from corridor.config import Settings
 from corridor.epcis.documents import EpcisDocument, read_document
 from corridor.epcis.hashid import event_hash_id
@@ -21,9 +22,8 @@ from corridor.epcis.problems import Problem
 from corridor.ledger.entry import LogEntry
 from corridor.ledger.jcs import canonicalize, canonicalize_reference, document_digest
 from corridor.node import open_ledger
-from corridor.store.capture import capture_document, read_job
 from corridor.store.db import Connection, Database
-from corridor.store.events import index_event
+from corridor.store.event_index import index_event
 from corridor.store.migrations import migrate
 
 PARTY = "urn:epc:id:pgln:0614141.00001"
@@ -191,7 +191,7 @@ def test_group_commit_concurrent_captures(store: Store, tmp_path: Path) -> None:
     fails alone, and every good event has its own log index."""
     import threading
 
-    from corridor.store.capture import CaptureWriter
+    from corridor.capture import CaptureWriter
 
     writer = CaptureWriter(store.db, store.ledger)
     results: dict[int, Any] = {}
@@ -221,8 +221,9 @@ def test_a_work_whose_key_is_no_longer_active_stores_nothing(store: Store) -> No
     """Works admitted by a cached API key carry its hash; the writer checks it inside the
     write transaction. In one group: the work of a live key is stored, the work of a revoked
     key gets KeyRevoked and leaves no event, index row, job or log entry behind."""
+    from corridor.capture import KeyRevoked, prepare_work
+    from corridor.capture.writer import commit_group as _commit
     from corridor.store import parties
-    from corridor.store.capture import KeyRevoked, _commit, prepare_work
 
     live, live_key = parties.add_party(store.conn, "Live", PARTY)
     gone, gone_key = parties.add_party(store.conn, "Gone", "urn:epc:id:pgln:0614141.00002")

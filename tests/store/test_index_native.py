@@ -21,11 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corridor.epcis.documents import read_document
+from corridor.epcis.identifiers import canonical
 from corridor.epcis.jsonld import context_namespaces
 from corridor.epcis.problems import EpcisError
-from corridor.query.epc import canonical
-from corridor.store import events
-from corridor.store.events import index_event, index_event_python, utc_time
+from corridor.store import event_index as events
+from corridor.store.event_index import index_event, index_event_python
+from corridor.store.events import utc_time
 from tests.benches import load_bench
 from tests.epcis.test_hash_strategies import CONTEXT, identifiers
 from tests.epcis.test_hash_strategies import events as random_events
@@ -138,6 +139,14 @@ SGTINS = [
 @pytest.mark.parametrize("identifier", SGTINS)
 def test_identifier_cases(identifier: str) -> None:
     assert _indexcore.canonical(identifier) == canonical.__wrapped__(identifier)
+
+
+def test_every_serial_character() -> None:
+    """Each ASCII character in an SGTIN serial (the C core's character table comes from
+    corridor.epcis.identifiers.KEY_PLAIN)."""
+    for code in range(1, 128):
+        urn = f"urn:epc:id:sgtin:0614141.812345.A{chr(code)}B"
+        assert _indexcore.canonical(urn) == canonical.__wrapped__(urn), repr(chr(code))
 
 
 TIMES = [

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from corridor.capture import capture_document, merge_parts, prepare_work, write_captures
 from corridor.config import Settings
 from corridor.node import open_ledger
 from corridor.store import events as events_module
-from corridor.store.capture import capture_document, merge_parts, prepare_work, write_captures
 from corridor.store.db import Connection, Database
-from corridor.store.events import IndexRows, index_event
+from corridor.store.event_index import index_event
+from corridor.store.events import IndexRows
 from corridor.store.migrations import migrate
 from tests.store.test_capture_store import PARTY, _doc, _event
 

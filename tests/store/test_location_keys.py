@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from corridor.capture import capture_document
 from corridor.config import Settings
+from corridor.epcis.identifiers import canonical
 from corridor.node import open_ledger
-from corridor.query.epc import canonical
 from corridor.query.params import parse_query
 from corridor.query.run import descendants, discover, select_events
 from corridor.store import events as store_events
 from corridor.store import parties as party_store
-from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database, lookup_key
 from corridor.store.events import add_location_children
 from corridor.store.migrations import migrate

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from corridor.capture import capture_document
 from corridor.config import Settings
 from corridor.node import open_ledger
 from corridor.query.run import get_event
 from corridor.store import parties as party_store
-from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database, lookup_key
 from corridor.store.migrations import all_migrations, apply, migrate
 from tests.store.test_capture_store import PARTY, _doc, _event

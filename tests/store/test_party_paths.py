@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from corridor.capture import capture_document
 from corridor.config import Settings
+from corridor.epcis.identifiers import canonical
 from corridor.node import open_ledger
 from corridor.query.engine import compile_query
-from corridor.query.epc import canonical
 from corridor.query.run import get_event, select_events
 from corridor.store import parties as party_store
-from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import all_migrations, migrate
 from tests.store.test_capture_store import PARTY, _doc, _event

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from corridor.capture import capture_document
 from corridor.config import Settings
 from corridor.node import open_ledger
 from corridor.query.engine import compile_query
 from corridor.query.run import get_event, select_events
 from corridor.store import parties as party_store
-from corridor.store.capture import capture_document
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
 from corridor.web.visible import visible_ids

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from corridor.capture import CaptureWriter, capture_document, prepare_work
 from corridor.config import Settings
 from corridor.ledger.tiles import ENTRIES, Edge, append_entries, encode_bundle
 from corridor.node import open_ledger
 from corridor.store import wal
-from corridor.store.capture import CaptureWriter, capture_document, prepare_work
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
 from corridor.store.wal import WalCheckpointer, tune_writer
@@ -296,7 +296,7 @@ def test_a_group_commit_locks_and_reads_the_log_state_once(db_url: str, tmp_path
     """Ledger.lock hands the state it read to append: one read of ledger_state per group
     (on PostgreSQL, one SELECT ... FOR UPDATE round trip instead of two), and the entries
     still land at the right indices."""
-    from corridor.store.capture import write_captures
+    from corridor.capture import write_captures
 
     db = Database(db_url)
     conn = db.connect()

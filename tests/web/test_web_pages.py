@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from corridor.epcis.identifiers import urn_to_dl
 from corridor.ledger.jcs import canonicalize
-from corridor.query.epc import urn_to_dl
 
 if TYPE_CHECKING:
     from conftest import Node
@@ -236,9 +236,9 @@ def test_visible_set_equals_the_api_visibility_rule(node: Node) -> None:
     from corridor.api.auth import Viewer
     from corridor.demo.actors import ACTORS
     from corridor.query.visibility import visibility_clause
+    from corridor.query.visible_set import visible_ids
     from corridor.store.db import Database
     from corridor.store.parties import party_for_key, share_events
-    from corridor.web.visible import visible_ids
 
     db = Database(node.settings.db_url)
     with db.connect() as conn:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from corridor.config import Settings
 from corridor.demo import load_demo
+from corridor.query.places import stored_places
 from corridor.store.db import Database
 from corridor.web import overview as data
 
@@ -18,6 +19,8 @@ def test_incremental_index_equals_full_rebuild(tmp_path: Path) -> None:
     with db.connect() as conn:
         first = data.unit_index(conn, key)
         assert data.unit_index(conn, key) is first  # nothing new: the same index
+        places = stored_places(conn)
+        first.typical(places)  # each unit's trips, kept for the units that get no new event
     load_demo(settings, shipments=6)
     with db.connect() as conn:
         grown = data.unit_index(conn, key)
@@ -25,5 +28,8 @@ def test_incremental_index_equals_full_rebuild(tmp_path: Path) -> None:
     assert grown is not first and grown.stamp == full.stamp
     assert grown.by_unit == full.by_unit
     assert grown.newest == full.newest
+    assert grown.facts == full.facts
+    assert grown.typical(places) == full.typical(places)
+    assert list(grown.typical(places).leg_days) == list(full.typical(places).leg_days)
     assert len(full.by_unit) == 6 and len(full.newest) == full.stamp[1]
     data._unit_index_cache.pop(key, None)

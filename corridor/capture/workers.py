@@ -1,11 +1,12 @@
-"""The CPU half of POST /epcis/capture: parse, validate, hash and build the rows of a document,
-without the database.
+"""Where captures are prepared: worker processes for large documents and batches of single
+events, one thread of the server process for small documents, the event loop for a lone small
+event (corridor.capture.prepare is what runs).
 
-Large documents are prepared in worker processes. Python threads share one core through the
-GIL, so on a thread the parsing of one document competed with the capture writer and the HTTP
-loop of the server process; in a worker process it runs on another core while the writer
-commits the previous document. Small documents stay on a thread of the server process, where
-the hop costs less than pickling. The result of either path is the same.
+Python threads share one core through the GIL, so on a thread the parsing of one document
+competed with the capture writer and the HTTP loop of the server process; in a worker process
+it runs on another core while the writer commits the previous document. Small documents stay
+on a thread of the server process, where the hop costs less than pickling. The result of
+either path is the same.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import asyncio
 import gc
 import multiprocessing
 import os
-import re
 import sys
 import threading
 import time
@@ -24,81 +24,21 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
-
-from corridor.api.epcis_http import EPCIS_CONTEXT
-from corridor.epcis.documents import check_json_document, read_document, split_json_document
-from corridor.epcis.problems import EpcisError, Problem
-from corridor.store import capture as cap
-from corridor.store.events import display_time, now_utc
+from corridor.capture.prepare import (
+    Prepared,
+    PreparedEvent,
+    merge_prepared,
+    prepare_document,
+    prepare_event,
+)
+from corridor.store.events import now_utc
 
 T = TypeVar("T")
-_EVENT_LOCATION = re.compile(r"^/epcisBody/eventList/(\d+)(/|$)")
 
-
-@dataclass
-class Refused:
-    """The document as a whole is invalid: nothing can be captured."""
-
-    problems: list[Problem]
-
-
-@dataclass
-class TooMany:
-    """More events than GS1-EPCIS-Capture-Limit."""
-
-    count: int
-
-
-@dataclass
-class Rejected:
-    """Behaviour rollback met bad events: the errors to record, nothing stored."""
-
-    errors: list[dict[str, Any]]
-    count: int
-
-
-Prepared = cap.CaptureWork | Refused | TooMany | Rejected
-
-
-@dataclass
-class EventRefused:
-    """A posted single event that is not an EPCIS event at all: the 400 problem to send."""
-
-    title: str
-    detail: str
-
-
-PreparedEvent = cap.CaptureWork | list[dict[str, Any]] | EventRefused
-
-
-def prepare_event(body: bytes, party_id: int | None, party: str,
-                  signature: bytes | None = None) -> PreparedEvent:
-    """The CPU half of POST /epcis/events: work to commit, the errors that reject the event
-    (recorded as a failed job), or why it is no event. Runs anywhere: no database, and its
-    result pickles."""
-    try:
-        event = orjson.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return EventRefused("Invalid JSON", f"/: {exc}")
-    if not isinstance(event, dict):
-        return EventRefused("Invalid event", "/: an event must be a JSON object")
-    context: list[Any] = [EPCIS_CONTEXT]
-    own = event.pop("@context", None)
-    for item in own if isinstance(own, list) else [own] if own else []:
-        if isinstance(item, dict):
-            context.append(item)
-    now = now_utc()
-    wrapper = {"@context": context, "type": "EPCISDocument", "schemaVersion": "2.0",
-               "creationDate": display_time(now), "epcisBody": {"eventList": [event]}}
-    try:  # the wrapper adds no text of its own: the body's bytes hold every string
-        check_json_document(wrapper, body)
-        doc = split_json_document(wrapper)
-    except EpcisError as exc:
-        return EventRefused("Invalid EPCIS event", "; ".join(
-            str(p).replace("/epcisBody/eventList/0", "", 1) or "/" for p in exc.problems[:20]))
-    return cap.prepare_work(doc, party_id=party_id, party_identifier=party, signature=signature,
-                            record_time=now)
+# A posted event up to this size is prepared on the event loop (a few hundred microseconds)
+# or, when others are posted at the same time, in a worker process; larger ones go to a
+# worker thread so that they cannot stall other requests.
+INLINE_EVENT_BYTES = 64 * 1024
 
 
 def prepare_events(calls: list[tuple[bytes, int | None, str, bytes | None]]
@@ -106,62 +46,6 @@ def prepare_events(calls: list[tuple[bytes, int | None, str, bytes | None]]
     """prepare_event of each, in a worker process: one round trip for a batch of events."""
     _collect_if_due()
     return [prepare_event(*call) for call in calls]
-
-
-def _parse(body: bytes, media: str, behaviour: str
-           ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
-    """(document or None, per-event problems to skip, document-level problems)."""
-    try:
-        return read_document(body, media), {}, []
-    except EpcisError as exc:
-        problems = exc.problems
-    per_event: dict[int, list[Problem]] = {}
-    whole: list[Problem] = []
-    for p in problems:
-        m = _EVENT_LOCATION.match(p.location)
-        if m:
-            per_event.setdefault(int(m.group(1)), []).append(p)
-        else:
-            whole.append(p)
-    if behaviour == "proceed" and per_event and not whole:
-        try:
-            return read_document(body, media, validate=False), per_event, []
-        except EpcisError as exc:
-            return None, {}, exc.problems
-    return None, {}, problems
-
-
-def prepare_document(body: bytes, media: str, *, behaviour: str, party_id: int | None,
-                     party: str, signature: bytes | None, limit: int,
-                     record_time: str | None = None, part: tuple[int, int] = (0, 1)
-                     ) -> Prepared:
-    """Everything the capture of `body` needs before the write, or why it stops here.
-    `part`: only that slice of the events (see corridor.store.capture.prepare_work)."""
-    doc, per_event, whole = _parse(body, media, behaviour)
-    if doc is None:
-        return Refused(whole)
-    if len(doc.events) > limit:
-        return TooMany(len(doc.events))
-    work = cap.prepare_work(doc, party_id=party_id, party_identifier=party,
-                            behaviour=behaviour, rejected=per_event, signature=signature,
-                            record_time=record_time, part=part)
-    if isinstance(work, list):
-        return Rejected(work, len(doc.events))
-    return work
-
-
-def _merge(parts: list[Prepared]) -> Prepared:
-    """The parts of one document as prepare_document of the whole would have returned it
-    (a document-level outcome is the same in every part)."""
-    for p in parts:
-        if isinstance(p, Refused | TooMany):
-            return p
-    merged = cap.merge_parts([p.errors if isinstance(p, Rejected) else p for p in parts
-                              if isinstance(p, Rejected | cap.CaptureWork)])
-    if isinstance(merged, list):
-        count = next(p.count for p in parts if isinstance(p, Rejected))
-        return Rejected(merged, count)
-    return merged
 
 
 def _worker_start(server: int) -> None:
@@ -317,7 +201,7 @@ class CapturePreparer:
         parts = await asyncio.gather(*(
             loop.run_in_executor(pool, _Call(self.run, body, media, {**shared, "part": (k, n)}))
             for k in range(n)))
-        return _merge(list(parts))
+        return merge_prepared(list(parts))
 
     def takes_events(self) -> bool:
         """Whether single events can go to the pool now: it has workers, started and ready.
@@ -355,6 +239,19 @@ class CapturePreparer:
         except BrokenProcessPool:  # the next call starts a fresh one
             self._warming = False
             self._discard(pool)
+
+    async def prepare_single(self, body: bytes, party_id: int | None, party: str,
+                             signature: bytes | None, *, concurrent: bool) -> PreparedEvent:
+        """prepare_event of a posted event where it costs least: a large one on this
+        process's capture thread (it must not stall the event loop), one posted while others
+        are (`concurrent`) in a worker batch once the pool is ready, else on the event loop
+        (for a lone client a hop would cost more than the work)."""
+        call = (body, party_id, party, signature)
+        if len(body) > INLINE_EVENT_BYTES:
+            return await self.on_thread(prepare_event, *call)
+        if concurrent and self.takes_events():
+            return await self.prepare_event(*call)
+        return prepare_event(*call)
 
     async def prepare_event(self, body: bytes, party_id: int | None, party: str,
                             signature: bytes | None) -> PreparedEvent:

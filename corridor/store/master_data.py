@@ -1,0 +1,124 @@
+"""EPCIS master data: the attributes of vocabulary elements (schema_master_data).
+
+A document carries master data in `epcisHeader.epcisMasterData.vocabularyList` (an
+EPCISDocument) or `epcisBody.vocabularyList` (an EPCISMasterDataDocument). `vocabulary_rows`
+reads them out of a parsed document's header; `add_vocabulary_attributes` stores them, in the
+caller's transaction; `element_attributes` reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from corridor.epcis.identifiers import canonical
+from corridor.store.db import Connection
+
+
+@dataclass(frozen=True)
+class VocabularyAttribute:
+    vtype: str  # vocabulary type URI, e.g. urn:epcglobal:epcis:vtype:BusinessLocation
+    element: str  # the element's id as written
+    attribute: str  # attribute id, prefixes expanded (urn:epcglobal:cbv:mda:name)
+    value: Any  # string, number or object, as the document gave it
+
+
+def _vocabulary_lists(header: Mapping[str, Any]) -> list[Any]:
+    lists: list[Any] = []
+    epcis_header = header.get("epcisHeader")
+    if isinstance(epcis_header, dict) and isinstance(epcis_header.get("epcisMasterData"), dict):
+        lists.append(epcis_header["epcisMasterData"].get("vocabularyList"))
+    body = header.get("epcisBody")
+    if isinstance(body, dict):
+        lists.append(body.get("vocabularyList"))
+    return [v for v in lists if isinstance(v, list)]
+
+
+def _expand(attribute: str, namespaces: Mapping[str, str]) -> str:
+    """A compact attribute id (cbvmda:name) in full, with the document's prefixes."""
+    prefix, sep, rest = attribute.partition(":")
+    if sep and not rest.startswith("//") and prefix in namespaces:
+        return namespaces[prefix] + rest
+    return attribute
+
+
+def vocabulary_rows(header: Mapping[str, Any], namespaces: Mapping[str, str]
+                    ) -> list[VocabularyAttribute]:
+    """Every attribute of every vocabulary element in a parsed document's header
+    (corridor.epcis.documents.EpcisDocument.header and .namespaces), in document order."""
+    out: list[VocabularyAttribute] = []
+    for vocabularies in _vocabulary_lists(header):
+        for vocab in vocabularies:
+            if not isinstance(vocab, dict) or not isinstance(vocab.get("type"), str):
+                continue
+            for element in vocab.get("vocabularyElementList") or ():
+                if not isinstance(element, dict) or not isinstance(element.get("id"), str):
+                    continue
+                for attr in element.get("attributes") or ():
+                    if isinstance(attr, dict) and isinstance(attr.get("id"), str) \
+                            and "attribute" in attr:
+                        out.append(VocabularyAttribute(
+                            vocab["type"], element["id"], _expand(attr["id"], namespaces),
+                            attr["attribute"]))
+    return out
+
+
+def add_vocabulary_attributes(conn: Connection, rows: Sequence[VocabularyAttribute]) -> None:
+    """Store attributes (run it inside the caller's transaction). An element is kept under its
+    canonical key; an attribute captured again replaces the stored value (the last wins)."""
+    if not rows:
+        return
+    elements: dict[tuple[str, str], str] = {}
+    values: dict[tuple[str, str, str], str] = {}
+    for r in rows:
+        key = (r.vtype, canonical(r.element))
+        elements[key] = r.element
+        values[(*key, r.attribute)] = json.dumps(r.value, ensure_ascii=False, sort_keys=True)
+    conn.executemany(
+        "INSERT INTO vocabulary_elements (vtype, element, written) VALUES (?, ?, ?)"
+        " ON CONFLICT (vtype, element) DO UPDATE SET written = excluded.written",
+        [(vtype, element, written) for (vtype, element), written in elements.items()])
+    ids: dict[tuple[str, str], int] = {}
+    for vtype in sorted({vtype for vtype, _ in elements}):
+        wanted = [element for t, element in elements if t == vtype]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for pk, element in conn.fetchall(
+                    "SELECT id, element FROM vocabulary_elements WHERE vtype = ?"
+                    f" AND element IN ({marks})", [vtype, *chunk]):
+                ids[(vtype, element)] = int(pk)
+    conn.executemany(
+        "INSERT INTO vocabulary_attributes (element_id, attribute, value) VALUES (?, ?, ?)"
+        " ON CONFLICT (element_id, attribute) DO UPDATE SET value = excluded.value",
+        [(ids[(vtype, element)], attribute, value)
+         for (vtype, element, attribute), value in values.items()])
+
+
+@dataclass(frozen=True)
+class StoredElement:
+    vtype: str
+    element: str  # canonical key
+    written: str  # the id as last written
+    attributes: dict[str, Any]  # attribute id -> value
+
+
+def element_attributes(conn: Connection, vtypes: Iterable[str]) -> list[StoredElement]:
+    """The stored elements of these vocabulary types with their attributes, in the order they
+    were first captured."""
+    wanted = sorted(set(vtypes))
+    if not wanted:
+        return []
+    marks = ",".join("?" * len(wanted))
+    rows = conn.fetchall(
+        "SELECT v.id, v.vtype, v.element, v.written, a.attribute, a.value"
+        " FROM vocabulary_elements v JOIN vocabulary_attributes a ON a.element_id = v.id"
+        f" WHERE v.vtype IN ({marks}) ORDER BY v.id, a.attribute", wanted)
+    found: dict[int, StoredElement] = {}
+    for pk, vtype, element, written, attribute, value in rows:
+        if pk not in found:
+            found[pk] = StoredElement(vtype, element, written, {})
+        found[pk].attributes[attribute] = json.loads(value)
+    return list(found.values())
