@@ -63,17 +63,22 @@ def document(events: list[dict]) -> bytes:
                        "epcisBody": {"eventList": events}}).encode()
 
 
-def prepare_db(kind: str, work: Path) -> tuple[str, str, str | None]:
-    schema = None
+def store_url(kind: str, work: Path, prefix: str = "bench_", pg: str = PG
+              ) -> tuple[str, str | None]:
+    """A fresh store's URL: an SQLite file in `work`, or a new PostgreSQL schema on `pg`
+    (returned too, for drop_db)."""
     if kind == "sqlite":
-        url = f"sqlite:///{work / 'corridor.sqlite3'}"
-    else:
-        import psycopg
+        return f"sqlite:///{work / 'corridor.sqlite3'}", None
+    import psycopg
 
-        schema = "bench_" + secrets.token_hex(4)
-        with psycopg.connect(PG, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    schema = prefix + secrets.token_hex(4)
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}", schema
+
+
+def prepare_db(kind: str, work: Path) -> tuple[str, str, str | None]:
+    url, schema = store_url(kind, work)
     db = Database(url)
     with db.connect() as conn:
         migrate(db, conn)
@@ -81,12 +86,12 @@ def prepare_db(kind: str, work: Path) -> tuple[str, str, str | None]:
     return url, key, schema
 
 
-def drop_db(schema: str | None) -> None:
-    """Remove what prepare_db made on PostgreSQL (an SQLite store goes with its folder)."""
+def drop_db(schema: str | None, pg: str = PG) -> None:
+    """Remove what store_url made on PostgreSQL (an SQLite store goes with its folder)."""
     if schema:
         import psycopg
 
-        with psycopg.connect(PG, autocommit=True) as conn:
+        with psycopg.connect(pg, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 

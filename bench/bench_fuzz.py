@@ -43,12 +43,12 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import httpx
+from bench_capture import PG, drop_db, store_url
 
 from corridor.store import parties as party_store
 from corridor.store.db import Database
 from corridor.store.migrations import migrate
 
-PG = os.environ.get("CORRIDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 HANG_SECONDS = 10.0
 ROLES_SENDING = ("B", "B", "B", "C", "PUBLIC", "PUBLIC", "A", "ADMIN")
@@ -463,16 +463,7 @@ def _mutate(doc: object, rng: random.Random, value: Callable[[], object]) -> Non
 def make_world(db: str, work: Path, port: int, pg: str = PG
                ) -> tuple[World, subprocess.Popen, str | None]:
     """A node with A's private events, B's squat and the parties' keys."""
-    schema = None
-    if db == "sqlite":
-        url = f"sqlite:///{work / 'corridor.sqlite3'}"
-    else:
-        import psycopg
-
-        schema = "fuzz_" + secrets.token_hex(4)
-        with psycopg.connect(pg, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    url, schema = store_url(db, work, "fuzz_", pg)
     database = Database(url)
     keys: dict[str, str | None] = {"PUBLIC": None}
     with database.connect() as conn:
@@ -532,12 +523,12 @@ def make_world(db: str, work: Path, port: int, pg: str = PG
     return world, proc, schema
 
 
-def drop_schema(schema: str | None, pg: str = PG) -> None:
-    if schema:
-        import psycopg
-
-        with psycopg.connect(pg, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _capture(client: httpx.Client, key: str | None, events: list[dict]) -> None:
@@ -735,12 +726,8 @@ def main() -> None:
             print(report(findings, seconds))
             print(f"server answers afterwards: /log/checkpoint {alive}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            drop_schema(schema)
+            stop_server(proc)
+            drop_db(schema)
 
 
 if __name__ == "__main__":

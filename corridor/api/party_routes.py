@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 from corridor.api import openapi_e2
 from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
 from corridor.api.context import AppContext
-from corridor.api.epcis_http import GS1_HEADERS, problem
+from corridor.api.epcis_http import GS1_HEADERS, problem, read_json_body
 from corridor.store import parties as store
 from corridor.store.db import Connection
 
@@ -55,8 +55,6 @@ def _party_json(p: store.Party, grants: list[int] | None = None) -> dict[str, An
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    from corridor.api.epcis_http import read_json_body
-
     # streamed and bounded (413 past 64 KiB); too deep, not JSON or a lone surrogate: 400
     body = await read_json_body(request, 64 * 1024)
     if not isinstance(body, dict):

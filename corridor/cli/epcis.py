@@ -114,7 +114,7 @@ COMMANDS.append(validate_command)
 COMMANDS.append(convert_command)
 
 
-# ---- corridor hash (engineer B) ----
+# ---- corridor hash ----
 
 _HASH_ALGORITHMS = ["sha-256", "sha3-256", "sha-384", "sha-512", "sha256", "sha384", "sha512"]
 _IGNORE_MARK = b"ignoreFields"

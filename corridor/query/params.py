@@ -18,6 +18,7 @@ from corridor.epcis.cbv import normalise
 from corridor.epcis.identifiers import canonical
 from corridor.query.epc import EpcPattern, match_pattern
 from corridor.store.db import lookup_key
+from corridor.store.event_index import expand_key
 from corridor.store.events import TimeOutOfRange, place_match, utc_time
 
 
@@ -204,14 +205,6 @@ def _nonempty(name: str, values: list[str]) -> list[str]:
     if not vals:
         raise QueryError([(name, "needs at least one value")])
     return vals
-
-
-def expand_name(name: str, namespaces: Mapping[str, str]) -> str:
-    prefix, _, local = name.partition(":")
-    iri = namespaces.get(prefix)
-    if iri is None or local.startswith("//"):
-        return name
-    return iri + local
 
 
 def _typed_value(name: str, value: str) -> tuple[str, Any]:
@@ -434,7 +427,7 @@ def _party(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None
 def _place_extension(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
     inner, which, ext = m.groups()
     scope = f"inner_{which}" if inner else which
-    q.add(*_eq_ext(f"{scope}:{expand_name(ext, ctx.ns)}", _nonempty(m.string, values)))
+    q.add(*_eq_ext(f"{scope}:{expand_key(ext, ctx.ns)}", _nonempty(m.string, values)))
 
 
 def _master_data(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> None:
@@ -447,7 +440,7 @@ def _extension(q: Query, m: re.Match[str], values: list[str], ctx: _Context) -> 
     scope = _PATTERN_SCOPES[scope_key or ""]
     if inner:
         scope = f"inner_{scope}"
-    path = f"{scope}:{expand_name(ext, ctx.ns)}"
+    path = f"{scope}:{expand_key(ext, ctx.ns)}"
     if op == "EXISTS":
         q.add(*_field_exists(path))
     elif op == "EQ":
