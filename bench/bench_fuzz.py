@@ -488,7 +488,7 @@ def make_world(db: str, work: Path, port: int, pg: str = PG
     else:
         proc.kill()
         raise SystemExit("server did not start")
-    secret = "s" + secrets.token_hex(8)
+    secret = "s" + secrets.token_hex(7)  # EPC serials and extensions: at most 20 characters
     world = World(base, keys, secret, [], [], [])
     events = []
     for n in range(25):
@@ -546,9 +546,10 @@ def _capture(client: httpx.Client, key: str | None, events: list[dict]) -> None:
     raise SystemExit("capture did not finish")
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (the capture workers), in KiB."""
-    total = 0
+def rss_by_process(pid: int) -> dict[int, int]:
+    """Resident memory, in KiB, of a process and of each of its children (the capture
+    workers)."""
+    found: dict[int, int] = {}
     pids = [pid]
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -559,10 +560,27 @@ def rss_kib(pid: int) -> int:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    found[p] = int(line.split()[1])
         except OSError:
             pass
-    return total
+    return found
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children, in KiB."""
+    return sum(rss_by_process(pid).values())
+
+
+def growth_kib(samples: list[dict[int, int]]) -> int:
+    """How much the processes grew while sampled: for each process, its largest sample less
+    its first (a worker started midway counts from its own start, not from zero)."""
+    first: dict[int, int] = {}
+    most: dict[int, int] = {}
+    for sample in samples:
+        for p, kib in sample.items():
+            first.setdefault(p, kib)
+            most[p] = max(most.get(p, 0), kib)
+    return sum(most[p] - first[p] for p in most)
 
 
 # ------------------------------------------------------------------ the run
@@ -577,6 +595,12 @@ class Findings:
     leaks: list = field(default_factory=list)
     latencies: list = field(default_factory=list)
     rss: list = field(default_factory=list)
+    by_process: list = field(default_factory=list)
+
+    def sample_memory(self, pid: int) -> None:
+        sample = rss_by_process(pid)
+        self.by_process.append(sample)
+        self.rss.append(sum(sample.values()))
 
 
 async def _chunks(size: int) -> AsyncIterator[bytes]:
@@ -603,7 +627,7 @@ async def oversize(world: World, findings: Findings, pid: int, mib: int) -> None
             findings.statuses[f"oversize {status}"] += 1
             if status >= 500:
                 findings.server_errors[("POST " + path, status, "oversize")] += 1
-            findings.rss.append(rss_kib(pid))
+            findings.sample_memory(pid)
 
 
 async def send(client: httpx.AsyncClient, req: Req, findings: Findings, world: World) -> None:
@@ -640,10 +664,24 @@ async def send(client: httpx.AsyncClient, req: Req, findings: Findings, world: W
                                    sorted(told)[:3]))
 
 
+async def settled(pid: int, seconds: float = 15.0) -> None:
+    """Wait until the server's processes stop growing on their own (capture workers still
+    importing their libraries), so that memory is measured from a started server."""
+    deadline = time.monotonic() + seconds
+    last = rss_by_process(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = rss_by_process(pid)
+        if now.keys() == last.keys() and all(abs(now[p] - last[p]) < 1024 for p in now):
+            return
+        last = now
+
+
 async def fuzz(world: World, seed: int, total: int, concurrency: int, pid: int,
                oversize_mib: int) -> Findings:
     findings = Findings()
-    findings.rss.append(rss_kib(pid))
+    await settled(pid)
+    findings.sample_memory(pid)
     if oversize_mib:
         await oversize(world, findings, pid, oversize_mib)
     fuzzer = Fuzzer(world, seed)
@@ -660,7 +698,7 @@ async def fuzz(world: World, seed: int, total: int, concurrency: int, pid: int,
 
     async def sample() -> None:
         while not stop.is_set():
-            findings.rss.append(rss_kib(pid))
+            findings.sample_memory(pid)
             await asyncio.sleep(1.0)
 
     async with httpx.AsyncClient(base_url=world.base, limits=limits,
@@ -674,7 +712,7 @@ async def fuzz(world: World, seed: int, total: int, concurrency: int, pid: int,
         await asyncio.gather(*workers)
         stop.set()
         await sampler
-    findings.rss.append(rss_kib(pid))
+    findings.sample_memory(pid)
     return findings
 
 
@@ -693,7 +731,8 @@ def report(findings: Findings, seconds: float) -> str:
          f" p99 {lat[int(len(lat) * 0.99) - 1 if len(lat) > 1 else 0] * 1000:.1f} ms,"
          f" max {lat[-1] * 1000:.0f} ms"),
         (f"server memory (RSS, with workers): start {findings.rss[0] / 1024:.0f} MiB,"
-         f" max {max(findings.rss) / 1024:.0f} MiB, end {findings.rss[-1] / 1024:.0f} MiB"),
+         f" max {max(findings.rss) / 1024:.0f} MiB, end {findings.rss[-1] / 1024:.0f} MiB,"
+         f" growth of its processes {growth_kib(findings.by_process) / 1024:.0f} MiB"),
     ]
     for (route, status, detail), count in findings.server_errors.most_common(30):
         lines.append(f"  {count:6d} x {status} {route}: {detail}")

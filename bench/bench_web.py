@@ -21,11 +21,11 @@ from pathlib import Path
 
 from starlette.testclient import TestClient  # in-process ASGI: no network in the figures
 
-from corridor.api.app import create_app
+from corridor.app import create_app
 from corridor.config import Settings
 from corridor.demo import demo_api_key, load_demo
 from corridor.demo.scenario import generate
-from corridor.web import overview
+from corridor.query import dashboard
 
 
 def _median_ms(client: TestClient, path: str, headers: dict[str, str], runs: int, *,
@@ -34,7 +34,7 @@ def _median_ms(client: TestClient, path: str, headers: dict[str, str], runs: int
     for _ in range(runs):
         if cold:
             # Drop the overview's unit index, as a new capture would.
-            overview._unit_index_cache.clear()
+            dashboard.UNIT_INDEXES.clear()
         start = time.perf_counter()
         r = client.get(path, headers=headers)
         times.append((time.perf_counter() - start) * 1000)

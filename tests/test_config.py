@@ -22,11 +22,18 @@ def test_malformed_witness_item_names_it() -> None:
 
 def test_document_size_limit_agrees_with_the_epcis_default(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """corridor.epcis reads no Settings: its default limit (for callers that pass none) and
-    Settings.max_capture_bytes (what the service and the command line pass) must agree."""
-    from corridor.epcis.safe_xml import DEFAULT_MAX_BYTES, default_max_bytes
+    """corridor.epcis reads no configuration: its default limit (for callers that pass none)
+    is Settings.max_capture_bytes's default, and CORRIDOR_MAX_CAPTURE_BYTES reaches only
+    Settings (the service and the command line pass the limit down)."""
+    from corridor.epcis.problems import EpcisError
+    from corridor.epcis.safe_xml import DEFAULT_MAX_BYTES, limit_of, parse_bytes
 
     monkeypatch.delenv("CORRIDOR_MAX_CAPTURE_BYTES", raising=False)
-    assert Settings().max_capture_bytes == default_max_bytes() == DEFAULT_MAX_BYTES
+    assert Settings().max_capture_bytes == limit_of(None) == DEFAULT_MAX_BYTES
     monkeypatch.setenv("CORRIDOR_MAX_CAPTURE_BYTES", "12345")
-    assert Settings().max_capture_bytes == default_max_bytes() == 12345
+    assert Settings().max_capture_bytes == 12345
+    assert limit_of(None) == DEFAULT_MAX_BYTES  # the environment is not read by epcis
+    big = b"<a>" + b"x" * 20_000 + b"</a>"
+    assert parse_bytes(big).tag == "a"
+    with pytest.raises(EpcisError, match="12345 bytes"):
+        parse_bytes(big, Settings().max_capture_bytes)

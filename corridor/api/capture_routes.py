@@ -3,23 +3,15 @@ HTTP in and out of corridor.capture's service, which does the capture."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from corridor.api.auth import Viewer, must_be_party, read_db, require_party, viewer_for
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import (
-    GS1_HEADERS,
-    PageTokens,
-    ProblemError,
-    per_page,
-    problem,
-    read_body,
-)
+from corridor.api.epcis_http import PageTokens, per_page
 from corridor.api.epcis_resource import (
     JSON_TYPES,
     PAGING,
@@ -36,51 +28,50 @@ from corridor.capture import (
     EventsRejected,
     InvalidDocument,
     PreparationFailed,
-    SignatureError,
     TooManyEvents,
     list_jobs,
-    problem_dict,
     read_job,
 )
 from corridor.query.params import QueryError
+from corridor.query.visibility import Viewer
+from corridor.serving import (
+    GS1_HEADERS,
+    AppContext,
+    AuthError,
+    ProblemError,
+    must_be_party,
+    problem_response,
+    read_body,
+    read_db,
+    require_party,
+    viewer_for,
+)
+from corridor.store.db import Connection
+from corridor.subscriptions import notify_captured
 
+# A bad signature is a capture.SignatureError, rendered by epcis_routes.EXCEPTION_HANDLERS.
 SIGNATURE_HEADER = "Corridor-Signature"
+T = TypeVar("T")
 
 
 def capture_service(ctx: AppContext) -> CaptureService:
     """The node's CaptureService (one per process: its writer thread and worker pool)."""
-    service = ctx.parts.get("capture")
-    if service is None:
+    if ctx.capture is None:
         def on_stored(event_ids: list[str]) -> None:
-            try:
-                from corridor.subscriptions import notify_captured
-            except ImportError:
-                return
             notify_captured(ctx, event_ids)
 
-        async def run_db(fn: Any) -> Any:
+        async def run_db(fn: Callable[[Connection], T]) -> T:
             return await run_in_threadpool(read_db, ctx.db, fn)
 
-        service = ctx.parts["capture"] = CaptureService(ctx.settings, ctx.db, ctx.ledger,
-                                                         run_db=run_db, on_stored=on_stored)
-        ctx.parts["capture-preparer"] = service.preparer  # for tests and curious operators
-    return service
-
-
-def signature_problem(exc: SignatureError) -> ProblemError:
-    """A bad Corridor-Signature: 401, or 403 for a party without a verifier key."""
-    if exc.no_key:
-        return ProblemError(403, "SecurityException", "Capture signature not accepted",
-                            f"{SIGNATURE_HEADER}: {exc}")
-    return ProblemError(401, "SecurityException", "Invalid capture signature",
-                        f"{SIGNATURE_HEADER}: {exc}")
+        ctx.capture = CaptureService(ctx.settings, ctx.db, ctx.running_log(), run_db=run_db,
+                                     on_stored=on_stored)
+    return ctx.capture
 
 
 def may_capture(viewer: Viewer) -> None:
     must_be_party(viewer)
     if viewer.role not in ("member", "admin"):
-        raise ProblemError(403, "SecurityException", "Access to resource forbidden",
-                           f"a party with role {viewer.role!r} may read but not capture")
+        raise AuthError(403, f"a party with role {viewer.role!r} may read but not capture")
 
 
 class CaptureRoutes(EpcisResource):
@@ -105,8 +96,9 @@ class CaptureRoutes(EpcisResource):
         large a body."""
         media = media_type(request)
         if media not in media_types:
-            raise ProblemError(415, "ValidationException", "Unsupported media type",
-                               f"Content-Type {media or '(none)'!r}: {hint}")
+            raise ProblemError.epcis(415, "ValidationException", "Unsupported media type",
+                                     f"Content-Type {media or '(none)'!r}: {hint}",
+                                     rule="media-type")
         body = await read_body(request, self.ctx.settings.max_capture_bytes,
                                self.limit_headers)
         return media, body
@@ -119,9 +111,9 @@ class CaptureRoutes(EpcisResource):
         viewer = await self.writer(request)
         behaviour = request.headers.get("gs1-capture-error-behaviour", "rollback").strip()
         if behaviour not in BEHAVIOURS:
-            raise ProblemError(400, "ValidationException", "Bad GS1-Capture-Error-Behaviour",
-                               f"GS1-Capture-Error-Behaviour: {behaviour!r} is not rollback"
-                               " or proceed")
+            raise ProblemError.epcis(400, "ValidationException", "Bad GS1-Capture-Error-Behaviour",
+                                     f"GS1-Capture-Error-Behaviour: {behaviour!r} is not rollback"
+                                     " or proceed", rule="capture-error-behaviour")
         media, body = await self.capture_body(
             request, JSON_TYPES + XML_TYPES,
             "send application/ld+json, application/json or application/xml")
@@ -130,11 +122,9 @@ class CaptureRoutes(EpcisResource):
             outcome = await self.service.capture_document(
                 body, media, party_id=viewer.party_id, identifiers=viewer.identifiers,
                 behaviour=behaviour, signature=request.headers.get(SIGNATURE_HEADER.lower()))
-        except SignatureError as exc:
-            raise signature_problem(exc) from None
         except PreparationFailed as exc:
-            raise ProblemError(500, "ImplementationException", "Document not captured",
-                               f"{exc}; nothing was stored") from None
+            raise ProblemError.epcis(500, "ImplementationException", "Document not captured",
+                                     f"{exc}; nothing was stored") from None
         return self._captured(outcome)
 
     def _captured(self, outcome: DocumentOutcome) -> Response:
@@ -146,17 +136,17 @@ class CaptureRoutes(EpcisResource):
         if isinstance(outcome, EventsRejected):
             return JSONResponse(outcome.job, status_code=202, headers=headers)
         if isinstance(outcome, TooManyEvents):
-            return problem(413, "CaptureLimitExceededException", "Too many events",
-                           f"{outcome.count} events; GS1-EPCIS-Capture-Limit is"
-                           f" {outcome.limit}", headers=self.limit_headers)
+            return problem_response(ProblemError.epcis(
+                413, "CaptureLimitExceededException", "Too many events",
+                f"{outcome.count} events; GS1-EPCIS-Capture-Limit is {outcome.limit}",
+                headers=self.limit_headers, pointer="/epcisBody/eventList", rule="capture-limit"))
         assert isinstance(outcome, InvalidDocument)
         whole = outcome.problems
-        return problem(
+        return problem_response(ProblemError.epcis(
             400, "ValidationException", "Invalid EPCIS document",
             "; ".join(str(p) for p in whole[:20])
             + (f" (+{len(whole) - 20} more)" if len(whole) > 20 else ""),
-            location, headers={"Location": location},
-            errors=[problem_dict(p) for p in whole[:100]])
+            headers={"Location": location}, errors=[p.entry() for p in whole[:100]]))
 
     async def _list_jobs(self, request: Request) -> Response:
         viewer = await require_party(request, self.ctx)
@@ -181,6 +171,6 @@ class CaptureRoutes(EpcisResource):
         if raw.isascii() and raw.isdigit() and len(raw) < 19:
             job = await self.db(lambda c: read_job(c, int(raw)))
         if job is None or (not viewer.is_admin and job["partyId"] != viewer.party_id):
-            raise ProblemError(404, "NoSuchNameException", "Capture job not found",
-                               f"there is no capture job {raw!r} for this party")
+            raise ProblemError.epcis(404, "NoSuchNameException", "Capture job not found",
+                                     f"there is no capture job {raw!r} for this party")
         return JSONResponse(job, headers=GS1_HEADERS)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from corridor.api.auth import viewer_for
-from corridor.api.epcis_http import EPCIS_CONTEXT, GS1_HEADERS, ProblemError, per_page
+from corridor.api.epcis_http import EPCIS_CONTEXT, per_page
 from corridor.api.epcis_resource import PAGING, EpcisResource, options, path_value
 from corridor.query import run as qrun
 from corridor.query.params import QueryError, from_url_pairs
+from corridor.serving import GS1_HEADERS, ProblemError, require_party
 
 EVENT_TYPES = ["AggregationEvent", "AssociationEvent", "ObjectEvent", "TransactionEvent",
                "TransformationEvent"]
@@ -23,8 +23,8 @@ _DISCOVERY_PARAM = {"eventTypes": "eventType", "epcs": "MATCH_epc", "bizSteps": 
 def _resource(request: Request) -> str:
     resource = request.path_params["resource"]
     if resource not in _DISCOVERY_PARAM:
-        raise ProblemError(404, "NoSuchNameException", "Resource not found",
-                           f"/epcis/{resource} is not a resource of this server")
+        raise ProblemError.epcis(404, "NoSuchNameException", "Resource not found",
+                                 f"/epcis/{resource} is not a resource of this server")
     return resource
 
 
@@ -33,7 +33,7 @@ class DiscoveryRoutes(EpcisResource):
         resource = _resource(request)
         if request.method == "OPTIONS":
             return options("OPTIONS, GET")
-        viewer = await viewer_for(request, self.ctx)
+        viewer = await require_party(request, self.ctx)
         limit = per_page(request)
         unknown = sorted(set(request.query_params) - set(PAGING))
         if unknown:
@@ -58,7 +58,7 @@ class DiscoveryRoutes(EpcisResource):
         value = rest[:-len("/events")] if is_events else rest
         if request.method == "OPTIONS":
             return options("OPTIONS, GET")
-        viewer = await viewer_for(request, self.ctx)
+        viewer = await require_party(request, self.ctx)
         param = _DISCOVERY_PARAM[resource]
         if is_events:
             raw = from_url_pairs((k, v) for k, v in request.query_params.multi_items()
@@ -75,8 +75,8 @@ class DiscoveryRoutes(EpcisResource):
             found = bool(await self.db(lambda c: qrun.select_events(c, query, viewer,
                                                                     after=None, limit=1)))
         if not found:
-            raise ProblemError(404, "NoSuchNameException", "Resource not found",
-                               f"no {resource} value {value!r} among the events this client"
-                               " may read")
+            raise ProblemError.epcis(404, "NoSuchNameException", "Resource not found",
+                                     f"no {resource} value {value!r} among the events this client"
+                                     " may read")
         return JSONResponse({"@context": EPCIS_CONTEXT, "type": "Collection",
                              "member": ["events"]}, headers=GS1_HEADERS)

@@ -12,20 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from corridor.api.auth import Viewer, read_db
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import (
-    EPCIS_CONTEXT,
-    GS1_HEADERS,
-    PageTokens,
-    ProblemError,
-    parse_extensions,
-    per_page,
-)
+from corridor.api.epcis_http import EPCIS_CONTEXT, PageTokens, parse_extensions, per_page
+from corridor.epcis.documents import split_json_document, to_xml
 from corridor.epcis.identifiers import urn_to_dl
 from corridor.query import run as qrun
 from corridor.query.engine import compile_query
-from corridor.query.params import Query
+from corridor.query.params import Query, QueryError
+from corridor.query.visibility import Viewer
+from corridor.serving import GS1_HEADERS, AppContext, ProblemError, query_pointer, read_db
 from corridor.store.db import Connection
 from corridor.store.events import display_time, now_utc
 
@@ -41,6 +35,20 @@ def media_type(request: Request) -> str:
 
 def options(allow: str, extra: dict[str, str] | None = None) -> Response:
     return Response(status_code=204, headers={**GS1_HEADERS, "Allow": allow, **(extra or {})})
+
+
+def query_problem(exc: QueryError) -> ProblemError:
+    """A QueryError as the binding's 400: each bad parameter named once, in `detail`, in
+    `parameters` ({name, problem}) and in `errors` (pointer `/query/<name>`)."""
+    rule = ("subscription-controls" if exc.exception == "SubscriptionControlsException"
+            else "query-parameter")
+    return ProblemError.epcis(
+        400, exc.exception, "Invalid query parameters",
+        "; ".join(f"{n}: {m}" for n, m in exc.problems),
+        parameters=[{"name": n, "problem": m} for n, m in exc.problems],
+        errors=[{"pointer": query_pointer(n), "message": m,
+                 "rule": "unknown-parameter" if m == "unknown query parameter" else rule}
+                for n, m in exc.problems])
 
 
 def viewer_key(viewer: Viewer) -> str:
@@ -169,15 +177,19 @@ class EpcisResource:
             if token:
                 position = self.tokens.check(token, viewer_key(viewer), scope_key)
                 if not (isinstance(position, list) and len(position) == 3):
-                    raise ProblemError(400, "QueryParameterException", "Invalid nextPageToken",
-                                       "nextPageToken: malformed")
+                    raise ProblemError.epcis(400, "QueryParameterException",
+                                             "Invalid nextPageToken", "nextPageToken: malformed",
+                                             pointer="/query/nextPageToken", message="malformed")
                 after, served = (position[0], int(position[1])), int(position[2])
             if query.max_event_count is not None and not token:
                 count = qrun.count_events(conn, query, viewer, query.max_event_count + 1)
                 if count > query.max_event_count:
-                    raise ProblemError(413, "QueryTooLargeException", "Query result too large",
-                                       f"maxEventCount: more than {query.max_event_count}"
-                                       " events match")
+                    raise ProblemError.epcis(413, "QueryTooLargeException",
+                                             "Query result too large",
+                                             f"maxEventCount: more than {query.max_event_count}"
+                                             " events match", pointer="/query/maxEventCount",
+                                             message=f"more than {query.max_event_count} events"
+                                             " match")
             want = limit
             if query.event_count_limit is not None:
                 want = max(0, min(limit, query.event_count_limit - served))
@@ -205,8 +217,9 @@ class EpcisResource:
         epc_format = request.headers.get("gs1-epc-format", "No_Preference")
         if epc_format not in ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN",
                               "Never_Translates"):
-            raise ProblemError(400, "ValidationException", "Bad GS1-EPC-Format",
-                               f"GS1-EPC-Format: {epc_format!r} is not a known value")
+            raise ProblemError.epcis(400, "ValidationException", "Bad GS1-EPC-Format",
+                                     f"GS1-EPC-Format: {epc_format!r} is not a known value",
+                                     rule="gs1-epc-format")
         if epc_format == "Always_GS1_Digital_Link":
             headers["GS1-EPC-Format"] = epc_format
             events = ",".join(_event_json(_event_as_digital_link(r.doc), r.record_time)
@@ -227,7 +240,5 @@ class EpcisResource:
 
     @staticmethod
     def _xml(text: str, headers: dict[str, str]) -> Response:
-        from corridor.epcis.documents import split_json_document, to_xml
-
         doc = split_json_document(json.loads(text))
         return Response(to_xml(doc), media_type="application/xml", headers=headers)

@@ -10,22 +10,28 @@ headers. Every event read goes through corridor.query.visibility for the request
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from corridor.api.auth import instance_uri
-from corridor.api.capture_routes import CaptureRoutes
-from corridor.api.context import AppContext
+from corridor.api.capture_routes import SIGNATURE_HEADER, CaptureRoutes
 from corridor.api.discovery_routes import DiscoveryRoutes
-from corridor.api.epcis_http import EPCIS_CONTEXT, GS1_HEADERS, PageTokens, ProblemError, problem
-from corridor.api.epcis_resource import options
+from corridor.api.epcis_http import EPCIS_CONTEXT, PageTokens
+from corridor.api.epcis_resource import options, query_problem
 from corridor.api.event_routes import EventRoutes
 from corridor.api.query_routes import QueryRoutes
+from corridor.capture import SignatureError
 from corridor.query.params import QueryError
+from corridor.serving import (
+    GS1_HEADERS,
+    AppContext,
+    ProblemError,
+    instance_uri,
+    problem_response,
+    require_party,
+)
 
 _TOP_LEVEL = ["capture", "events", "eventTypes", "epcs", "bizSteps", "bizLocations",
               "readPoints", "dispositions", "queries"]
@@ -38,31 +44,43 @@ async def _root(request: Request) -> Response:
                          "member": _TOP_LEVEL}, headers=GS1_HEADERS)
 
 
-async def _release_token(request: Request) -> Response:
-    """DELETE /nextPageToken/{token}, optional in the binding: page tokens here are signed
-    and hold no server resources, so there is nothing to release and no way to revoke one."""
-    raise ProblemError(501, "ImplementationException", "Functionality not supported by server",
-                       "nextPageToken values hold no server resources and cannot be revoked"
-                       " before they expire")
+def _release_token(ctx: AppContext) -> Callable[[Request], Awaitable[Response]]:
+    async def release(request: Request) -> Response:
+        """DELETE /nextPageToken/{token}, optional in the binding: page tokens here are
+        signed and hold no server resources, so there is nothing to release; they do not
+        expire, and none can be revoked alone (see PageTokens). A party's request only."""
+        await require_party(request, ctx)
+        raise ProblemError.epcis(501, "ImplementationException",
+                                 "Functionality not supported by server",
+                                 "nextPageToken values hold no server resources and cannot"
+                                 " be revoked")
+
+    return release
 
 
-def _error_handlers() -> dict[Any, Callable[..., Any]]:
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ProblemError)
-        return exc.response(instance_uri(request))
-
-    async def on_query(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, QueryError)
-        names = ", ".join(sorted({n for n, _ in exc.problems}))
-        return problem(400, exc.exception, "Invalid query parameters",
-                       f"{names}: " + "; ".join(f"{n}: {m}" for n, m in exc.problems),
-                       instance_uri(request),
-                       parameters=[{"name": n, "problem": m} for n, m in exc.problems])
-
-    return {ProblemError: on_problem, QueryError: on_query}
+async def _on_query_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QueryError)
+    return problem_response(query_problem(exc), instance_uri(request))
 
 
-EXCEPTION_HANDLERS = _error_handlers()
+async def _on_signature_error(request: Request, exc: Exception) -> Response:
+    """A bad Corridor-Signature: 401, or 403 for a party without a verifier key."""
+    assert isinstance(exc, SignatureError)
+    if exc.no_key:
+        problem = ProblemError.epcis(403, "SecurityException", "Capture signature not accepted",
+                                     f"{SIGNATURE_HEADER}: {exc}", rule="signature")
+    else:
+        # (a 401 carries a challenge, RFC 7235: the key was right, the signature was not)
+        problem = ProblemError.epcis(401, "SecurityException", "Invalid capture signature",
+                                     f"{SIGNATURE_HEADER}: {exc}", rule="signature",
+                                     headers={"WWW-Authenticate": 'Bearer realm="corridor"'})
+    return problem_response(problem, instance_uri(request))
+
+
+# For Starlette(exception_handlers=...): the errors of the query and capture layers that
+# reach a route, as the binding's problems (ProblemError itself is corridor.serving's).
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    QueryError: _on_query_error, SignatureError: _on_signature_error}
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
@@ -82,7 +100,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/epcis/queries", queries.queries, methods=["GET", "POST", "OPTIONS"]),
         Route("/epcis/queries/{name}", queries.query, methods=["GET", "DELETE", "OPTIONS"]),
         Route("/epcis/queries/{name}/events", queries.query_events, methods=any_),
-        Route("/epcis/nextPageToken/{token}", _release_token, methods=["DELETE"]),
+        Route("/epcis/nextPageToken/{token}", _release_token(ctx), methods=["DELETE"]),
         Route("/epcis/{resource}", discovery.discovery, methods=any_),
         Route("/epcis/{resource}/{rest:path}", discovery.discovery_item, methods=any_),
     ]

@@ -12,15 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from corridor.api.auth import AuthError, CaptureKeys, Viewer, viewer_for
-from corridor.api.capture_routes import (
-    SIGNATURE_HEADER,
-    CaptureRoutes,
-    may_capture,
-    signature_problem,
-)
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import GS1_HEADERS, PageTokens, ProblemError, problem
+from corridor.api.capture_routes import SIGNATURE_HEADER, CaptureRoutes, may_capture
+from corridor.api.epcis_http import PageTokens
 from corridor.api.epcis_resource import (
     JSON_TYPES,
     PAGING,
@@ -28,9 +21,25 @@ from corridor.api.epcis_resource import (
     options,
     path_value,
 )
-from corridor.capture import EventRefused, KeyRevoked, SignatureError
+from corridor.capture import (
+    EventRefused,
+    KeyRevoked,
+    SignatureError,
+    job_error,
+    posted_event_entry,
+)
 from corridor.query import run as qrun
 from corridor.query.params import from_url_pairs
+from corridor.query.visibility import Viewer
+from corridor.serving import (
+    GS1_HEADERS,
+    AppContext,
+    AuthError,
+    CaptureKeys,
+    ProblemError,
+    problem_response,
+    require_party,
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.~-]")
 _ESCAPES = {chr(c): f"%{c:02X}" for c in range(128)}
@@ -42,8 +51,7 @@ def _escape(m: re.Match[str]) -> str:
 
 def _path_segment(text: str) -> str:
     """quote(text, safe=""), quicker for ASCII (event IDs usually are): only the few
-    characters to escape cost a call (str.translate looked up every character: 4 us for an
-    Event Hash ID, against 1.9)."""
+    characters to escape cost a call."""
     return _UNSAFE.sub(_escape, text) if text.isascii() else quote(text, safe="")
 
 
@@ -71,7 +79,7 @@ class EventRoutes(EpcisResource):
             return options("OPTIONS, GET, POST")
         if request.method == "POST":
             return await self._capture_event(request)
-        viewer = await viewer_for(request, self.ctx)
+        viewer = await require_party(request, self.ctx)
         raw = from_url_pairs((k, v) for k, v in request.query_params.multi_items()
                              if k not in PAGING)
         return await self.query_response(request, viewer, raw, "events")
@@ -93,26 +101,33 @@ class EventRoutes(EpcisResource):
                 body, party_id=viewer.party_id, identifiers=viewer.identifiers,
                 signature=request.headers.get(SIGNATURE_HEADER.lower()), key_hash=key_hash,
                 recheck=lambda: self.capture.writer(request))
-        except SignatureError as exc:
+        except SignatureError:  # (rendered by epcis_routes.EXCEPTION_HANDLERS)
             await self.capture.writer(request)
-            raise signature_problem(exc) from None
+            raise
         except KeyRevoked:
             assert key_hash is not None
             self.keys.forget(key_hash)
-            raise AuthError(401, "unknown or revoked API key") from None
+            raise AuthError(401, "unknown or revoked API key", error="invalid_token") from None
+        # Pointers name the place in the event posted, not in the document the capture
+        # service wrapped it in.
         if isinstance(outcome, EventRefused):
-            return problem(400, "ValidationException", outcome.title, outcome.detail)
+            return problem_response(ProblemError.epcis(
+                400, "ValidationException", outcome.title, outcome.detail,
+                errors=[posted_event_entry(p.entry()) for p in outcome.problems]))
         if not outcome.success:
-            detail = "; ".join(str(e.get("message")) for e in outcome.errors[:20])
-            return problem(400, "ValidationException", "Event not captured", detail,
-                           f"/epcis/capture/{outcome.job_id}")
+            errors = [posted_event_entry(job_error(e)) for e in outcome.errors[:100]]
+            detail = "; ".join(f"{e['pointer'] or '/'}: {e['message']} [{e['rule']}]"
+                               for e in errors[:20])
+            return problem_response(ProblemError.epcis(400, "ValidationException",
+                                                       "Event not captured", detail,
+                                                       errors=errors))
         captured = outcome.events[0]
         location = f"/epcis/events/{_path_segment(captured.event_id)}"
         if captured.duplicate:
-            return problem(409, "ResourceAlreadyExistsException", "Event already captured",
-                           f"this party already captured this event (eventID"
-                           f" {captured.event_id}); nothing was stored again", location,
-                           headers={"Location": location})
+            return problem_response(ProblemError.epcis(
+                409, "ResourceAlreadyExistsException", "Event already captured",
+                f"this party already captured this event (eventID {captured.event_id});"
+                " nothing was stored again", headers={"Location": location}))
         return _created({"eventID": captured.event_id, "eventHashID": captured.hash_id,
                          "logIndex": captured.log_index, "captureID": str(outcome.job_id)},
                         location)
@@ -120,7 +135,7 @@ class EventRoutes(EpcisResource):
     async def event(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             return options("OPTIONS, GET")
-        viewer = await viewer_for(request, self.ctx)
+        viewer = await require_party(request, self.ctx)
         event_id = path_value(request, "/epcis/events/")
         receipt = event_id.endswith("/receipt") and request.url.path.endswith("/receipt")
         if receipt:
@@ -129,21 +144,21 @@ class EventRoutes(EpcisResource):
         row = None if "\x00" in event_id else await self.db(
             lambda c: qrun.get_event(c, event_id, viewer))
         if row is None:
-            raise ProblemError(404, "NoSuchNameException", "Event not found",
-                               f"no event {event_id!r} that this client may read")
+            raise ProblemError.epcis(404, "NoSuchNameException", "Event not found",
+                                     f"no event {event_id!r} that this client may read")
         return self.document(request, [row], None, None)
 
     async def _receipt(self, viewer: Viewer, event_id: str) -> Response:
         index = None if "\x00" in event_id else await self.db(
             lambda c: qrun.event_log_index(c, event_id, viewer))
         if index is None:
-            raise ProblemError(404, "NoSuchNameException", "Event not found",
-                               f"no event {event_id!r} that this client may read")
-        proof = await run_in_threadpool(self.ctx.ledger.receipt, index)
-        if proof is None:
-            raise ProblemError(404, "NoSuchNameException", "Receipt not ready",
-                               f"event {event_id!r} is at log index {index}, which no signed"
-                               " checkpoint covers yet; retry shortly",
-                               headers={"Retry-After": "1"})
+            raise ProblemError.epcis(404, "NoSuchNameException", "Event not found",
+                                     f"no event {event_id!r} that this client may read")
+        proof = await run_in_threadpool(self.ctx.running_log().receipt, index)
+        if proof is None:  # not yet signed, or waiting for the witness quorum: say which
+            why = await run_in_threadpool(self.ctx.running_log().waiting_for, index)
+            raise ProblemError.epcis(404, "NoSuchNameException", "Receipt not ready",
+                                     f"event {event_id!r} is at log index {index}: {why}",
+                                     headers={"Retry-After": "1"})
         return Response(proof, media_type="text/plain; charset=utf-8",
                         headers={**GS1_HEADERS, "X-Log-Index": str(index)})

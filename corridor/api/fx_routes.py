@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,12 +22,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from corridor.api.context import AppContext
 from corridor.fx.model import CURRENCIES, RateNotFound
 from corridor.fx.rates import CrossRate, cross_rate, history
 from corridor.fx.ticker import ticker
 from corridor.fx.triangulation import DEFAULT_TOLERANCE, check
 from corridor.fx.valuation import to_decimal, value
+from corridor.serving import (
+    AppContext,
+    ProblemError,
+    instance_uri,
+    problem_response,
+    query_pointer,
+)
 from corridor.store.db import Connection
 from corridor.store.fx_store import latest_date
 
@@ -39,12 +45,15 @@ class BadParam(ValueError):
         super().__init__(f"{name}: {reason}")
 
 
-def _problem(status: int, title: str, detail: str, name: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
+def _problem(status: int, title: str, detail: str, name: str | None = None,
+             reason: str | None = None) -> ProblemError:
+    """A plain HTTP problem (type about:blank); a bad parameter is named in `invalid-params`
+    (the extension member RFC 7807 shows for it) and in `errors` (with `reason`)."""
     if name:
-        body["invalid-params"] = [{"name": name, "reason": detail}]
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+        return ProblemError(status, "about:blank", title, detail, pointer=query_pointer(name),
+                            message=reason, **{"invalid-params": [{"name": name,
+                                                                    "reason": detail}]})
+    return ProblemError(status, "about:blank", title, detail)
 
 
 def _date(request: Request, name: str, required: bool = False) -> date | None:
@@ -100,8 +109,8 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], filename: str) -> Respo
 _PARAMS = frozenset({"base", "quote", "date", "from", "to", "amount", "tolerance", "format"})
 
 
-def _handler(ctx: AppContext,
-             work: Callable[[Connection, Request], Response]) -> Callable[..., Any]:
+def _handler(ctx: AppContext, work: Callable[[Connection, Request], Response]
+             ) -> Callable[[Request], Awaitable[Response]]:
     """Run `work` in a thread with its own connection; map errors to problem details."""
 
     def run(request: Request) -> Response:
@@ -115,14 +124,16 @@ def _handler(ctx: AppContext,
         try:
             return await run_in_threadpool(run, request)
         except BadParam as exc:
-            return _problem(400, "Bad Request", f"query parameter {exc.name}: {exc.reason}",
-                            exc.name)
+            problem = _problem(400, "Bad Request", f"query parameter {exc.name}: {exc.reason}",
+                               exc.name, exc.reason)
         except RateNotFound as exc:
-            return _problem(404, "Rate Not Found", str(exc))
+            problem = _problem(404, "Rate Not Found", str(exc))
         except (ValueError, TypeError) as exc:
             text = str(exc)
-            name = text.split(":", 1)[0] if ":" in text else ""
-            return _problem(400, "Bad Request", text, name if name in _PARAMS else None)
+            name, _, reason = text.partition(":") if ":" in text else ("", "", text)
+            problem = _problem(400, "Bad Request", text, name if name in _PARAMS else None,
+                               reason.strip())
+        return problem_response(problem, instance_uri(request))
 
     return endpoint
 
@@ -168,7 +179,7 @@ def _convert(conn: Connection, request: Request) -> Response:
         amount = to_decimal(amount_text)
     except ValueError as exc:
         raise BadParam("amount", str(exc).split(": ", 1)[-1]) from None
-    on = _date(request, "date") or datetime.now(UTC).date()
+    on = _date(request, "date")  # none: the latest stored rate, its date in "rateDate"
     codes = []
     for name in ("from", "to"):
         code = _param(request, name).upper()

@@ -1,9 +1,8 @@
 """uvicorn's httptools protocol, sending each response in one write.
 
 uvicorn writes a response's head and its body with two `transport.write` calls, that is two
-`send` system calls and two TCP segments. On loopback and on a busy server the first of them
-cost as much as the rest of the response (profiled under 50 clients posting single events:
-18% of the event loop's time was spent in those two writes). Here what one response writes in
+`send` system calls and two TCP segments; for a small response on a busy server those writes
+can cost as much as producing the response. Here what one response writes in
 a turn of the event loop leaves together: the parts are joined when the response completes,
 or at the end of the loop turn for a response streamed over several turns.
 """

@@ -9,28 +9,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from corridor.api.auth import instance_uri
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import problem
 from corridor.ledger.tiles import TILE_WIDTH, TileError, parse_tile_path
 from corridor.ledger.witness import Witness
-from corridor.node import RunningLog as Ledger
-from corridor.node import open_ledger
+from corridor.serving import AppContext, ProblemError, instance_uri, problem_response
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 MAX_WITNESS_REQUEST = 64 * 1024
 
 
-def _ledger(ctx: AppContext) -> Ledger:
-    """The app's log; opened here when the app factory did not set one."""
-    if ctx.ledger is None:
-        ctx.ledger = open_ledger(ctx.settings, ctx.db)
-    return ctx.ledger
-
-
 def routes(ctx: AppContext) -> list[BaseRoute]:
     async def checkpoint(request: Request) -> Response:
-        note = await run_in_threadpool(_ledger(ctx).checkpoint)
+        note = await run_in_threadpool(ctx.running_log().checkpoint)
         if note is None:
             return PlainTextResponse("no checkpoint signed yet\n", status_code=404,
                                      headers={"Cache-Control": "no-store"})
@@ -38,16 +27,17 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                         headers={"Cache-Control": "no-cache, max-age=1"})
 
     async def info(request: Request) -> Response:
-        return JSONResponse(_ledger(ctx).info(), headers={"Cache-Control": "max-age=60"})
+        return JSONResponse(ctx.running_log().info(), headers={"Cache-Control": "max-age=60"})
 
     async def tile(request: Request) -> Response:
         path = "tile/" + request.path_params["rest"]
         try:
             level, n, width = parse_tile_path(path)
         except TileError as exc:  # no such path: a problem naming it
-            return problem(404, "NoSuchNameException", "Not a tile of this log",
-                           f"path: {exc}", instance_uri(request))
-        data = await run_in_threadpool(_ledger(ctx).read_tile, level, n, width)
+            return problem_response(ProblemError.epcis(
+                404, "NoSuchNameException", "Not a tile of this log", f"path: {exc}"),
+                instance_uri(request))
+        data = await run_in_threadpool(ctx.running_log().read_tile, level, n, width)
         if data is None:
             return PlainTextResponse(f"{path}: not in the log\n", status_code=404)
         cache = IMMUTABLE if width == TILE_WIDTH else "public, max-age=3600"

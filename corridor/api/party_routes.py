@@ -22,21 +22,29 @@ share answers 404, like an event it may not read: existence is not disclosed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from corridor.api import openapi_e2
-from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import GS1_HEADERS, problem, read_json_body
+from corridor.query.visibility import Viewer
+from corridor.serving import (
+    GS1_HEADERS,
+    AppContext,
+    AuthError,
+    ProblemError,
+    openapi,
+    read_db,
+    read_json_body,
+    require_party,
+)
 from corridor.store import parties as store
 from corridor.store.db import Connection
 
 Handler = Callable[[Request, Viewer], Awaitable[Response]]
+T = TypeVar("T")
 
 
 class _BadRequest(Exception):
@@ -86,25 +94,26 @@ class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def _db(self, fn: Callable[[Connection], Any]) -> Awaitable[Any]:
+    def _db(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
         return run_in_threadpool(read_db, self.ctx.db, fn)
 
-    def wrap(self, handler: Handler, *, admin: bool = False) -> Callable[[Request], Any]:
+    def wrap(self, handler: Handler, *, admin: bool = False
+             ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            where = instance_uri(request)
+            viewer = await require_party(request, self.ctx)
+            if admin and not viewer.is_admin:
+                raise AuthError(403, "only an admin party may do this")
             try:
-                viewer = await require_party(request, self.ctx)
-                if admin and not viewer.is_admin:
-                    raise AuthError(403, "only an admin party may do this")
                 return await handler(request, viewer)
-            except AuthError as exc:
-                return exc.response(where)
-            except (_BadRequest, store.PartyError) as exc:
-                status = 404 if isinstance(exc, store.PartyError) and exc.field == "party" \
-                    and "no party" in str(exc) else 400
-                return problem(status, "ValidationException" if status == 400
-                               else "NoSuchNameException",
-                               "Bad request" if status == 400 else "Not found", str(exc), where)
+            except store.PartyError as exc:
+                if exc.field == "party" and "no party" in str(exc):
+                    raise ProblemError.epcis(404, "NoSuchNameException", "Not found",
+                                             str(exc)) from None
+                raise ProblemError.epcis(400, "ValidationException", "Bad request",
+                                         str(exc)) from None
+            except _BadRequest as exc:
+                raise ProblemError.epcis(400, "ValidationException", "Bad request",
+                                         str(exc)) from None
 
         return endpoint
 
@@ -150,12 +159,11 @@ class _Routes:
         try:
             done = await self._db(run)
         except store.AmbiguousEvent as exc:
-            return problem(409, "ValidationException", "Conflict", str(exc),
-                           instance_uri(request))
+            raise ProblemError.epcis(409, "ValidationException", "Conflict", str(exc)) from None
         if not done:
-            return problem(404, "NoSuchNameException", "Not found",
-                           f"no event {event_id!r} that this party captured"
-                           + (" shared with that party" if undo else ""), instance_uri(request))
+            raise ProblemError.epcis(404, "NoSuchNameException", "Not found",
+                                     f"no event {event_id!r} that this party captured"
+                                     + (" shared with that party" if undo else ""))
         return Response(status_code=204 if undo else 201, headers=GS1_HEADERS)
 
     async def list_parties(self, request: Request, viewer: Viewer) -> Response:
@@ -199,25 +207,36 @@ class _Routes:
         auditor, party = _param(request, "auditor"), _param(request, "party")
         done = await self._db(lambda c: store.revoke_grant(c, auditor, party))
         if not done:
-            return problem(404, "NoSuchNameException", "Not found", "no such grant",
-                           instance_uri(request))
+            raise ProblemError.epcis(404, "NoSuchNameException", "Not found", "no such grant")
         return Response(status_code=204, headers=GS1_HEADERS)
 
 
 async def _openapi(request: Request) -> Response:
-    return JSONResponse(openapi_e2.document())
+    return JSONResponse(openapi.subset(openapi.PARTIES_TAGS))
+
+
+def _by_method(endpoints: dict[str, Callable[[Request], Awaitable[Response]]]
+               ) -> Callable[[Request], Awaitable[Response]]:
+    """One endpoint for several methods of a path, so that a 405 lists all of them in Allow."""
+
+    async def endpoint(request: Request) -> Response:
+        # Starlette answers HEAD wherever GET is routed.
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return endpoint
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     r = _Routes(ctx)
+    shares = {"POST": r.wrap(r.share), "DELETE": r.wrap(r.unshare)}
+    grants = {"POST": r.wrap(r.grant, admin=True), "DELETE": r.wrap(r.ungrant, admin=True)}
+    parties = {"GET": r.wrap(r.list_parties, admin=True), "POST": r.wrap(r.add, admin=True)}
     return [
         Route("/openapi/parties.json", _openapi, methods=["GET"]),
         Route("/parties/me", r.wrap(r.me), methods=["GET"]),
-        Route("/parties/shares", r.wrap(r.share), methods=["POST"]),
-        Route("/parties/shares", r.wrap(r.unshare), methods=["DELETE"]),
-        Route("/parties/grants", r.wrap(r.grant, admin=True), methods=["POST"]),
-        Route("/parties/grants", r.wrap(r.ungrant, admin=True), methods=["DELETE"]),
-        Route("/parties", r.wrap(r.list_parties, admin=True), methods=["GET"]),
-        Route("/parties", r.wrap(r.add, admin=True), methods=["POST"]),
+        Route("/parties/shares", _by_method(shares), methods=list(shares)),
+        Route("/parties/grants", _by_method(grants), methods=list(grants)),
+        Route("/parties", _by_method(parties), methods=list(parties)),
         Route("/parties/{ref}/revoke", r.wrap(r.revoke, admin=True), methods=["POST"]),
     ]

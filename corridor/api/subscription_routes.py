@@ -21,12 +21,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from corridor.api.auth import AuthError, Viewer, instance_uri, read_db, require_party
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import GS1_HEADERS, ProblemError, problem, read_json_body
+from corridor.query.visibility import Viewer
+from corridor.serving import (
+    GS1_HEADERS,
+    AppContext,
+    AuthError,
+    ProblemError,
+    read_db,
+    read_json_body,
+    require_party,
+)
+from corridor.store.db import Connection
 from corridor.subscriptions import matching, service_for
 from corridor.subscriptions import store as substore
 from corridor.subscriptions.model import (
+    Subscription,
     SubscriptionError,
     check_dest_address,
     check_epc_format,
@@ -36,40 +45,31 @@ from corridor.subscriptions.service import query_document
 
 log = logging.getLogger("corridor.subscriptions")
 
-_HEADERS = GS1_HEADERS
 _MAX_BODY = 64 * 1024
 
 
-def _problem(status: int, type_: str, title: str, detail: str, instance: str | None = None
-             ) -> Response:
-    return problem(status, type_.removeprefix("epcisException:"), title, detail, instance)
+def _no_query(name: str) -> ProblemError:
+    return ProblemError.epcis(404, "NoSuchNameException", "Query not found",
+                              f"there is no named query {name!r} for this party")
 
 
-def _no_query(name: str, path: str) -> Response:
-    return _problem(404, "epcisException:NoSuchNameException", "Query not found",
-                    f"there is no named query {name!r} for this party", path)
+def _no_subscription(sub_id: str) -> ProblemError:
+    return ProblemError.epcis(404, "NoSuchNameException", "Subscription not found",
+                              f"there is no subscription {sub_id!r}")
 
 
-def _no_subscription(sub_id: str, path: str) -> Response:
-    return _problem(404, "epcisException:NoSuchNameException",
-                    "Subscription not found", f"there is no subscription {sub_id!r}", path)
-
-
-def _bad(exc: SubscriptionError, path: str) -> Response:
-    return _problem(400, "epcisException:SubscriptionControlsException",
-                    "Subscription error", str(exc), path)
+def _bad(exc: SubscriptionError) -> ProblemError:
+    """`exc.field` is a JSON pointer into the body, or the header at fault (pointer "")."""
+    where = exc.field if exc.field.startswith("/") and exc.field != "/" else ""
+    return ProblemError.epcis(400, "SubscriptionControlsException", "Subscription error",
+                              str(exc), pointer=where, rule="subscription-controls",
+                              message=exc.message)
 
 
 class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.service = service_for(ctx)
-
-    async def _viewer(self, request: Request) -> Viewer | Response:
-        try:
-            return await require_party(request, self.ctx)
-        except AuthError as exc:
-            return exc.response(instance_uri(request))
 
     def _query_exists(self, viewer: Viewer, name: str) -> bool:
         if "\x00" in name:  # cannot be stored (PostgreSQL text), so cannot exist
@@ -82,13 +82,12 @@ class _Routes:
     async def collection(self, request: Request) -> Response:
         name = request.path_params["name"]
         if request.method == "OPTIONS":
-            return Response(status_code=204, headers={**_HEADERS, "Allow": "OPTIONS, GET, POST"})
-        viewer = await self._viewer(request)
-        if isinstance(viewer, Response):
-            return viewer
+            return Response(status_code=204,
+                            headers={**GS1_HEADERS, "Allow": "OPTIONS, GET, POST"})
+        viewer = await require_party(request, self.ctx)
         exists = await run_in_threadpool(self._query_exists, viewer, name)
         if not exists:
-            return _no_query(name, instance_uri(request))
+            raise _no_query(name)
         if request.method == "GET":
             return await self._list(request, viewer, name)
         return await self._create(request, viewer, name)
@@ -97,21 +96,19 @@ class _Routes:
         party = None if viewer.is_admin else viewer.party_id
         subs = await run_in_threadpool(
             read_db, self.ctx.db, lambda c: substore.list_for(c, name, party))
-        return JSONResponse([s.to_json() for s in subs], headers=_HEADERS)
+        return JSONResponse([s.to_json() for s in subs], headers=GS1_HEADERS)
 
     async def _create(self, request: Request, viewer: Viewer, name: str) -> Response:
-        path = instance_uri(request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype not in ("application/json", "application/ld+json"):
-            return _problem(415, "epcisException:UnsupportedMediaTypeException",
-                            "Unsupported media type",
-                            "send the subscription as application/json", path)
-        try:  # streamed and bounded: 413 past _MAX_BODY; too deep, not JSON, surrogates: 400
-            body = await read_json_body(request, _MAX_BODY, "SubscriptionControlsException")
-        except ProblemError as exc:
-            return exc.response(path)
+            raise ProblemError.epcis(415, "UnsupportedMediaTypeException",
+                                     "Unsupported media type",
+                                     "send the subscription as application/json",
+                                     rule="media-type")
+        # streamed and bounded: 413 past _MAX_BODY; too deep, not JSON, surrogates: 400
+        body = await read_json_body(request, _MAX_BODY, "SubscriptionControlsException")
         if not isinstance(body, dict):
-            return _bad(SubscriptionError("/", "must be a JSON object"), path)
+            raise _bad(SubscriptionError("/", "must be a JSON object"))
         try:
             req = parse_controls(body, dest_required=True)
             epc_format = check_epc_format(request.headers.get("gs1-epc-format"))
@@ -119,12 +116,12 @@ class _Routes:
                 await run_in_threadpool(check_dest_address, req.dest,
                                         allow_private=self.ctx.settings.allow_private_webhooks)
         except SubscriptionError as exc:
-            return _bad(exc, path)
+            raise _bad(exc) from None
         if viewer.party_id is None:
             raise AuthError(401, "subscriptions need a party")
         party_id = viewer.party_id
 
-        def create(conn: Any) -> Any:
+        def create(conn: Connection) -> Subscription:
             cursor = -1 if req.initial_record_time else matching.max_log_index(conn)
             return substore.create(conn, name, party_id, req, cursor=cursor,
                                    epc_format=epc_format)
@@ -133,7 +130,7 @@ class _Routes:
         self.service.notify()
         location = str(request.url_for("subscription", name=name, sub_id=sub.id))
         return JSONResponse(sub.to_json(), status_code=201,
-                            headers={**_HEADERS, "Location": location})
+                            headers={**GS1_HEADERS, "Location": location})
 
     # -- /epcis/queries/{name}/subscriptions/{sub_id} ---------------------------------------
 
@@ -141,20 +138,18 @@ class _Routes:
         name, sub_id = request.path_params["name"], request.path_params["sub_id"]
         if request.method == "OPTIONS":
             return Response(status_code=204,
-                            headers={**_HEADERS, "Allow": "OPTIONS, DELETE, GET"})
-        viewer = await self._viewer(request)
-        if isinstance(viewer, Response):
-            return viewer
+                            headers={**GS1_HEADERS, "Allow": "OPTIONS, DELETE, GET"})
+        viewer = await require_party(request, self.ctx)
         sub = None if "\x00" in sub_id else await run_in_threadpool(
             read_db, self.ctx.db, lambda c: substore.get(c, sub_id))
         # Someone else's subscription is reported as absent: its existence is not ours to know.
         if (sub is None or sub.query_name != name
                 or (sub.party_id != viewer.party_id and not viewer.is_admin)):
-            return _no_subscription(sub_id, instance_uri(request))
+            raise _no_subscription(sub_id)
         if request.method == "DELETE":
             await run_in_threadpool(read_db, self.ctx.db, lambda c: substore.delete(c, sub_id))
-            return Response(status_code=204, headers=_HEADERS)
-        return JSONResponse(sub.to_json(), headers=_HEADERS)
+            return Response(status_code=204, headers=GS1_HEADERS)
+        return JSONResponse(sub.to_json(), headers=GS1_HEADERS)
 
     # -- WebSocket /epcis/queries/{name}/events ---------------------------------------------
 
@@ -236,7 +231,7 @@ class _Routes:
                     min_time: str | None, *, report_empty: bool) -> tuple[int, int]:
         batch = self.service.tuning.batch
 
-        def fetch(conn: Any) -> tuple[int, list[tuple[int, dict[str, Any]]] | None]:
+        def fetch(conn: Connection) -> tuple[int, list[tuple[int, dict[str, Any]]] | None]:
             top = matching.max_log_index(conn)
             if top <= cursor:
                 return top, []

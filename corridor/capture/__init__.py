@@ -2,13 +2,14 @@
 
 service (CaptureService: a posted document or event in, an outcome out; the signature check
 and the failed jobs of refused captures; `capture_document` for a parsed document), prepare
-(pure: a document or an event into rows, ledger entries and index rows), workers (where
+(pure: a document or an event into rows, ledger entries and index rows), master_data (pure: a
+document's vocabularies into the rows stored with its events, within bounds), workers (where
 preparation runs: worker processes, a thread, the event loop), writer (the group-commit
 writer thread and its transaction), work (a prepared capture and its result), jobs (capture
 jobs as CaptureJob). Storage is corridor.store; the formats corridor.epcis and corridor.ledger.
 """
 
-from corridor.capture.jobs import job_dict, list_jobs, read_job
+from corridor.capture.jobs import job_dict, job_error, list_jobs, read_job
 from corridor.capture.prepare import (
     BEHAVIOURS,
     EventRefused,
@@ -18,6 +19,7 @@ from corridor.capture.prepare import (
     Rejected,
     TooMany,
     merge_parts,
+    posted_event_entry,
     prepare_document,
     prepare_event,
     prepare_work,
@@ -44,7 +46,7 @@ __all__ = [
     "CaptureWriter", "CapturedEvent", "DocumentOutcome", "EventOutcome", "EventRefused",
     "EventsRejected", "InvalidDocument", "KeyRevoked", "PreparationFailed", "Prepared",
     "PreparedEvent", "Refused", "Rejected", "SignatureError", "TooMany", "TooManyEvents",
-    "capture_document", "job_dict", "list_jobs", "merge_parts", "prepare_document",
-    "prepare_event", "prepare_work", "problem_dict", "read_job", "record_failure",
-    "write_captures",
+    "capture_document", "job_dict", "job_error", "list_jobs", "merge_parts",
+    "posted_event_entry", "prepare_document", "prepare_event", "prepare_work", "problem_dict",
+    "read_job", "record_failure", "write_captures",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from corridor.epcis.problems import error_entry
 from corridor.store.capture_jobs import job_row, job_rows
 from corridor.store.db import Connection
 from corridor.store.events import display_time
@@ -38,6 +39,17 @@ def job_dict(row: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
+def job_error(error: dict[str, Any]) -> dict[str, Any]:
+    """An error recorded with a job (`{location, rule, message}` and, for an event's,
+    `eventIndex`) as an entry of an `errors` array: `{pointer, message, rule}`, `line` (and
+    `column`) for a position in the text, `eventIndex` (corridor.epcis.problems.error_entry)."""
+    out = error_entry(str(error.get("location", "/")), str(error.get("rule", "")),
+                      str(error.get("message", "")))
+    if "eventIndex" in error:
+        out["eventIndex"] = error["eventIndex"]
+    return out
+
+
 def _as_problem(error: dict[str, Any]) -> dict[str, Any]:
     """A job error as an RFC 7807 problem (the CaptureJob schema), keeping where and why."""
     store = error.get("rule") == "store"
@@ -47,7 +59,7 @@ def _as_problem(error: dict[str, Any]) -> dict[str, Any]:
         "title": "Events could not be stored" if store else "Invalid event",
         "status": 500 if store else 400,
         "detail": f"{error.get('location', '/')}: {error.get('message', '')}",
-        **error,
+        **job_error(error),
     }
 
 

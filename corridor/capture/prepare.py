@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from corridor.capture.master_data import NO_MASTER_DATA, MasterData, read_master_data
 from corridor.capture.work import CaptureWork, PreparedRow
 from corridor.epcis.documents import check_json_document, read_document, split_json_document
 from corridor.epcis.hashid import event_hash_id
@@ -70,45 +71,29 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
     return prepared, IndexRows.of(indexed), errors
 
 
-def _master_data_children(header: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(parent, child) location pairs from vocabulary elements that list `children`."""
-    lists: list[Any] = []
-    md = (header.get("epcisHeader") or {}).get("epcisMasterData") if isinstance(
-        header.get("epcisHeader"), dict) else None
-    if isinstance(md, dict):
-        lists.append(md.get("vocabularyList"))
-    body = header.get("epcisBody")
-    if isinstance(body, dict):
-        lists.append(body.get("vocabularyList"))
-    pairs: list[tuple[str, str]] = []
-    for vocabularies in lists:
-        for vocab in vocabularies or ():
-            if not isinstance(vocab, dict):
-                continue
-            for element in vocab.get("vocabularyElementList") or ():
-                if isinstance(element, dict) and isinstance(element.get("id"), str):
-                    for child in element.get("children") or ():
-                        if isinstance(child, str):
-                            pairs.append((element["id"], child))
-    return pairs
-
-
 def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
                  behaviour: str = "rollback", signature: bytes | None = None,
                  job_id: int | None = None,
                  rejected: Mapping[int, list[Problem]] | None = None,
-                 record_time: str | None = None, part: tuple[int, int] = (0, 1)
-                 ) -> CaptureWork | list[dict[str, Any]]:
-    """The rows of a parsed document's events (an EpcisDocument), without touching the
-    database: a CaptureWork ready to commit, or (behaviour "rollback" meeting a bad event)
-    the errors to record.
+                 record_time: str | None = None, part: tuple[int, int] = (0, 1),
+                 master: MasterData | None = None) -> CaptureWork | list[dict[str, Any]]:
+    """The rows of a parsed document's events (an EpcisDocument) and its master data,
+    without touching the database: a CaptureWork ready to commit, or the errors to record
+    (behaviour "rollback" meeting a bad event; master data past its bounds, whatever the
+    behaviour).
 
     `part` (k, n): only the k-th of n equal slices of the events, for preparing one document
-    on n processes at once (merge_parts joins them; give each the same record_time)."""
+    on n processes at once (merge_parts joins them; give each the same record_time). The
+    master data goes with part 0. `master`: the document's, when the caller has read it."""
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"behaviour {behaviour!r}: expected one of {BEHAVIOURS}")
-    events: list[dict[str, Any]] = list(doc.events)
     k, n = part
+    if master is None:
+        try:
+            master = read_master_data(doc.header, doc.namespaces) if k == 0 else NO_MASTER_DATA
+        except EpcisError as exc:
+            return [problem_dict(p) for p in exc.problems]
+    events: list[dict[str, Any]] = list(doc.events)
     mine = range(len(events) * k // n, len(events) * (k + 1) // n)
     rejected = {i: problems for i, problems in (rejected or {}).items() if i in mine}
     record_time = record_time or now_utc()
@@ -119,8 +104,8 @@ def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
     if errors and behaviour == "rollback":
         return errors
     return CaptureWork(prepared, [(0, index)], errors, event_count=len(events),
-                       namespaces=doc.namespaces,
-                       children=_master_data_children(doc.header), party_id=party_id,
+                       namespaces=doc.namespaces, children=master.children,
+                       vocabulary=master.rows, party_id=party_id,
                        party_identifier=party_identifier, behaviour=behaviour,
                        record_time=record_time, signature=signature, job_id=job_id)
 
@@ -141,7 +126,8 @@ def merge_parts(parts: Sequence[CaptureWork | list[dict[str, Any]]]
         start += len(w.prepared)
     return CaptureWork([x for w in works for x in w.prepared], index, errors,
                        event_count=first.event_count, namespaces=first.namespaces,
-                       children=first.children, party_id=first.party_id,
+                       children=first.children, vocabulary=first.vocabulary,
+                       party_id=first.party_id,
                        party_identifier=first.party, behaviour=first.behaviour,
                        record_time=first.record_time, signature=first.signature,
                        job_id=first.job_given)
@@ -174,11 +160,11 @@ class Rejected:
 Prepared = CaptureWork | Refused | TooMany | Rejected
 
 
-def _parse(body: bytes, media: str, behaviour: str
+def _parse(body: bytes, media: str, behaviour: str, max_bytes: int | None
            ) -> tuple[Any, dict[int, list[Problem]], list[Problem]]:
     """(document or None, per-event problems to skip, document-level problems)."""
     try:
-        return read_document(body, media), {}, []
+        return read_document(body, media, max_bytes=max_bytes), {}, []
     except EpcisError as exc:
         problems = exc.problems
     per_event: dict[int, list[Problem]] = {}
@@ -191,7 +177,8 @@ def _parse(body: bytes, media: str, behaviour: str
             whole.append(p)
     if behaviour == "proceed" and per_event and not whole:
         try:
-            return read_document(body, media, validate=False), per_event, []
+            return (read_document(body, media, validate=False, max_bytes=max_bytes),
+                    per_event, [])
         except EpcisError as exc:
             return None, {}, exc.problems
     return None, {}, problems
@@ -199,18 +186,24 @@ def _parse(body: bytes, media: str, behaviour: str
 
 def prepare_document(body: bytes, media: str, *, behaviour: str, party_id: int | None,
                      party: str, signature: bytes | None, limit: int,
-                     record_time: str | None = None, part: tuple[int, int] = (0, 1)
-                     ) -> Prepared:
+                     record_time: str | None = None, part: tuple[int, int] = (0, 1),
+                     max_bytes: int | None = None) -> Prepared:
     """Everything the capture of `body` needs before the write, or why it stops here.
-    `part`: only that slice of the events (see prepare_work)."""
-    doc, per_event, whole = _parse(body, media, behaviour)
+    `part`: only that slice of the events (see prepare_work). `max_bytes`: the size limit of
+    a document (Settings.max_capture_bytes; corridor.epcis's default when None)."""
+    doc, per_event, whole = _parse(body, media, behaviour, max_bytes)
     if doc is None:
         return Refused(whole)
     if len(doc.events) > limit:
         return TooMany(len(doc.events))
+    try:  # master data past its bounds refuses the document, as an invalid one
+        master = read_master_data(doc.header, doc.namespaces) if part[0] == 0 \
+            else NO_MASTER_DATA
+    except EpcisError as exc:
+        return Refused(exc.problems)
     work = prepare_work(doc, party_id=party_id, party_identifier=party,
                         behaviour=behaviour, rejected=per_event, signature=signature,
-                        record_time=record_time, part=part)
+                        record_time=record_time, part=part, master=master)
     if isinstance(work, list):
         return Rejected(work, len(doc.events))
     return work
@@ -234,13 +227,37 @@ def merge_prepared(parts: list[Prepared]) -> Prepared:
 
 @dataclass
 class EventRefused:
-    """A posted single event that is not an EPCIS event at all: the 400 problem to send."""
+    """A posted single event that is not an EPCIS event at all: the 400 problem to send, and
+    its problems, located in the document the event was wrapped in (`/epcisBody/eventList/0`
+    is the event; the HTTP adapter says where in the event posted)."""
 
     title: str
     detail: str
+    problems: list[Problem] = field(default_factory=list)
 
 
 PreparedEvent = CaptureWork | list[dict[str, Any]] | EventRefused
+_POSTED = "/epcisBody/eventList/0"  # where prepare_event puts the event posted
+
+
+def posted_event_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An `errors` entry (corridor.epcis.problems.error_entry) of a posted event, whose
+    pointer is in the document prepare_event wrapped the event in, with its pointer in the
+    event as posted: `/bizStep` for `/epcisBody/eventList/0/bizStep`; `/@context` for the
+    context items the wrapper took from the event; "" for the event as a whole and for the
+    rest of the wrapper. Pointers quoted in the message (a schema's closest reasons) are
+    rewritten alike. (`eventIndex`, always 0, is dropped.)"""
+    where = entry["pointer"]
+    if where.startswith(_POSTED + "/"):
+        where = where[len(_POSTED):]
+    elif not where.startswith("/@context"):
+        where = ""
+    else:
+        where = "/@context"
+    out = {k: v for k, v in entry.items() if k != "eventIndex"}
+    out["pointer"] = where
+    out["message"] = str(entry["message"]).replace(_POSTED + "/", "/")
+    return out
 
 
 def prepare_event(body: bytes, party_id: int | None, party: str,
@@ -251,9 +268,12 @@ def prepare_event(body: bytes, party_id: int | None, party: str,
     try:
         event = orjson.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        return EventRefused("Invalid JSON", f"/: {exc}")
+        line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        where = f"line {line}, column {column}" if line and column else "/"
+        return EventRefused("Invalid JSON", f"/: {exc}", [Problem(where, "json-syntax", str(exc))])
     if not isinstance(event, dict):
-        return EventRefused("Invalid event", "/: an event must be a JSON object")
+        return EventRefused("Invalid event", "/: an event must be a JSON object",
+                            [Problem("/", "epcis-event", "an event must be a JSON object")])
     context: list[Any] = [CONTEXT_URL]
     own = event.pop("@context", None)
     for item in own if isinstance(own, list) else [own] if own else []:
@@ -266,7 +286,9 @@ def prepare_event(body: bytes, party_id: int | None, party: str,
         check_json_document(wrapper, body)
         doc = split_json_document(wrapper)
     except EpcisError as exc:
+        entries = [posted_event_entry(p.entry()) for p in exc.problems[:20]]
         return EventRefused("Invalid EPCIS event", "; ".join(
-            str(p).replace("/epcisBody/eventList/0", "", 1) or "/" for p in exc.problems[:20]))
+            f"{e['pointer'] or '/'}: {e['message']} [{e['rule']}]" for e in entries),
+            exc.problems[:100])
     return prepare_work(doc, party_id=party_id, party_identifier=party, signature=signature,
                         record_time=now)

@@ -89,7 +89,8 @@ def capture_document(db_conn: Connection, ledger: Any, doc: Any, *, party_id: in
                      signature: bytes | None = None, job_id: int | None = None,
                      rejected: Mapping[int, list[Problem]] | None = None,
                      committer: CaptureWriter | None = None) -> CaptureResult:
-    """Store the events of `doc` (an EpcisDocument) for a party, with their ledger entries.
+    """Store the events of `doc` (an EpcisDocument) for a party, with their ledger entries,
+    and its master data, in one transaction (master data past its bounds fails the job).
 
     behaviour "rollback": any bad event rejects the whole document; "proceed": bad events are
     reported in the job and the others stored. `rejected` lists events already found invalid
@@ -163,6 +164,7 @@ class CaptureService:
                  on_stored: Callable[[list[str]], None] | None = None) -> None:
         self.db = db
         self.max_events = settings.max_capture_events
+        self.max_bytes = settings.max_capture_bytes  # passed down to corridor.epcis
         self.run_db: RunDb[Any] = run_db or self._own_connection
         self.on_stored = on_stored
         # One writer thread per process commits every capture queued meanwhile at once:
@@ -228,7 +230,7 @@ class CaptureService:
         party = await self.party_identifier(party_id, identifiers)
         prepared = await self.preparer.prepare(
             body, media, behaviour=behaviour, party_id=party_id, party=party,
-            signature=checked, limit=self.max_events)
+            signature=checked, limit=self.max_events, max_bytes=self.max_bytes)
         if isinstance(prepared, Refused | TooMany | Rejected):
             return await self.run_db(lambda c: self._refused(c, prepared, party_id, behaviour))
         result = await self.writer.commit_async(prepared)

@@ -1,9 +1,10 @@
 """A prepared capture (CaptureWork) and what its write reports (CaptureResult).
 
 A CaptureWork is what preparation hands the writer: the rows of its events, their index rows
-and ledger entries, and only what the write needs besides (a work prepared in a worker process
-travels back pickled). Inside the writer's transaction, which may hold other captures too
-(group commit), `plan` decides what is new and `results` reports each event.
+and ledger entries, its master data, and only what the write needs besides (a work prepared
+in a worker process travels back pickled). Inside the writer's transaction, which may hold
+other captures too (group commit), `plan` decides what is new and `results` reports each
+event.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corridor.store.events import EventRow, EventRun, IndexRows
+from corridor.store.master_data import VocabularyRow
 
 
 @dataclass
@@ -57,7 +59,8 @@ class CaptureWork:
 
     def __init__(self, prepared: list[PreparedRow], index: list[tuple[int, IndexRows]],
                  errors: list[dict[str, Any]], *, event_count: int, namespaces: Mapping[str, str],
-                 children: list[tuple[str, str]], party_id: int | None,
+                 children: list[tuple[str, str]], vocabulary: list[VocabularyRow],
+                 party_id: int | None,
                  party_identifier: str, behaviour: str, record_time: str,
                  signature: bytes | None, job_id: int | None) -> None:
         # Only what the write needs, not the parsed document: a work prepared in a worker
@@ -65,6 +68,7 @@ class CaptureWork:
         self.event_count = event_count
         self.namespaces = dict(namespaces)
         self.children = children  # (parent, child) locations from the master data
+        self.vocabulary = vocabulary  # the master data's attributes (write_vocabulary rows)
         self.prepared = prepared
         # (start, rows): the index rows of prepared[start:], up to the next start
         self.index = index

@@ -1,9 +1,10 @@
 """The write half of captures: prepared works committed in one transaction with one ledger
 append (write_captures), and the one thread per process that groups them (CaptureWriter).
 
-One transaction covers events + index rows + ledger entries + the jobs' final state: a
-rejected capture leaves nothing but its failed job record. The thread names itself
-`capture-writer` in the OS (bench_capture, `top -H` and perf find it by that name).
+One transaction covers events + index rows + ledger entries + the documents' master data
+(location hierarchy and vocabulary attributes) + the jobs' final state: a rejected capture
+leaves nothing but its failed job record. The thread names itself `capture-writer` in the OS
+(bench_capture, `top -H` and perf find it by that name).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from corridor.store.events import (
     remember_namespaces,
     stored_duplicates,
 )
+from corridor.store.master_data import VocabularyRow, write_vocabulary
 from corridor.store.parties import active_key_hashes
 
 
@@ -89,11 +91,15 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         insert_events(conn, [run for w in works for run in w.runs()], ids["events"])
         namespaces: dict[str, str] = {}
         children: list[tuple[str, str]] = []
+        vocabulary: list[VocabularyRow] = []
         for w in works:
             namespaces.update(w.namespaces)
             children.extend(w.children)
+            vocabulary.extend(w.vocabulary)  # in order: a later capture's value wins
         remember_namespaces(conn, namespaces)
         add_location_children(conn, children)
+        if vocabulary:
+            write_vocabulary(conn, vocabulary)
         out = [w.results() for w in works]
         _write_jobs(conn, works, out, created)
         return out

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from corridor.config import Settings
+from corridor.demo import DemoError, load_demo
 
 
 @click.command("demo")
@@ -21,8 +22,6 @@ from corridor.config import Settings
 def demo(shipments: int, seed: int, db_url: str | None, data_dir: Path | None) -> None:
     """Load the demo scenario (parties, FX rates, events through the capture path, a signed
     checkpoint). Running it again changes nothing."""
-    from corridor.demo import DemoError, load_demo
-
     kwargs: dict[str, object] = {"db_url": db_url or ""}
     if data_dir is not None:
         kwargs["data_dir"] = data_dir

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from corridor.config import Settings
+from corridor.cli.node_dir import data_dir_option, init_option, node_settings, require_node
 from corridor.fx.http import FeedClient
-from corridor.fx.importer import CassetteError, import_bundled, import_recorded
+from corridor.fx.importer import FILE_PARSERS, CassetteError, import_bundled, import_files
 from corridor.fx.model import RateNotFound
 from corridor.fx.rates import cross_rate as compute_cross
 from corridor.fx.rates import history
@@ -47,7 +47,9 @@ DATE = DateParam()
 
 @contextmanager
 def _connection(ctx: click.Context) -> Iterator[Connection]:
-    url = ctx.obj["db"] or Settings().db_url
+    settings = node_settings(ctx.obj["db"])
+    require_node(settings)
+    url = settings.db_url
     try:
         db = Database(url)
         conn = db.connect()
@@ -65,6 +67,8 @@ def _connection(ctx: click.Context) -> Iterator[Connection]:
 @click.group("fx")
 @click.option("--db", envvar="CORRIDOR_DB", default=None, metavar="URL",
               help="Database URL (default: the node's, from CORRIDOR_DB or the data dir).")
+@data_dir_option
+@init_option
 @click.pass_context
 def fx(ctx: click.Context, db: str | None) -> None:
     """Official central-bank exchange rates of KZT, KGS, TJS, UZS, TMT (with USD, EUR)."""
@@ -73,6 +77,7 @@ def fx(ctx: click.Context, db: str | None) -> None:
 
 
 @fx.command("update")
+@init_option
 @click.option("--date", "day", type=DATE, help="One day (default: today, UTC).")
 @click.option("--from", "start", type=DATE, help="First day of a range.")
 @click.option("--to", "end", type=DATE, help="Last day of a range (default: today).")
@@ -118,28 +123,35 @@ def update_cmd(ctx: click.Context, day: date | None, start: date | None, end: da
 
 
 @fx.command("import")
+@init_option
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--bank", type=click.Choice([b.lower() for b in FILE_PARSERS],
+                                          case_sensitive=False),
+              help="The bank that published FILES, for its own XML or JSON files as "
+                   "downloaded from its site (cassettes name their bank themselves).")
 @click.option("--bundled", is_flag=True,
               help="Import the recorded responses shipped with Corridor.")
 @click.pass_context
-def import_cmd(ctx: click.Context, files: tuple[Path, ...], bundled: bool) -> None:
-    """Load recorded responses (VCR YAML cassettes, or folders of them) offline."""
+def import_cmd(ctx: click.Context, files: tuple[Path, ...], bank: str | None,
+               bundled: bool) -> None:
+    """Load rates offline: a bank's own published files (with --bank), recorded responses
+    (VCR YAML cassettes, or folders of them). All or nothing: one refused file stores
+    nothing."""
     if not files and not bundled:
-        raise click.UsageError("give cassette FILES or --bundled")
+        raise click.UsageError("give FILES (cassettes, or a bank's files with --bank) "
+                               "or --bundled")
     with _connection(ctx) as conn:
-        reports = [import_recorded(conn, f) for f in files]
+        reports = import_files(conn, files, bank=bank) if files else []
         if bundled:
             reports.append(import_bundled(conn))
     for r in reports:
-        s = r.stored
-        click.echo(f"{', '.join(Path(f).name for f in r.files)}: {r.responses} responses, "
-                   f"{r.publications} tables; {s.inserted} new, {s.updated} corrected, "
-                   f"{s.unchanged} unchanged rates")
+        click.echo(r.summary())
         for note in r.skipped:
             click.echo(f"  skipped {note}")
 
 
 @fx.command("ticker")
+@init_option
 @click.option("--date", "day", type=DATE, help="Rates on this date (default: the latest "
               "publication of each bank).")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
@@ -159,18 +171,21 @@ def ticker_cmd(ctx: click.Context, day: date | None, as_json: bool) -> None:
 
 
 @fx.command("convert")
+@init_option
 @click.argument("amount")
 @click.argument("source")
 @click.argument("target")
-@click.option("--date", "day", type=DATE, help="Rate date (default: today, UTC).")
+@click.option("--date", "day", type=DATE,
+              help="Value on this date: the rate in force then, the latest published on or "
+                   "before it (default: the latest stored rate).")
 @click.pass_context
 def convert_cmd(ctx: click.Context, amount: str, source: str, target: str,
                 day: date | None) -> None:
     """Value AMOUNT of SOURCE currency in TARGET currency at the official rate."""
-    on = day or datetime.now(UTC).date()
     with _connection(ctx) as conn:
-        v = value(conn, to_decimal(amount), source.upper(), target.upper(), on)
+        v = value(conn, to_decimal(amount), source.upper(), target.upper(), day)
     click.echo(f"{v.amount} {v.currency} = {v.result} {v.target}")
+    click.echo(f"  rate of  {v.describe_date()}")
     click.echo(f"  rate     {v.rate} {v.target} per {v.currency} ({v.rule}: {v.explanation})")
     click.echo(f"  source   {v.source}, effective {v.effective_date.isoformat()}"
                + (f" [{v.label}]" if v.label else ""))
@@ -179,6 +194,7 @@ def convert_cmd(ctx: click.Context, amount: str, source: str, target: str,
 
 
 @fx.command("rates")
+@init_option
 @click.argument("base")
 @click.argument("quote")
 @click.option("--date", "day", type=DATE, help="One date (default: latest stored).")
@@ -214,6 +230,7 @@ def rates_cmd(ctx: click.Context, base: str, quote: str, day: date | None,
 
 
 @fx.command("check")
+@init_option
 @click.option("--date", "day", type=DATE, help="Default: the latest stored date.")
 @click.option("--tolerance", default=str(DEFAULT_TOLERANCE), show_default=True,
               help="Allowed relative difference on top of the banks' own rounding.")

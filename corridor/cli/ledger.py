@@ -11,10 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import uvicorn
 
+from corridor.api.log_routes import witness_app
+from corridor.cli.node_dir import init_option, node_settings, require_node
 from corridor.config import Settings
+from corridor.epcis.documents import context_namespaces, read_document, sniff_media_type
+from corridor.epcis.hashid import event_hash_id
+from corridor.epcis.problems import EpcisError
 from corridor.ledger.entry import EntryError, LogEntry
-from corridor.ledger.jcs import CanonicalizationError, document_digest
+from corridor.ledger.entry_document import EntryDocument, entry_document, explain
+from corridor.ledger.jcs import CanonicalizationError
 from corridor.ledger.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
@@ -33,20 +40,14 @@ from corridor.store.db import Database
 
 
 def _settings(data_dir: str | None, db_url: str | None, origin: str | None) -> Settings:
-    kwargs: dict = {}
-    if data_dir:
-        kwargs["data_dir"] = Path(data_dir)
-    if db_url:
-        kwargs["db_url"] = db_url
-    if origin:
-        kwargs["log_origin"] = origin
-    return Settings(**kwargs)
+    return node_settings(db_url, data_dir, **({"log_origin": origin} if origin else {}))
 
 
 _node_options = [
     click.option("--data-dir", default=None, help="Node data directory (CORRIDOR_DATA_DIR)."),
     click.option("--db", "db_url", default=None, metavar="URL", help="Database URL."),
     click.option("--origin", default=None, help="Log origin (CORRIDOR_LOG_ORIGIN)."),
+    init_option,
 ]
 
 
@@ -57,7 +58,9 @@ def _node(f: Callable) -> Callable:
 
 
 def _open(data_dir: str | None, db_url: str | None, origin: str | None) -> RunningLog:
+    """The node's log; refuses (unless --init) where there is no node with its log key."""
     settings = _settings(data_dir, db_url, origin)
+    require_node(settings, log_key=True)
     return open_ledger(settings, Database(settings.db_url))
 
 
@@ -180,38 +183,91 @@ def receipt_group() -> None:
     """Offline receipts (C2SP tlog-proof)."""
 
 
-def _event_matches(entry: LogEntry, path: Path) -> None:
-    """The event in `path` (JSON object, as stored; an "@context" member, if present, only
-    supplies the namespaces of extension fields and is not part of the event) must have the
-    entry's Event Hash ID and document digest."""
+_DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
+
+
+def _read_event(path: Path, entry: LogEntry) -> tuple[dict, dict[str, str]]:
+    """(event, namespaces of its extension fields) from
+    `path`: one event (JSON; an "@context" member, if present, only supplies the namespaces
+    and is not part of the event), or an EPCIS document, JSON or XML (the capture document,
+    or what GET /epcis/events/{id} returns), whose event with the entry's digest or Event
+    Hash ID is taken."""
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
+        data = json.loads(raw) if sniff_media_type(raw) == "json" else None
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"{path}: not readable JSON: {exc}") from None
-    if not isinstance(data, dict):
+    if data is not None and not isinstance(data, dict):
         raise click.ClickException(f"{path}: expected a JSON object (an EPCIS event)")
+    if data is not None and data.get("type") not in _DOCUMENT_TYPES:
+        try:
+            namespaces = context_namespaces(data["@context"]) if "@context" in data else {}
+        except (ValueError, TypeError) as exc:
+            raise click.ClickException(f"{path}: unreadable \"@context\": {exc}") from None
+        return {k: v for k, v in data.items() if k != "@context"}, namespaces
     try:
-        from corridor.epcis.documents import context_namespaces
-        from corridor.epcis.hashid import event_hash_id
-    except ImportError as exc:
-        raise click.ClickException(f"event hash ids are unavailable: {exc}") from None
-    event = {k: v for k, v in data.items() if k != "@context"}
+        doc = read_document(raw, validate=False)
+    except EpcisError as exc:
+        raise click.ClickException(f"{path}: not an EPCIS document: {exc}") from None
+    events = [e for e in doc.events if entry_document(e, entry)] or \
+        [e for e in doc.events if _hash_or_none(e, doc.namespaces) == entry.event_hash_id] or \
+        (doc.events if len(doc.events) == 1 else [])
+    if not events:
+        raise click.ClickException(
+            f"{path}: none of the document's {len(doc.events)} events has the entry's "
+            f"digest or Event Hash ID {entry.event_hash_id}")
+    return events[0], doc.namespaces
+
+
+def _hash_or_none(event: dict, namespaces: dict[str, str]) -> str | None:
     try:
-        namespaces = context_namespaces(data["@context"]) if "@context" in data else {}
-        hash_id = event_hash_id(event, namespaces)
-        digest = document_digest(event)
+        return event_hash_id(event, namespaces)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _undefined_prefixes(value: object, namespaces: dict[str, str]) -> list[str]:
+    """The member names (extension fields, `prefix:name`) whose prefix `namespaces` lacks."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                prefix, sep, local = key.partition(":")
+                if sep and prefix not in namespaces and not local.startswith("//") \
+                        and key not in found:
+                    found.append(key)
+                stack.append(item)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _event_matches(entry: LogEntry, path: Path) -> EntryDocument:
+    """The event in `path` (see _read_event) must have the entry's Event Hash ID and, in the
+    form docs/ledger-entry-format.md defines (the entry document), its document digest."""
+    event, namespaces = _read_event(path, entry)
+    try:
+        own = event_hash_id(event, namespaces)
+        found = entry_document(event, entry)
     except (CanonicalizationError, ValueError, KeyError, TypeError) as exc:
         raise click.ClickException(f"{path}: cannot fingerprint the event: {exc}") from None
-    if hash_id != entry.event_hash_id:
-        hint = "" if "@context" in data else (
-            " (if the event has extension fields, add the capture document's \"@context\" "
-            "to the event so their namespaces are known)")
-        raise click.ClickException(f"{path}: event hash id {hash_id} differs from the "
-                                   f"receipt's entry {entry.event_hash_id}{hint}")
-    if digest != entry.document_sha256:
-        raise click.ClickException(f"{path}: SHA-256 of the canonical event document "
-                                   f"{digest.hex()} differs from the entry's "
-                                   f"{entry.document_sha256.hex()}")
+    if found is not None and own == entry.event_hash_id:
+        return found
+    unknown = _undefined_prefixes(event, namespaces)
+    hint = (f" ({', '.join(unknown)}: extension field prefix not defined; add the capture "
+            "document's \"@context\" to the event, or give the capture document)"
+            if unknown else "")
+    if found is not None:
+        raise click.ClickException(
+            f"{path}: the document is the logged one (its digest matches the entry's) but "
+            f"its event hash id {own} differs from the receipt's entry "
+            f"{entry.event_hash_id}{hint}")
+    why = explain(event, entry, lambda e: event_hash_id(e, namespaces))
+    if own != entry.event_hash_id and why.startswith("its event hash id"):
+        why += hint  # (a member that explain names is proven by the digest: no hint)
+    raise click.ClickException(f"{path}: not the logged event: {why}")
 
 
 @receipt_group.command("verify")
@@ -221,7 +277,8 @@ def _event_matches(entry: LogEntry, path: Path) -> None:
 @click.option("--quorum", type=int, default=None)
 @click.option("--policy", "policy_file", default=None, type=click.Path(dir_okay=False))
 @click.option("--event", "event", default=None, type=click.Path(dir_okay=False, exists=True),
-              help="The event document (JSON) the receipt should be for.")
+              help="The event the receipt should be for: as captured, or as GET "
+              "/epcis/events/{id} returns it (JSON event, or an EPCIS document holding it).")
 def receipt_verify(file: str, vkey: str, witnesses: tuple[str, ...], quorum: int | None,
                    policy_file: str | None, event: str | None) -> None:
     """Check a receipt offline, and optionally that EVENT is the logged event."""
@@ -232,10 +289,11 @@ def receipt_verify(file: str, vkey: str, witnesses: tuple[str, ...], quorum: int
         entry = LogEntry.decode(receipt.extra or b"")
     except (ReceiptError, EntryError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    if event:
-        _event_matches(entry, Path(event))
+    found = _event_matches(entry, Path(event)) if event else None
     click.echo(f"OK entry {receipt.index} in {cp.origin} size {cp.size}: "
                f"{entry.event_hash_id} by {entry.party} at {entry.record_time}")
+    for note in found.notes if found else ():
+        click.echo(f"  {note}")
 
 
 @click.group("witness")
@@ -255,10 +313,6 @@ def witness_group() -> None:
 def witness_serve(key_file: str, logs: tuple[str, ...], state_file: str, host: str,
                   port: int) -> None:
     """Serve POST /add-checkpoint."""
-    import uvicorn
-
-    from corridor.api.log_routes import witness_app
-
     try:
         signer = parse_skey(Path(key_file).read_text())
         verifiers = [parse_vkey(v) for v in logs]

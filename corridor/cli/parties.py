@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
 
-from corridor.config import Settings
+from corridor.cli.node_dir import data_dir_option, init_option, node_settings, require_node
 from corridor.store import parties as store
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
 
-_db_option = click.option("--db", "db_url", default=None, metavar="URL",
-                          help="Database URL (default: CORRIDOR_DB or the SQLite file in the "
-                               "data directory).")
+_db_url_option = click.option("--db", "db_url", default=None, metavar="URL",
+                              help="Database URL (default: CORRIDOR_DB or the SQLite file in "
+                                   "the data directory).")
+
+
+def _db_option(f: Callable) -> Callable:
+    """--db, --data-dir and --init (the node's database; created only with --init)."""
+    return _db_url_option(data_dir_option(init_option(f)))
 
 
 @contextmanager
 def _connection(db_url: str | None) -> Iterator[Connection]:
-    settings = Settings(db_url=db_url or "")
+    settings = node_settings(db_url)
+    require_node(settings)
     db = Database(settings.db_url)
     conn = db.connect()
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corridor.epcis.identifiers import gln13
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -22,20 +24,7 @@ class Actor:
     @property
     def gln(self) -> str:
         """The 13-digit GLN of the party (for CBV business transaction URNs)."""
-        return gln_from_parts(self.prefix, "00000")
-
-
-def gs1_check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit for a digit string without its check digit."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return str((10 - total % 10) % 10)
-
-
-def gln_from_parts(prefix: str, location_ref: str) -> str:
-    body = prefix + location_ref
-    return body + gs1_check_digit(body)
+        return gln13(self.prefix, "00000")
 
 
 ACTORS: tuple[Actor, ...] = (

@@ -9,10 +9,24 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from corridor.capture import capture_document
 from corridor.config import Settings
 from corridor.demo.actors import ACTORS, AUDITOR_GRANTS, Actor
-from corridor.demo.scenario import AS_OF, documents, generate
+from corridor.demo.fx_history import seed_history
+from corridor.demo.scenario import AS_OF, Scenario, documents, generate, master_data_documents
+from corridor.epcis.documents import read_document
+from corridor.fx.importer import import_bundled
+from corridor.node import RunningLog, open_ledger
 from corridor.store.db import Connection, Database
+from corridor.store.fx_store import count_rates
+from corridor.store.migrations import migrate
+from corridor.store.parties import (
+    PartyError,
+    add_party,
+    find_party,
+    grant_auditor,
+    hash_api_key,
+)
 
 
 class DemoError(RuntimeError):
@@ -66,8 +80,6 @@ def demo_api_key(seed: int, slug: str) -> str:
 
 
 def _register(conn: Connection, actor: Actor, seed: int) -> DemoParty:
-    from corridor.store.parties import PartyError, add_party, find_party, hash_api_key
-
     try:
         party = find_party(conn, actor.pgln)
     except PartyError:
@@ -80,24 +92,22 @@ def _register(conn: Connection, actor: Actor, seed: int) -> DemoParty:
     return DemoParty(actor.slug, party.name, party.identifier, party.role, party.id, key)
 
 
-def _fx(conn: Connection) -> int:
-    from corridor.fx.importer import import_bundled
-    from corridor.store.fx_store import count_rates
-
+def _fx(conn: Connection, scenario: Scenario) -> int:
+    """The recorded tables, then a rate for every business day of the scenario's period
+    (corridor/demo/data/fx_history.yml), so no invoice is valued at a later rate."""
     if count_rates(conn) == 0:
         import_bundled(conn)
+    events = scenario.all_events()
+    if events:
+        seed_history(conn, events[0].time.date(), events[-1].time.date())
     return count_rates(conn)
 
 
-def _describe_places(conn: Connection, ledger: object, parties: dict[str, DemoParty]) -> None:
+def _describe_places(conn: Connection, ledger: RunningLog, parties: dict[str, DemoParty]
+                     ) -> None:
     """Each operator captures the master data of its sites (names, countries, coordinates)
-    through the capture path; the dashboard reads its places from them. Repeating it changes
-    nothing."""
-    from corridor.capture import capture_document
-    from corridor.demo.scenario import master_data_documents
-    from corridor.epcis.documents import read_document
-    from corridor.store.master_data import add_vocabulary_attributes, vocabulary_rows
-
+    through the capture path, which stores it; the dashboard reads its places from them.
+    Repeating it changes nothing."""
     for slug, doc in master_data_documents():
         party = parties[slug]
         parsed = read_document(json.dumps(doc).encode(), "application/ld+json")
@@ -105,23 +115,14 @@ def _describe_places(conn: Connection, ledger: object, parties: dict[str, DemoPa
                                   party_identifier=party.identifier)
         if not result.success:
             raise DemoError(f"capture of {slug}'s master data was refused: {result.errors[:3]}")
-        # The capture path keeps the location hierarchy of master data, not yet attributes.
-        with conn.transaction():
-            add_vocabulary_attributes(conn, vocabulary_rows(parsed.header, parsed.namespaces))
 
 
 def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
-              ledger: object | None = None) -> DemoSummary:
+              ledger: RunningLog | None = None) -> DemoSummary:
     """Load `shipments` shipments of the scenario drawn from `seed` into the node's database.
 
     `ledger` is the node's running log (corridor.node.RunningLog) when the caller already has
     one (corridor serve); otherwise one is opened on `settings`."""
-    from corridor.capture import capture_document
-    from corridor.epcis.documents import read_document
-    from corridor.node import open_ledger
-    from corridor.store.migrations import migrate
-    from corridor.store.parties import grant_auditor
-
     if shipments < 1:
         raise DemoError(f"shipments: must be at least 1, got {shipments}")
     db = Database(settings.db_url)
@@ -134,9 +135,9 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
         parties = {a.slug: _register(conn, a, seed) for a in ACTORS}
         for auditor, party in AUDITOR_GRANTS:
             grant_auditor(conn, parties[auditor].party_id, parties[party].party_id)
-        rates = _fx(conn)
-        _describe_places(conn, ledger, parties)
         scenario = generate(shipments, seed)
+        rates = _fx(conn, scenario)
+        _describe_places(conn, ledger, parties)
         total = sum(1 for _ in scenario.all_events())
         ids = [p.party_id for p in parties.values()]
         marks = ",".join("?" * len(ids))
@@ -156,10 +157,10 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
                                     f"{result.errors[:3]}")
                 summary.events_captured += result.stored
                 summary.documents += 1
-        note = ledger.sign_now()  # type: ignore[attr-defined]
+        note = ledger.sign_now()
         summary.checkpoint_size = int(note.decode().split("\n")[1])
     finally:
         conn.close()
         if own_ledger:
-            ledger.close()  # type: ignore[attr-defined]
+            ledger.close()
     return summary

@@ -220,96 +220,150 @@ def _dwell(rng: random.Random, place: str, low: float = 0.7, high: float = 1.3) 
 
 def _travel(b: _Builder, depart: datetime) -> None:
     """All events of one container from its plant to the buyer. Leg transit times and port
-    dwell times are drawn around geography.TYPICAL_LEG_DAYS / TYPICAL_DWELL_DAYS."""
+    dwell times are drawn around geography.TYPICAL_LEG_DAYS / TYPICAL_DWELL_DAYS, in the
+    order of the journey (the stages draw from `b.rng` one after the other)."""
+    po = f"PO-2026-{1000 + (b.plan.number - 1) // CONTAINERS_PER_ORDER}"
+    _dispatch(b, depart, po)
+    leave = _through_kazakh_port(b, depart)
+    leave = _across_caspian(b, leave)
+    leave = _across_caucasus(b, leave)
+    leave = _across_black_sea(b, leave)
+    leave = _to_italy(b, leave)
+    _deliver(b, leave, po)
+
+
+def _dispatch(b: _Builder, depart: datetime, po: str) -> None:
+    """Packing at the plant, shipping with the order's documents, departure by rail."""
     plan, rng = b.plan, b.rng
-    P = PLACE_BY_KEY  # a short alias keeps the itinerary readable
-    origin, kz_port, c_port, _, g_port, _, i_port, _ = plan.route
+    origin = PLACE_BY_KEY[plan.route[0]]
     shipper = plan.shipper
     lot_qty = [{"epcClass": plan.lot, "quantity": plan.net_kg, "uom": "KGM"}]
     invoice = {"cor:invoiceAmount": f"{plan.invoice_amount:.2f}",
                "cor:invoiceCurrency": plan.invoice_currency, "cor:cnCode": plan.product.cn}
-
-    b.emit(shipper, depart - _hours(rng, 10, 16), P[origin], {
+    b.emit(shipper, depart - _hours(rng, 10, 16), origin, {
         "type": "AggregationEvent", "parentID": plan.container, "childEPCs": list(plan.units),
         "action": "ADD", "bizStep": "packing", "disposition": "in_progress",
-        "readPoint": {"id": P[origin].sgln}, "bizLocation": {"id": P[origin].sgln},
+        "readPoint": {"id": origin.sgln}, "bizLocation": {"id": origin.sgln},
         "childQuantityList": lot_qty, **b.transfer(),
     })
-    po = f"PO-2026-{1000 + (plan.number - 1) // CONTAINERS_PER_ORDER}"
-    b.observe(shipper, depart - _hours(rng, 1, 3), P[origin], "shipping", "in_transit", {
+    b.observe(shipper, depart - _hours(rng, 1, 3), origin, "shipping", "in_transit", {
         "bizTransactionList": [_bt(b.buyer, "po", po), _bt(b.shipper, "inv", plan.invoice_id),
                                _bt(b.shipper, "desadv", f"DESADV-{plan.number:06d}")],
         **invoice,
     })
-    b.observe("kzrail", depart, P[origin], "departing", "in_transit")
-    # Kazakh rail to the Caspian.
-    t = depart + _leg(rng, origin, kz_port)
-    b.observe("kzrail", t, P[kz_port], "arriving", "in_transit")
-    leave = t + _dwell(rng, kz_port)
-    b.observe(PLACE_OPERATOR[kz_port], t + _hours(rng, 1, 4), P[kz_port], "receiving", "in_progress")
-    b.observe("customs", t + _hours(rng, 5, 11), P[kz_port], "inspecting", "conformant")
+    b.observe("kzrail", depart, origin, "departing", "in_transit")
+
+
+def _through_kazakh_port(b: _Builder, depart: datetime) -> datetime:
+    """Kazakh rail to the Caspian, the port (customs, a hold when the ferry load is reduced),
+    loading on the ferry. Returns the ferry's departure."""
+    plan, rng = b.plan, b.rng
+    origin, key = plan.route[0], plan.route[1]
+    port, operator = PLACE_BY_KEY[key], PLACE_OPERATOR[key]
+    t = depart + _leg(rng, origin, key)
+    b.observe("kzrail", t, port, "arriving", "in_transit")
+    leave = t + _dwell(rng, key)
+    b.observe(operator, t + _hours(rng, 1, 4), port, "receiving", "in_progress")
+    b.observe("customs", t + _hours(rng, 5, 11), port, "inspecting", "conformant")
     if plan.delayed_days:
-        b.observe(PLACE_OPERATOR[kz_port], t + _hours(rng, 12, 16), P[kz_port], "holding", "in_progress", {
+        b.observe(operator, t + _hours(rng, 12, 16), port, "holding", "in_progress", {
             "cor:holdReason": "Ferry load reduced: Caspian water level limits draft at "
-                              f"{P[kz_port].name}; container rolled to a later sailing",
+                              f"{port.name}; container rolled to a later sailing",
         })
         leave += timedelta(days=plan.delayed_days)
-    b.observe(PLACE_OPERATOR[kz_port], leave - _hours(rng, 3, 6), P[kz_port], "loading", "in_transit", {
+    b.observe(operator, leave - _hours(rng, 3, 6), port, "loading", "in_transit", {
         "bizTransactionList": [_bt(ACTOR_BY_SLUG["ferry"], "bol",
                                    f"CFL-BL-{plan.number:06d}")]})
-    b.observe("ferry", leave, P[kz_port], "departing", "in_transit")
-    # The Caspian crossing.
-    t = leave + _leg(rng, kz_port, c_port)
+    b.observe("ferry", leave, port, "departing", "in_transit")
+    return leave
+
+
+def _across_caspian(b: _Builder, leave: datetime) -> datetime:
+    """The ferry crossing (logger readings reported on arrival) and the Azerbaijani port.
+    Returns the train's departure."""
+    plan, rng = b.plan, b.rng
+    kz_port, key = plan.route[1], plan.route[2]
+    port = PLACE_BY_KEY[key]
+    t = leave + _leg(rng, kz_port, key)
     if plan.has_logger:
-        b.sensor("ferry", leave, t, _vessel("ferry", rng), P[c_port],
+        b.sensor("ferry", leave, t, _vessel("ferry", rng), port,
                  alarm=plan.outcome == "damaged" and rng.random() < 0.5)
-    b.observe("ferry", t, P[c_port], "arriving", "in_transit")
-    leave = t + _dwell(rng, c_port)
-    b.observe(PLACE_OPERATOR[c_port], t + _hours(rng, 1, 4), P[c_port], "unloading", "in_progress")
-    b.observe("azrail", leave, P[c_port], "departing", "in_transit")
-    # Rail across Azerbaijan, handover to Georgian Railway at the border.
+    b.observe("ferry", t, port, "arriving", "in_transit")
+    leave = t + _dwell(rng, key)
+    b.observe(PLACE_OPERATOR[key], t + _hours(rng, 1, 4), port, "unloading", "in_progress")
+    b.observe("azrail", leave, port, "departing", "in_transit")
+    return leave
+
+
+def _across_caucasus(b: _Builder, leave: datetime) -> datetime:
+    """Rail across Azerbaijan, handover to Georgian Railway at the border, the Georgian port.
+    Returns the ship's departure."""
+    plan, rng = b.plan, b.rng
+    c_port, key = plan.route[2], plan.route[4]
+    port, operator = PLACE_BY_KEY[key], PLACE_OPERATOR[key]
     t = leave + _leg(rng, c_port, "border")
-    b.observe("gerail", t, P["border"], "accepting", "in_transit")
-    t += _leg(rng, "border", g_port)
-    b.observe("gerail", t, P[g_port], "arriving", "in_transit")
-    leave = t + _dwell(rng, g_port)
-    b.observe(PLACE_OPERATOR[g_port], t + _hours(rng, 1, 5), P[g_port], "receiving", "in_progress")
-    b.observe(PLACE_OPERATOR[g_port], leave - _hours(rng, 4, 12), P[g_port], "loading", "in_transit", {
+    b.observe("gerail", t, PLACE_BY_KEY["border"], "accepting", "in_transit")
+    t += _leg(rng, "border", key)
+    b.observe("gerail", t, port, "arriving", "in_transit")
+    leave = t + _dwell(rng, key)
+    b.observe(operator, t + _hours(rng, 1, 5), port, "receiving", "in_progress")
+    b.observe(operator, leave - _hours(rng, 4, 12), port, "loading", "in_transit", {
         "bizTransactionList": [_bt(ACTOR_BY_SLUG["euxine"], "bol",
                                    f"EUX-BS-{plan.number:06d}")]})
-    b.observe("euxine", leave, P[g_port], "departing", "in_transit")
-    # The Black Sea crossing to Constanta.
-    t = leave + _leg(rng, g_port, "constanta")
+    b.observe("euxine", leave, port, "departing", "in_transit")
+    return leave
+
+
+def _across_black_sea(b: _Builder, leave: datetime) -> datetime:
+    """The Black Sea crossing to Constanta (logger readings reported on arrival) and the
+    transshipment onto the Mediterranean service. Returns that ship's departure."""
+    plan, rng = b.plan, b.rng
+    constanta = PLACE_BY_KEY["constanta"]
+    t = leave + _leg(rng, plan.route[4], "constanta")
     if plan.has_logger:
-        b.sensor("euxine", leave, t, _vessel("euxine", rng), P["constanta"],
+        b.sensor("euxine", leave, t, _vessel("euxine", rng), constanta,
                  alarm=plan.outcome == "damaged")
-    b.observe("euxine", t, P["constanta"], "arriving", "in_transit")
+    b.observe("euxine", t, constanta, "arriving", "in_transit")
     leave = t + _dwell(rng, "constanta")
-    b.observe("constanta", t + _hours(rng, 2, 6), P["constanta"], "unloading", "in_progress")
-    # Transshipment onto the Mediterranean service.
-    b.observe("constanta", leave - _hours(rng, 3, 10), P["constanta"], "loading",
+    b.observe("constanta", t + _hours(rng, 2, 6), constanta, "unloading", "in_progress")
+    b.observe("constanta", leave - _hours(rng, 3, 10), constanta, "loading",
               "in_transit", {"bizTransactionList": [_bt(ACTOR_BY_SLUG["euxine"], "bol",
                                                         f"EUX-MED-{plan.number:06d}")]})
-    b.observe("euxine", leave, P["constanta"], "departing", "in_transit")
-    t = leave + _leg(rng, "constanta", i_port)
-    b.observe("euxine", t, P[i_port], "arriving", "in_transit")
-    leave = t + _dwell(rng, i_port)
-    b.observe(PLACE_OPERATOR[i_port], t + _hours(rng, 1, 4), P[i_port], "unloading", "in_progress")
-    # Road to the buyer, receipt and inspection.
-    t = leave + _leg(rng, i_port, "brescia")
-    b.observe("buyer", t, P["brescia"], "receiving", "in_progress", {
+    b.observe("euxine", leave, constanta, "departing", "in_transit")
+    return leave
+
+
+def _to_italy(b: _Builder, leave: datetime) -> datetime:
+    """The Mediterranean leg to the Italian port and unloading there. Returns the truck's
+    departure."""
+    rng = b.rng
+    key = b.plan.route[6]
+    port = PLACE_BY_KEY[key]
+    t = leave + _leg(rng, "constanta", key)
+    b.observe("euxine", t, port, "arriving", "in_transit")
+    leave = t + _dwell(rng, key)
+    b.observe(PLACE_OPERATOR[key], t + _hours(rng, 1, 4), port, "unloading", "in_progress")
+    return leave
+
+
+def _deliver(b: _Builder, leave: datetime, po: str) -> None:
+    """Road to the buyer, receipt, inspection (with the quantity received) and unpacking."""
+    plan, rng = b.plan, b.rng
+    brescia = PLACE_BY_KEY["brescia"]
+    t = leave + _leg(rng, plan.route[6], "brescia")
+    b.observe("buyer", t, brescia, "receiving", "in_progress", {
         "bizTransactionList": [_bt(b.buyer, "po", po),
                                _bt(b.buyer, "recadv", f"RECADV-{plan.number:06d}")]})
     t += _hours(rng, 4, 20)
     received = plan.net_kg
     if plan.outcome == "mismatch_quantity":
         received -= 1000 * rng.randint(1, 3) + rng.randint(0, 400)
-    b.observe("buyer", t, P["brescia"], "inspecting", plan.outcome, {
+    b.observe("buyer", t, brescia, "inspecting", plan.outcome, {
         "quantityList": [{"epcClass": plan.lot, "quantity": received, "uom": "KGM"}]})
-    b.emit("buyer", t + _hours(rng, 1, 6), P["brescia"], {
+    b.emit("buyer", t + _hours(rng, 1, 6), brescia, {
         "type": "AggregationEvent", "parentID": plan.container, "childEPCs": list(plan.units),
         "action": "DELETE", "bizStep": "unpacking", "disposition": "in_progress",
-        "readPoint": {"id": P["brescia"].sgln}, "bizLocation": {"id": P["brescia"].sgln},
+        "readPoint": {"id": brescia.sgln}, "bizLocation": {"id": brescia.sgln},
         **b.transfer(),
     })
 
@@ -427,18 +481,17 @@ def document(events: list[dict[str, Any]], creation_date: str) -> dict[str, Any]
 def master_data_documents(creation_date: str = "2026-01-01T00:00:00Z"
                           ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(operator slug, EPCIS document) describing the places: each operator sends the master
-    data of its own sites, in the header of a document without events (EPCIS 2.0 capture
-    carries master data in epcisHeader.epcisMasterData)."""
+    data of its own sites, an EPCISMasterDataDocument (vocabularies in
+    epcisHeader.epcisMasterData, where an EPCISDocument carries them too)."""
     by_operator: dict[str, list[Place]] = {}
     for place in PLACES:
         by_operator.setdefault(PLACE_OPERATOR[place.key], []).append(place)
     for slug, places in by_operator.items():
         yield slug, {
             "@context": [EPCIS_CONTEXT],
-            "type": "EPCISDocument",
+            "type": "EPCISMasterDataDocument",
             "schemaVersion": "2.0",
             "creationDate": creation_date,
             "epcisHeader": {"epcisMasterData": {
                 "vocabularyList": [location_vocabulary(tuple(places))]}},
-            "epcisBody": {"eventList": []},
         }

@@ -2,12 +2,13 @@
  *
  * prehash(event, namespaces) returns the pre-hash string, or None: "use the Python path".
  * The Python module stays the reference: every value or shape this file does not handle
- * itself goes to the same Python renderer hash_fast uses (passed in by configure()), and any
- * exception on the way (hash_fast.Fallback included) is cleared and gives None, so the Python
- * path computes the result (or raises) exactly as without this module.
+ * itself goes to the same Python renderer hash_fast uses (hash_plan, hash_pieces: passed in
+ * by hash_native through configure()), and any exception on the way (hash_pieces.Fallback
+ * included) is cleared and gives None, so the Python path computes the result (or raises)
+ * exactly as without this module.
  *
- * Per-field caches are the Python dicts of hash_fast._pieces, shared with the Python path.
- * Only ASCII strings are converted here; anything else is handed back to Python.
+ * Per-field caches are the Python dicts of hash_pieces.field_caches, shared with the Python
+ * path. Only ASCII strings are converted here; anything else is handed back to Python.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,7 +23,7 @@
 typedef struct {
     PyObject *name;    /* "epc" */
     PyObject *name_eq; /* "epc=" */
-    PyObject *cache;   /* dict raw value -> piece, shared with hash_fast */
+    PyObject *cache;   /* dict raw value -> piece, shared with hash_pieces */
 } Field;
 
 #define SLOTS 20
@@ -440,8 +441,9 @@ static PyObject *call_render(Ev *e, PyObject *render, PyObject *v) {
 
 static PyObject *concat(PyObject *a, PyObject *b) { return PyUnicode_Concat(a, b); }
 
-/* _piece of a float: `name=` + canon(str(v)), which for a finite float is str(int(v)) when
-   it is integral, else str(v) (float(str(v)) == v; no dot-free identifier reads as one) */
+/* hash_pieces.piece of a float: `name=` + canon(str(v)), which for a finite float is
+   str(int(v)) when it is integral, else str(v) (float(str(v)) == v; no dot-free identifier
+   reads as one) */
 static PyObject *float_piece(Ev *e, Field *f, PyObject *v) {
     double d = PyFloat_AS_DOUBLE(v);
     if (!isfinite(d)) return call_piece(e, f, v);
@@ -460,7 +462,7 @@ static PyObject *float_piece(Ev *e, Field *f, PyObject *v) {
     return r;
 }
 
-/* hash_fast._piece: `name=canonical` of one value, through the field's cache */
+/* hash_pieces.piece: `name=canonical` of one value, through the field's cache */
 static PyObject *piece(Ev *e, Field *f, PyObject *v) {
     if (PyFloat_CheckExact(v)) return float_piece(e, f, v);
     if (!PyUnicode_CheckExact(v)) return call_piece(e, f, v);
@@ -761,7 +763,7 @@ static PyObject *render_time(Ev *e, PyObject *v) {
     return r;
 }
 
-/* ---- the event's vocabulary URIs (hash_fast._uris) ---- */
+/* ---- the event's vocabulary URIs (hash_event_uris.event_uris) ---- */
 
 static int add_vocab(PyObject *found, PyObject *kind, PyObject *value) {
     if (value == NULL || value == Py_None || PyList_CheckExact(value)) return 0;
@@ -847,7 +849,7 @@ fail:
     return NULL;
 }
 
-/* a top-level `prefix:name` extension with a plain str value (hash_fast._extension_tail):
+/* a top-level `prefix:name` extension with a plain str value (hash_native._extension_tail):
    1 with *out set, 0 when Python decides, -1 error */
 static int extension_c(Ev *e, PyObject *key, Py_ssize_t colon, PyObject *value, PyObject **out) {
     *out = NULL;
@@ -914,7 +916,7 @@ static PyObject *prehash_impl(PyObject *event, PyObject *ns) {
     PyObject *slots[SLOTS] = {NULL};
     PyObject *tail = NULL, *result = NULL;
 
-    /* hash_fast._setup(namespaces) when the namespaces are not the ones set up */
+    /* hash_pieces.setup_for(namespaces) when the namespaces are not the ones set up */
     PyObject *cur = PyObject_GetAttr(Setup_cls, S_ns);
     PyObject *size = cur ? PyObject_GetAttr(Setup_cls, S_size) : NULL;
     if (size == NULL) {
@@ -1008,7 +1010,7 @@ static PyObject *prehash_impl(PyObject *event, PyObject *ns) {
             switch (id) {
             case P_TZO: case P_PARENT: case P_ACTION: case P_TRANSF: case P_BIZSTEP: case P_DISP: {
                 Field f = {plan_name[id], plan_name_eq[id], plan_cache[id]};
-                /* _piece(name, value, c, cache) is what the scalar renderer does */
+                /* piece(name, value, c, cache) is what the scalar renderer does */
                 out = plan_cache[id] == NULL ? call_render(&e, plan_render[id], value)
                                              : piece(&e, &f, value);
                 break;

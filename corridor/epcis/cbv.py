@@ -56,6 +56,46 @@ PREFIXES: dict[str, tuple[str, ...]] = {
     "eventType": ("epcis:", EPCIS_VOC),
 }
 
+# kind -> the prefixes a standard word of that kind may carry, for each kind with a word list
+WORD_PREFIXES: dict[str, tuple[str, ...]] = {
+    **PREFIXES,
+    "sensorAlertType": PREFIXES["measurementType"],
+    "component": (CBV_WEB + "Comp-", "cbv:Comp-"),
+}
+# The CBV namespaces (CBV 1.x URNs, the CBV 2.0 web vocabulary, its CURIE and its older host):
+# a value there, or after a CBV kind's own prefix (`https://gs1.org/voc/Bizstep-`), must spell
+# a standard word of its kind; a value outside them is a user vocabulary URI. (The GS1 Web
+# Vocabulary, `gs1:`, is not the CBV: measurement and alert types there pass as URIs.)
+CBV_NAMESPACES = (CBV_URN, CBV_WEB, "cbv:", "http://ns.gs1.org/cbv/", "https://ns.gs1.org/cbv/")
+CHECKED_PREFIXES: dict[str, tuple[str, ...]] = {
+    kind: CBV_NAMESPACES + (PREFIXES[kind] if kind in _CBV_KINDS else ())
+    for kind in WORD_PREFIXES}
+
+
+def spelled_word(kind: str, value: str) -> str | None:
+    """The standard word of `kind` that `value` spells, bare or after one of the kind's
+    prefixes (exact case), or None."""
+    known = words(kind)
+    if value in known:
+        return value
+    for prefix in WORD_PREFIXES[kind]:
+        if value.startswith(prefix) and value[len(prefix):] in known:
+            return value[len(prefix):]
+    return None
+
+
+def near_word(kind: str, value: str) -> str | None:
+    """The standard word `value` is a miscased or misspaced spelling of (`Arriving`,
+    `in transit`), or None."""
+    folded = value.rpartition(":")[2].rpartition("-")[2] if ":" in value else value
+    return _folded(kind).get(folded.lower().replace(" ", "_").replace("-", "_"))
+
+
+@cache
+def _folded(kind: str) -> dict[str, str]:
+    return {word.lower(): word for word in words(kind)}
+
+
 # kind -> (XML form prefix, web-vocabulary prefix) of the standard words
 _XML: dict[str, tuple[str, str]] = {
     **{kind: (f"{CBV_URN}{urn}:", CBV_WEB + term)

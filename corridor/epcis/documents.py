@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import orjson
 from lxml import etree
 
-from corridor.epcis import safe_xml, validation, xml_read
+from corridor.epcis import rules, safe_xml, streaming, validation, xml_read, xml_write
 from corridor.epcis.jsonld import context_namespaces, load_json
 from corridor.epcis.problems import EpcisError, Problem
 
@@ -27,6 +27,7 @@ __all__ = [
     "context_namespaces",
     "iter_events",
     "read_document",
+    "read_document_reporting",
     "sniff_media_type",
     "to_jsonld",
     "to_xml",
@@ -69,13 +70,48 @@ def read_document(data: bytes, media_type: str | None = None, *, validate: bool 
 
 
 def _read_json(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocument:
-    limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+    limit = safe_xml.limit_of(max_bytes)
     if len(data) > limit:
         raise safe_xml.too_large(limit)
     doc = load_json(data)
     if validate:
         check_json_document(doc, data)
     return split_json_document(doc)
+
+
+def read_document_reporting(data: bytes, media_type: str | None = None, *,
+                            max_bytes: int | None = None) -> tuple[EpcisDocument, list[Problem]]:
+    """Parse a whole document and validate it once, returning its problems instead of raising
+    them (as the GS1 reference hash generator does, which reads documents that are not valid).
+    Raises EpcisError only where reading cannot go on: input that does not parse, no EPCIS
+    document (JSON: no event list), or a faulty document whose form is beyond conversion."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if sniff_media_type(data, media_type) == "xml":
+        root = safe_xml.parse_bytes(data, max_bytes)
+        problems = validation.validate_xml_tree(root)
+        doc = _read_faulty(document_from_xml, root, problems)
+        return doc, problems or xml_content_problems(root, doc)
+    limit = safe_xml.limit_of(max_bytes)
+    if len(data) > limit:
+        raise safe_xml.too_large(limit)
+    parsed = load_json(data)
+    problems = validation.validate_json_document(parsed, data) + validation.nul_problems(
+        parsed, data)
+    return _read_faulty(split_json_document, parsed, problems), problems
+
+
+def _read_faulty(read: Callable[[object], EpcisDocument], source: object,
+                 problems: list[Problem]) -> EpcisDocument:
+    """read(source); where a document with problems is beyond it, those problems are why."""
+    try:
+        return read(source)
+    except EpcisError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        if not problems:
+            raise
+        raise EpcisError(problems) from None
 
 
 def check_json_document(doc: object, data: bytes) -> None:
@@ -91,10 +127,11 @@ def split_json_document(doc: object) -> EpcisDocument:
     if not isinstance(doc, dict):
         raise EpcisError([Problem("/", "epcis-document", "a document must be a JSON object")])
     kind = doc.get("type")
+    if kind == "EPCISMasterDataDocument":  # vocabularies only: the header is the document
+        return EpcisDocument(kind, dict(doc), [], context_namespaces(doc.get("@context")))
     if kind not in ("EPCISDocument", "EPCISQueryDocument"):
         raise EpcisError([Problem("/type", "epcis-document",
-                                  f"type must be EPCISDocument or EPCISQueryDocument, "
-                                  f"not {kind!r}")])
+                                  f"type must be one of {', '.join(KINDS)}, not {kind!r}")])
     path = validation.event_list_path(doc)
     if path is None:
         where = "/epcisBody/eventList" if kind == "EPCISDocument" \
@@ -122,17 +159,19 @@ def _read_xml(data: bytes, validate: bool, max_bytes: int | None) -> EpcisDocume
             raise EpcisError(problems)
     doc = document_from_xml(root)
     if validate:
-        problems = xml_limit_problems(root, doc)
+        problems = xml_content_problems(root, doc)
         if problems:
             raise EpcisError(problems)
     return doc
 
 
-def xml_limit_problems(root: etree._Element, doc: EpcisDocument) -> list[Problem]:
-    """The size limits of JSON documents (validation.limit_problems) applied to an XML
-    document's JSON-LD form: located by the JSON pointer of that form (so that a faulty
-    event is that event's problem) and the XML line of the event."""
+def xml_content_problems(root: etree._Element, doc: EpcisDocument) -> list[Problem]:
+    """The size limits of JSON documents (validation.limit_problems) and the standard's
+    rules (corridor.epcis.rules) applied to an XML document's JSON-LD form: located by the
+    JSON pointer of that form (so that a faulty event is that event's problem) and the XML
+    line of the event (of the element at fault, for a rule)."""
     problems = validation.limit_problems(doc.header, [])
+    problems += rules.xml_header_problems(doc.header, root)
     if doc.events:
         path = (["epcisBody", "queryResults", "resultsBody", "eventList"]
                 if doc.kind == "EPCISQueryDocument" else ["epcisBody", "eventList"])
@@ -142,6 +181,7 @@ def xml_limit_problems(root: etree._Element, doc: EpcisDocument) -> list[Problem
                                     f" <{xml_read.local(element)}> at line"
                                     f" {element.sourceline})")
                             for p in validation.limit_problems(event, [*path, index]))
+            problems.extend(rules.xml_event_problems(event, element, [*path, index]))
     return problems
 
 
@@ -173,16 +213,18 @@ def validate_bytes(data: bytes, media_type: str | None = None, *,
         data = data.encode("utf-8")
     syntax = sniff_media_type(data, media_type)
     try:
-        limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+        limit = safe_xml.limit_of(max_bytes)
         if len(data) > limit:
             raise safe_xml.too_large(limit)
         if len(data) > STREAM_FROM:
-            from corridor.epcis import streaming
-
             streaming.check_stream(io.BytesIO(data), syntax, max_bytes=limit)
             return []
         if syntax == "xml":
-            return validation.validate_xml_tree(safe_xml.parse_bytes(data, limit))
+            root = safe_xml.parse_bytes(data, limit)
+            problems = validation.validate_xml_tree(root)
+            if problems or xml_read.local(root) not in KINDS:
+                return problems
+            return xml_content_problems(root, document_from_xml(root))
         doc = load_json(data)
         problems = validation.validate_json_document(doc, data)
         return problems + validation.nul_problems(doc, data)
@@ -193,26 +235,30 @@ def validate_bytes(data: bytes, media_type: str | None = None, *,
 # ---- streaming ----
 
 def iter_events(stream: BinaryIO, media_type: str | None = None, *, validate: bool = True,
-                max_bytes: int | None = None) -> Iterator[tuple[dict, dict[str, str]]]:
+                max_bytes: int | None = None,
+                report: Callable[[list[Problem]], None] | None = None,
+                ) -> Iterator[tuple[dict, dict[str, str]]]:
     """Yield (event, namespaces) one at a time without holding the whole document.
 
     XML streams through a safe incremental parser that drops each event once converted; JSON
     through json_stream (the C `json` scanner on one value at a time). With `validate`, JSON
     events are checked in batches of 256 against the schema's event definition (the rest of
     the document at the end) and XML against the XSD while parsing; the first fault raises
-    EpcisError, after the events before it have been yielded. A seekable stream whose size is
-    over the limit is refused before anything is read."""
-    from corridor.epcis import streaming
-
-    limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+    EpcisError, after the events before it have been yielded. With `report` (and `validate`),
+    problems go to that callback instead and reading goes on (streaming's module docstring
+    says where it still raises). A seekable stream whose size is over the limit is refused
+    before anything is read."""
+    limit = safe_xml.limit_of(max_bytes)
     size = _remaining_size(stream)
     if size is not None and size > limit:
         raise safe_xml.too_large(limit)  # known too large: refuse before reading anything
     peek = _Peekable(stream)
     if sniff_media_type(peek.head(64), media_type) == "xml":
-        yield from streaming.iter_xml_events(peek, validate=validate, max_bytes=limit)
+        yield from streaming.iter_xml_events(peek, validate=validate, max_bytes=limit,
+                                             report=report)
     else:
-        yield from streaming.iter_json_events(peek, validate=validate, max_bytes=limit)
+        yield from streaming.iter_json_events(peek, validate=validate, max_bytes=limit,
+                                              report=report)
 
 
 def _remaining_size(stream: BinaryIO) -> int | None:
@@ -273,7 +319,5 @@ def to_json_bytes(doc: EpcisDocument) -> bytes:
 
 def to_xml(doc: EpcisDocument) -> bytes:
     """The document in EPCIS 2.0 XML (event XSD order, CBV words as URNs)."""
-    from corridor.epcis import xml_write
-
     return xml_write.document_to_xml(doc)
 

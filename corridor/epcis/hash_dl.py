@@ -133,117 +133,136 @@ def _key12(uri: str, start: int, dot: int) -> str:
 _Rule = tuple["re.Pattern[str]", Callable[[str, int], str]]
 
 
-def _rules() -> dict[str, list[_Rule]]:
-    """EPC URI scheme prefix -> (full pattern, converter(uri, first_dot)) rules."""
-    def c(pattern: str) -> re.Pattern[str]:
-        return re.compile(pattern)
-
-    def sgtin(u: str, d: int) -> str:
-        return _GTIN_DL + _gtin(u, 17, d) + _SER + _pct(u[32:])
-
-    def sscc(u: str, d: int) -> str:
-        return _SSCC_DL + indicator_key(u[16:d], u[d + 1:])
-
-    def sgln(u: str, d: int) -> str:
-        ext = u[30:]
-        base = _GLN_DL + _key12(u, 16, d)
-        return base if ext == "0" else base + _EXT + _pct(ext)
-
-    def grai(u: str, d: int) -> str:
-        cp = u[16:d]
-        return _DL[AI_GRAI] + "0" + prefix_key(cp, u[d + 1:d + 1 + 12 - len(cp)]) + _pct(u[30:])
-
-    def giai(u: str, d: int) -> str:
-        return _DL[AI_GIAI] + u[16:d] + _pct(u[d + 1:])
-
-    def gsrn(u: str, d: int) -> str:
-        return _DL[AI_GSRN] + prefix_key(u[16:d], u[d + 1:])
-
-    def gsrnp(u: str, d: int) -> str:
-        return _DL[AI_GSRNP] + prefix_key(u[17:d], u[d + 1:])
-
-    def gdti(u: str, d: int) -> str:
-        return _DL[AI_GDTI] + _key12(u, 16, d) + _pct(u[30:])
-
-    def cpi(u: str, d: int) -> str:
-        sep = u.rfind(".")
-        return _DL[AI_CPID] + _pct(u[15:d] + u[d + 1:sep]) + f"/{AI_CPSN}/" + u[sep + 1:]
-
-    def sgcn(u: str, d: int) -> str:
-        return _DL[AI_GCN] + _key12(u, 16, d) + u[30:]
-
-    def ginc(u: str, d: int) -> str:
-        return _DL[AI_GINC] + u[16:d] + _pct(u[d + 1:])
-
-    def gsin(u: str, d: int) -> str:
-        return _DL[AI_GSIN] + prefix_key(u[16:d], u[d + 1:])
-
-    def itip(u: str, d: int) -> str:
-        return _DL[AI_ITIP] + _gtin(u, 16, d) + u[31:33] + u[34:36] + _SER + _pct(u[37:])
-
-    def upui(u: str, d: int) -> str:
-        return _GTIN_DL + _gtin(u, 16, d) + f"/{AI_TPX}/" + _pct(u[31:])
-
-    def pgln(u: str, d: int) -> str:
-        return _DL[AI_PARTY] + _key12(u, 16, d)
-
-    def lgtin(u: str, d: int) -> str:
-        return _GTIN_DL + _gtin(u, 20, d) + _LOT + _pct(u[35:])
-
-    def pat_sgtin(u: str, d: int) -> str:
-        return _GTIN_DL + _gtin(u, 20, d)
-
-    def pat_grai(u: str, d: int) -> str:
-        cp = u[19:d]
-        return _DL[AI_GRAI] + "0" + prefix_key(cp, u[d + 1:d + 1 + 12 - len(cp)])
-
-    def pat_gdti(u: str, d: int) -> str:
-        return _DL[AI_GDTI] + _key12(u, 19, d)
-
-    def pat_sgcn(u: str, d: int) -> str:
-        return _DL[AI_GCN] + _key12(u, 19, d)
-
-    def pat_cpi(u: str, d: int) -> str:
-        return _DL[AI_CPID] + _pct(u[18:d] + u[d + 1:u.rfind(".")])
-
-    def pat_itip(u: str, d: int) -> str:
-        return _DL[AI_ITIP] + _gtin(u, 19, d) + u[34:36] + u[37:39]
-
-    def pat_upui(u: str, d: int) -> str:
-        return _GTIN_DL + _gtin(u, 19, d)
-
-    giai_ref = _serial_ref(30)
-    ginc_ref = _serial_ref(30)
-    return {
-        "urn:epc:id:sgtin:": [(c(rf"urn:epc:id:sgtin:{_GTIN13}\.{_C}{{1,20}}\Z"), sgtin)],
-        "urn:epc:id:sscc:": [(c(r"urn:epc:id:sscc:" + _digits_ref(17) + r"\Z"), sscc)],
-        "urn:epc:id:sgln:": [(c(rf"urn:epc:id:sgln:{_KEY12}\.{_C}{{1,20}}\Z"), sgln)],
-        "urn:epc:id:grai:": [(c(rf"urn:epc:id:grai:{_KEY12DD}\.{_C}{{1,16}}\Z"), grai)],
-        "urn:epc:id:giai:": [(c(rf"urn:epc:id:giai:{giai_ref}\Z"), giai)],
-        "urn:epc:id:gsrn:": [(c(r"urn:epc:id:gsrn:" + _digits_ref(17) + r"\Z"), gsrn)],
-        "urn:epc:id:gsrnp:": [(c(r"urn:epc:id:gsrnp:" + _digits_ref(17) + r"\Z"), gsrnp)],
-        "urn:epc:id:gdti:": [(c(rf"urn:epc:id:gdti:{_KEY12DD}{_C}{{1,20}}\Z"), gdti)],
-        "urn:epc:id:cpi:": [(c(rf"urn:epc:id:cpi:{_cpi_ref(30)}\.\d{{1,12}}\Z"), cpi)],
-        "urn:epc:id:sgcn:": [(c(rf"urn:epc:id:sgcn:{_KEY12}\.\d{{1,12}}\Z"), sgcn)],
-        "urn:epc:id:ginc:": [(c(rf"urn:epc:id:ginc:{ginc_ref}\Z"), ginc)],
-        "urn:epc:id:gsin:": [(c(r"urn:epc:id:gsin:" + _digits_ref(16) + r"\Z"), gsin)],
-        "urn:epc:id:itip:": [(c(rf"urn:epc:id:itip:{_GTIN13}\.\d{{2}}\.\d{{2}}\.{_C}{{1,20}}\Z"),
-                              itip)],
-        "urn:epc:id:upui:": [(c(rf"urn:epc:id:upui:{_GTIN13}\.{_C}{{1,28}}\Z"), upui)],
-        "urn:epc:id:pgln:": [(c(rf"urn:epc:id:pgln:{_KEY12}\Z"), pgln)],
-        "urn:epc:class:lgtin:": [(c(rf"urn:epc:class:lgtin:{_GTIN13}\.{_C}{{1,20}}\Z"), lgtin)],
-        "urn:epc:idpat:sgtin:": [(c(rf"urn:epc:idpat:sgtin:{_GTIN13}\.\*\Z"), pat_sgtin)],
-        "urn:epc:idpat:grai:": [(c(rf"urn:epc:idpat:grai:{_KEY12DD}\.\*\Z"), pat_grai)],
-        "urn:epc:idpat:gdti:": [(c(rf"urn:epc:idpat:gdti:{_KEY12DD}\.\*\Z"), pat_gdti)],
-        "urn:epc:idpat:sgcn:": [(c(rf"urn:epc:idpat:sgcn:{_KEY12DD}\.\*\Z"), pat_sgcn)],
-        "urn:epc:idpat:cpi:": [(c(rf"urn:epc:idpat:cpi:{_cpi_ref(30)}\.\*\Z"), pat_cpi)],
-        "urn:epc:idpat:itip:": [(c(rf"urn:epc:idpat:itip:{_GTIN13}\.\d{{2}}\.\d{{2}}\.\*\Z"),
-                                 pat_itip)],
-        "urn:epc:idpat:upui:": [(c(rf"urn:epc:idpat:upui:{_GTIN13}\.\*\Z"), pat_upui)],
-    }
+def _convert_sgtin(u: str, d: int) -> str:
+    return _GTIN_DL + _gtin(u, 17, d) + _SER + _pct(u[32:])
 
 
-_EPC_RULES = _rules()
+def _convert_sscc(u: str, d: int) -> str:
+    return _SSCC_DL + indicator_key(u[16:d], u[d + 1:])
+
+
+def _convert_sgln(u: str, d: int) -> str:
+    ext = u[30:]
+    base = _GLN_DL + _key12(u, 16, d)
+    return base if ext == "0" else base + _EXT + _pct(ext)
+
+
+def _convert_grai(u: str, d: int) -> str:
+    cp = u[16:d]
+    return _DL[AI_GRAI] + "0" + prefix_key(cp, u[d + 1:d + 1 + 12 - len(cp)]) + _pct(u[30:])
+
+
+def _convert_giai(u: str, d: int) -> str:
+    return _DL[AI_GIAI] + u[16:d] + _pct(u[d + 1:])
+
+
+def _convert_gsrn(u: str, d: int) -> str:
+    return _DL[AI_GSRN] + prefix_key(u[16:d], u[d + 1:])
+
+
+def _convert_gsrnp(u: str, d: int) -> str:
+    return _DL[AI_GSRNP] + prefix_key(u[17:d], u[d + 1:])
+
+
+def _convert_gdti(u: str, d: int) -> str:
+    return _DL[AI_GDTI] + _key12(u, 16, d) + _pct(u[30:])
+
+
+def _convert_cpi(u: str, d: int) -> str:
+    sep = u.rfind(".")
+    return _DL[AI_CPID] + _pct(u[15:d] + u[d + 1:sep]) + f"/{AI_CPSN}/" + u[sep + 1:]
+
+
+def _convert_sgcn(u: str, d: int) -> str:
+    return _DL[AI_GCN] + _key12(u, 16, d) + u[30:]
+
+
+def _convert_ginc(u: str, d: int) -> str:
+    return _DL[AI_GINC] + u[16:d] + _pct(u[d + 1:])
+
+
+def _convert_gsin(u: str, d: int) -> str:
+    return _DL[AI_GSIN] + prefix_key(u[16:d], u[d + 1:])
+
+
+def _convert_itip(u: str, d: int) -> str:
+    return _DL[AI_ITIP] + _gtin(u, 16, d) + u[31:33] + u[34:36] + _SER + _pct(u[37:])
+
+
+def _convert_upui(u: str, d: int) -> str:
+    return _GTIN_DL + _gtin(u, 16, d) + f"/{AI_TPX}/" + _pct(u[31:])
+
+
+def _convert_pgln(u: str, d: int) -> str:
+    return _DL[AI_PARTY] + _key12(u, 16, d)
+
+
+def _convert_lgtin(u: str, d: int) -> str:
+    return _GTIN_DL + _gtin(u, 20, d) + _LOT + _pct(u[35:])
+
+
+def _convert_pat_sgtin(u: str, d: int) -> str:
+    return _GTIN_DL + _gtin(u, 20, d)
+
+
+def _convert_pat_grai(u: str, d: int) -> str:
+    cp = u[19:d]
+    return _DL[AI_GRAI] + "0" + prefix_key(cp, u[d + 1:d + 1 + 12 - len(cp)])
+
+
+def _convert_pat_gdti(u: str, d: int) -> str:
+    return _DL[AI_GDTI] + _key12(u, 19, d)
+
+
+def _convert_pat_sgcn(u: str, d: int) -> str:
+    return _DL[AI_GCN] + _key12(u, 19, d)
+
+
+def _convert_pat_cpi(u: str, d: int) -> str:
+    return _DL[AI_CPID] + _pct(u[18:d] + u[d + 1:u.rfind(".")])
+
+
+def _convert_pat_itip(u: str, d: int) -> str:
+    return _DL[AI_ITIP] + _gtin(u, 19, d) + u[34:36] + u[37:39]
+
+
+def _convert_pat_upui(u: str, d: int) -> str:
+    return _GTIN_DL + _gtin(u, 19, d)
+
+
+def _rule(pattern: str, convert: Callable[[str, int], str]) -> list[_Rule]:
+    return [(re.compile(pattern), convert)]
+
+
+# EPC URI scheme prefix -> [(full pattern, converter(uri, first_dot))]
+_EPC_RULES: dict[str, list[_Rule]] = {
+    "urn:epc:id:sgtin:": _rule(rf"urn:epc:id:sgtin:{_GTIN13}\.{_C}{{1,20}}\Z", _convert_sgtin),
+    "urn:epc:id:sscc:": _rule(r"urn:epc:id:sscc:" + _digits_ref(17) + r"\Z", _convert_sscc),
+    "urn:epc:id:sgln:": _rule(rf"urn:epc:id:sgln:{_KEY12}\.{_C}{{1,20}}\Z", _convert_sgln),
+    "urn:epc:id:grai:": _rule(rf"urn:epc:id:grai:{_KEY12DD}\.{_C}{{1,16}}\Z", _convert_grai),
+    "urn:epc:id:giai:": _rule(rf"urn:epc:id:giai:{_serial_ref(30)}\Z", _convert_giai),
+    "urn:epc:id:gsrn:": _rule(r"urn:epc:id:gsrn:" + _digits_ref(17) + r"\Z", _convert_gsrn),
+    "urn:epc:id:gsrnp:": _rule(r"urn:epc:id:gsrnp:" + _digits_ref(17) + r"\Z", _convert_gsrnp),
+    "urn:epc:id:gdti:": _rule(rf"urn:epc:id:gdti:{_KEY12DD}{_C}{{1,20}}\Z", _convert_gdti),
+    "urn:epc:id:cpi:": _rule(rf"urn:epc:id:cpi:{_cpi_ref(30)}\.\d{{1,12}}\Z", _convert_cpi),
+    "urn:epc:id:sgcn:": _rule(rf"urn:epc:id:sgcn:{_KEY12}\.\d{{1,12}}\Z", _convert_sgcn),
+    "urn:epc:id:ginc:": _rule(rf"urn:epc:id:ginc:{_serial_ref(30)}\Z", _convert_ginc),
+    "urn:epc:id:gsin:": _rule(r"urn:epc:id:gsin:" + _digits_ref(16) + r"\Z", _convert_gsin),
+    "urn:epc:id:itip:": _rule(rf"urn:epc:id:itip:{_GTIN13}\.\d{{2}}\.\d{{2}}\.{_C}{{1,20}}\Z",
+                              _convert_itip),
+    "urn:epc:id:upui:": _rule(rf"urn:epc:id:upui:{_GTIN13}\.{_C}{{1,28}}\Z", _convert_upui),
+    "urn:epc:id:pgln:": _rule(rf"urn:epc:id:pgln:{_KEY12}\Z", _convert_pgln),
+    "urn:epc:class:lgtin:": _rule(rf"urn:epc:class:lgtin:{_GTIN13}\.{_C}{{1,20}}\Z",
+                                  _convert_lgtin),
+    "urn:epc:idpat:sgtin:": _rule(rf"urn:epc:idpat:sgtin:{_GTIN13}\.\*\Z", _convert_pat_sgtin),
+    "urn:epc:idpat:grai:": _rule(rf"urn:epc:idpat:grai:{_KEY12DD}\.\*\Z", _convert_pat_grai),
+    "urn:epc:idpat:gdti:": _rule(rf"urn:epc:idpat:gdti:{_KEY12DD}\.\*\Z", _convert_pat_gdti),
+    "urn:epc:idpat:sgcn:": _rule(rf"urn:epc:idpat:sgcn:{_KEY12DD}\.\*\Z", _convert_pat_sgcn),
+    "urn:epc:idpat:cpi:": _rule(rf"urn:epc:idpat:cpi:{_cpi_ref(30)}\.\*\Z", _convert_pat_cpi),
+    "urn:epc:idpat:itip:": _rule(rf"urn:epc:idpat:itip:{_GTIN13}\.\d{{2}}\.\d{{2}}\.\*\Z",
+                                 _convert_pat_itip),
+    "urn:epc:idpat:upui:": _rule(rf"urn:epc:idpat:upui:{_GTIN13}\.\*\Z", _convert_pat_upui),
+}
 
 # ---- GS1 Digital Link URIs ----
 

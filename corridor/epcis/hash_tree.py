@@ -213,7 +213,7 @@ def correct(node: Node) -> Node:
         kids.remove(el)
     for list_name, elements in lists.items():
         if list_name in PARTY_LISTS:
-            # `type` first, whatever the JSON key order (see hash_fast._party_list)
+            # `type` first, whatever the JSON key order (see hash_plan._party_list)
             kids.append((list_name, "", [(GROUP, "", _type_first(e[2][:2])) for e in elements]))
         else:
             kids.append((list_name, "", elements))

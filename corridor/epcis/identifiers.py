@@ -41,6 +41,15 @@ PRIMARY_KEYS = {AI_GTIN: "gtin", AI_ITIP: "itip", AI_CPID: "cpid", AI_GLN: "gln"
 # qualifiers with a short name
 QUALIFIERS = {AI_CPV: "cpv", AI_LOT: "lot", AI_SERIAL: "ser"}
 
+
+def dl_head(ai: str) -> str:
+    """`https://id.gs1.org/<ai>/`: how canonical Digital Link URIs (and so the canonical keys)
+    of that Application Identifier begin."""
+    return f"{DL_BASE}/{ai}/"
+
+
+SSCC_KEY_PREFIX = dl_head(AI_SSCC)  # the canonical keys of logistic units (SSCC)
+
 # ---- EPC URIs ----
 
 EPC_URN = "urn:epc:"
@@ -86,6 +95,76 @@ def char_pattern(chars: str, escapes: dict[str, str]) -> str:
     """A regular expression of one character of such a set: plain or %-escaped."""
     return "(?:" + "|".join([char_class(chars)] + [f"%{first}{char_class(second)}"
                                                      for first, second in escapes.items()]) + ")"
+
+
+# ---- EPC pure identity URIs (TDS 2.0 section 6.3): what a well-formed one looks like ----
+
+_GS3A3 = char_pattern(EPC_CHARS, EPC_ESCAPES)  # one character of a serial, lot, extension
+_CPI = char_pattern(CPI_CHARS, CPI_ESCAPES)
+
+
+def _key(total: int) -> str:
+    """`CompanyPrefix.Reference`: 6 to 12 prefix digits, `total` digits in all."""
+    return "(?:" + "|".join(rf"[0-9]{{{n}}}\.[0-9]{{{total - n}}}"
+                            for n in range(COMPANY_PREFIX_MIN, min(total, 12) + 1)) + ")"
+
+
+_PREFIX = r"[0-9]{6,12}\."
+# scheme -> the pattern of the URI body after urn:epc:id:<scheme>:
+EPC_ID_SYNTAX: dict[str, str] = {
+    "sgtin": rf"{_key(13)}\.{_GS3A3}{{1,20}}",
+    "sscc": _key(17),
+    "sgln": rf"{_key(12)}\.{_GS3A3}{{1,20}}",
+    "grai": rf"{_key(12)}\.{_GS3A3}{{0,16}}",
+    "giai": rf"{_PREFIX}{_GS3A3}{{1,24}}",
+    "gsrn": _key(17),
+    "gsrnp": _key(17),
+    "gdti": rf"{_key(12)}\.{_GS3A3}{{0,17}}",
+    "cpi": rf"{_PREFIX}{_CPI}{{1,24}}\.[0-9]{{1,12}}",
+    "sgcn": rf"{_key(12)}\.[0-9]{{1,12}}",
+    "ginc": rf"{_PREFIX}{_GS3A3}{{1,24}}",
+    "gsin": _key(16),
+    "itip": rf"{_key(13)}\.[0-9]{{2}}\.[0-9]{{2}}\.{_GS3A3}{{1,20}}",
+    "upui": rf"{_key(13)}\.{_GS3A3}{{1,28}}",
+    "pgln": _key(12),
+    "gid": r"[0-9]{1,9}\.[0-9]{1,8}\.[0-9]{1,11}",
+    "usdod": r"[A-Z0-9]{5,6}\.[0-9]{1,9}",
+    "adi": r"[A-Z0-9]{5,6}\.[A-Z0-9/-]{0,32}\.#?[A-Z0-9/-]{1,30}",
+    "bic": r"[A-Z]{3}[JUZ][0-9]{7}",
+    "imovn": r"[0-9]{7}",
+}
+EPC_CLASS_SYNTAX: dict[str, str] = {"lgtin": rf"{_key(13)}\.{_GS3A3}{{1,20}}"}
+_PATTERN_BODY = r"[!-~]+"  # an EPC pattern's body (urn:epc:idpat:...): printable ASCII
+# Every well-formed EPC URI (id, class, idpat), as one regular expression (no \Z: append it)
+EPC_PURE = "urn:epc:(?:" + "|".join(
+    [f"id:{scheme}:(?:{body})" for scheme, body in EPC_ID_SYNTAX.items()]
+    + [f"class:{scheme}:(?:{body})" for scheme, body in EPC_CLASS_SYNTAX.items()]
+    + [f"idpat:(?:{'|'.join(EPC_ID_SYNTAX)}):{_PATTERN_BODY}"]) + ")"
+_EPC_PURE = re.compile(EPC_PURE + r"\Z")
+
+
+def epc_uri_fault(uri: str, kinds: tuple[str, ...] = ("id",)) -> str | None:
+    """What is wrong with an EPC URI (`urn:epc:...`), or None: its kind (`id`, `class`,
+    `idpat`) must be one of `kinds`, its scheme one of TDS 2.0, its body that scheme's."""
+    m = EPC_URI.match(uri)
+    if m is None:
+        return "an EPC URI is urn:epc:id:SCHEME:..., urn:epc:class:... or urn:epc:idpat:..."
+    kind, scheme = m.group(1), m.group(2)
+    if kind not in kinds:
+        return f"urn:epc:{kind}: is not allowed here (expected urn:epc:{'/'.join(kinds)}:)"
+    if _EPC_PURE.match(uri):
+        return None
+    known = EPC_CLASS_SYNTAX if kind == "class" else EPC_ID_SYNTAX
+    if scheme not in known:
+        return f"{scheme!r} is not a TDS 2.0 EPC {kind} scheme"
+    return f"not a well-formed {scheme} EPC URI (TDS 2.0: {_SHAPES.get(scheme, scheme)})"
+
+
+_SHAPES = {"sgtin": "CompanyPrefix.IndicatorItemReference.Serial, 13 digits before the serial",
+           "lgtin": "CompanyPrefix.IndicatorItemReference.Lot, 13 digits before the lot",
+           "sscc": "CompanyPrefix.ExtensionSerialReference, 17 digits",
+           "sgln": "CompanyPrefix.LocationReference.Extension, 12 digits before the extension",
+           "pgln": "CompanyPrefix.PartyReference, 12 digits"}
 
 
 # ---- the GS1 check digit ----

@@ -7,7 +7,6 @@ expansion, and lxml itself is configured to resolve nothing as a second line of 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -26,18 +25,16 @@ CHUNK = 64 * 1024
 _BARE_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[A-Za-z_:][\w:.-]*\s*>")
 
 
-# The size limit of one document when the caller passes none (every reader here takes
-# `max_bytes`; the service and the command line pass their configured limit).
+# The size limit of one document when the caller passes none. Every reader here takes
+# `max_bytes`; the capture service and the command line pass their configured limit
+# (corridor.config.Settings.max_capture_bytes, whose default this is): corridor.epcis reads
+# no configuration itself.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-MAX_BYTES_VARIABLE = "CORRIDOR_MAX_CAPTURE_BYTES"
 
 
-def default_max_bytes() -> int:
-    """The limit for a caller that passes none: the environment variable
-    CORRIDOR_MAX_CAPTURE_BYTES (the one corridor.config.Settings.max_capture_bytes reads),
-    else DEFAULT_MAX_BYTES."""
-    raw = os.environ.get(MAX_BYTES_VARIABLE)
-    return DEFAULT_MAX_BYTES if raw is None else int(raw)
+def limit_of(max_bytes: int | None) -> int:
+    """The size limit a reader applies: `max_bytes`, else DEFAULT_MAX_BYTES."""
+    return DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
 
 
 def too_large(limit: int) -> EpcisError:
@@ -133,7 +130,7 @@ def xsd_location(entry: etree._LogEntry) -> str:
 
 def parse_bytes(data: bytes, max_bytes: int | None = None) -> etree._Element:
     """Parse a whole XML document safely and return its root element."""
-    limit = default_max_bytes() if max_bytes is None else max_bytes
+    limit = limit_of(max_bytes)
     if len(data) > limit:
         raise too_large(limit)
     check_prolog(data[:CHUNK])  # the prolog must fit in CHUNK, so this sees all of it
@@ -182,7 +179,7 @@ def iter_end_elements(stream: BinaryIO, tags: tuple[str, ...], max_bytes: int | 
     ends, from a safe incremental parse. The tag filter runs inside libxml2, so Python sees
     only those elements; the caller clears each one when done so memory stays bounded. Once
     the document is complete its root is appended to `root_out` (when given)."""
-    limit = default_max_bytes() if max_bytes is None else max_bytes
+    limit = limit_of(max_bytes)
     reader = LimitedReader(stream, limit)
     head = b""
     while len(head) < CHUNK:  # pipes and sockets may deliver less per read

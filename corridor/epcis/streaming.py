@@ -3,19 +3,23 @@
 Only one event (plus the small document header) is held at a time. JSON-LD may put @context
 after the body; events met before it are buffered until it arrives, since their extension
 prefixes cannot be resolved without it.
+
+With `report`, a validating reader hands the problems it finds to that callback and goes on
+(the events are still converted and handed out, as the GS1 reference hash generator reads
+them); it raises only where it cannot go on: input that does not parse, or no EPCIS document.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from typing import BinaryIO
 
 from lxml import etree
 
-from corridor.epcis import safe_xml, validation, xml_read
+from corridor.epcis import rules, safe_xml, validation, xml_read
 from corridor.epcis.json_stream import JsonWalker
 from corridor.epcis.jsonld import context_namespaces
 from corridor.epcis.problems import EpcisError, Problem
@@ -58,6 +62,14 @@ def _in_event_list(element: etree._Element) -> bool:
 
 
 BATCH = 256  # events validated per call into a schema validator
+Report = Callable[[list[Problem]], None]  # takes the problems of a lenient read
+
+
+def _fault(problems: list[Problem], report: Report | None) -> None:
+    """Problems found by validation: raised, or handed to `report` to read on."""
+    if report is None:
+        raise EpcisError(problems)
+    report(problems)
 
 
 def _skeleton(event: etree._Element) -> etree._Element:
@@ -93,16 +105,20 @@ def _event_list_of(skeleton: etree._Element) -> etree._Element:
     return node
 
 
-def _check_batch(schema: etree.XMLSchema, batch: list[etree._Element]) -> None:
-    """Validate a run of events inside a skeleton of their document; raise on any fault. The
-    events move into the skeleton: out of the document tree, which so stays small."""
+def _check_batch(schema: etree.XMLSchema, batch: list[etree._Element],
+                 report: Report | None = None) -> bool:
+    """Validate a run of events inside a skeleton of their document; raise on any fault (or
+    report it and return False). The events move into the skeleton: out of the document tree,
+    which so stays small."""
     skeleton = _skeleton(batch[0])
     event_list = _event_list_of(skeleton)
     for element in batch:
         event_list.append(element)
-    if not schema.validate(skeleton):
-        raise EpcisError([Problem(safe_xml.xsd_location(e), f"xsd:{e.type_name}", e.message)
-                          for e in schema.error_log])
+    if schema.validate(skeleton):
+        return True
+    _fault([Problem(safe_xml.xsd_location(e), f"xsd:{e.type_name}", e.message)
+            for e in schema.error_log], report)
+    return False
 
 
 def check_stream(stream: BinaryIO, syntax: str, *, max_bytes: int) -> None:
@@ -116,12 +132,27 @@ def check_stream(stream: BinaryIO, syntax: str, *, max_bytes: int) -> None:
             pass
 
 
+def _convert(element: etree._Element, ns: xml_read.Namespaces, faulty: bool) -> dict:
+    """An event element as JSON-LD; one that failed the XSD may be beyond conversion."""
+    if not faulty:
+        return xml_read.event_from_xml(element, ns)
+    try:
+        return xml_read.event_from_xml(element, ns)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise EpcisError([Problem(f"line {element.sourceline}", "epcis-event",
+                                  f"the <{xml_read.local(element)}> cannot be read: {exc}")]
+                         ) from None
+
+
 def iter_xml_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int | None = None,
-                    convert: bool = True) -> Iterator[tuple[dict, dict[str, str]]]:
+                    convert: bool = True, report: Report | None = None,
+                    ) -> Iterator[tuple[dict, dict[str, str]]]:
     """Stream XML events. With `validate`, events are checked against the XSD in batches
     (inside a copy of the surrounding document, so problems keep their line numbers) before
     they are handed out, and the rest of the document once it has been read; converted
-    events are checked against the size limits too (validation.limit_problems)."""
+    events are checked against the size limits and the standard's rules too
+    (validation.limit_problems, corridor.epcis.rules; not for a batch that failed the XSD).
+    Problems raise EpcisError, or go to `report` (see the module docstring)."""
     schema = None
     if validate:
         head = _head(stream)
@@ -135,23 +166,23 @@ def iter_xml_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int |
     count = itertools.count()
 
     def emit() -> Iterator[tuple[dict, dict[str, str]]]:
-        if schema is not None:
-            _check_batch(schema, batch)
+        faulty = schema is not None and not _check_batch(schema, batch, report)
         if convert:
             for element in batch:
-                event = xml_read.event_from_xml(element, ns)
+                event = _convert(element, ns, faulty)
                 index = next(count)
-                if schema is not None:
+                if schema is not None and not faulty:
                     query = xml_read.local(element.getroottree().getroot()) == \
                         "EPCISQueryDocument"
                     path = (["epcisBody", "queryResults", "resultsBody", "eventList"] if query
                             else ["epcisBody", "eventList"])
-                    problems = validation.limit_problems(event, [*path, index])
+                    problems = [Problem(
+                        p.location, p.rule, f"{p.message} (XML: the"
+                        f" <{xml_read.local(element)}> at line {element.sourceline})")
+                        for p in validation.limit_problems(event, [*path, index])]
+                    problems += rules.xml_event_problems(event, element, [*path, index])
                     if problems:
-                        raise EpcisError([Problem(
-                            p.location, p.rule, f"{p.message} (XML: the"
-                            f" <{xml_read.local(element)}> at line {element.sourceline})")
-                            for p in problems])
+                        _fault(problems, report)
                 yield event, dict(ns.by_prefix)
         if schema is None:  # (validated events have already left the tree)
             last = batch[-1]
@@ -177,9 +208,10 @@ def iter_xml_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int |
         for event_list in root.iter("EventList"):
             for element in [e for e in event_list if xml_read.local(e) in _EVENT_NAMES]:
                 event_list.remove(element)  # handled (and cleared) events
-        problems = validation.validate_xml_tree(root)
+        problems = validation.validate_xml_tree(root) or rules.xml_header_problems(
+            xml_read.header_from_xml(root, xml_read.Namespaces()), root)
         if problems:
-            raise EpcisError(problems)
+            _fault(problems, report)
 
 
 # ---- JSON ----
@@ -189,8 +221,9 @@ class _JsonStream:
     """State of one streamed JSON document: events wait in a small batch for validation,
     and (when @context comes late) until the namespaces are known."""
 
-    def __init__(self, validate: bool) -> None:
+    def __init__(self, validate: bool, report: Report | None = None) -> None:
         self.validate = validate
+        self.report = report
         self.context_builder_value: object = None
         self.namespaces: dict[str, str] | None = None
         self.batch: list[object] = []
@@ -219,7 +252,9 @@ class _JsonStream:
                                     "an event must be a JSON object")
                             for i, e in enumerate(self.batch) if not isinstance(e, dict)]
             if problems:
-                raise EpcisError(problems)
+                if self.report is None or not all(isinstance(e, dict) for e in self.batch):
+                    raise EpcisError(problems)
+                self.report(problems)
             self.checked.extend(self.batch)  # type: ignore[arg-type]
             self.batch = []
         if self.namespaces is not None:
@@ -232,13 +267,33 @@ class _JsonStream:
         yield from self.flush()
 
 
+_KINDS = ("EPCISDocument", "EPCISQueryDocument", "EPCISMasterDataDocument")
+
+
+def _not_a_document(shell: object) -> list[Problem]:
+    """Why a JSON document read leniently is no EPCIS document at all (none if it is one)."""
+    if not isinstance(shell, dict):
+        return [Problem("/", "epcis-document", "a document must be a JSON object")]
+    kind = shell.get("type")
+    if kind not in _KINDS:
+        return [Problem("/type", "epcis-document",
+                        f"type must be one of {', '.join(_KINDS)}, not {kind!r}")]
+    if kind != "EPCISMasterDataDocument" and validation.event_list_path(shell) is None:
+        where = "/epcisBody/eventList" if kind == "EPCISDocument" \
+            else "/epcisBody/queryResults/resultsBody/eventList"
+        return [Problem(where, "json-schema:required", "the event list is missing")]
+    return []
+
+
 def iter_json_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int | None = None,
-                     ) -> Iterator[tuple[dict, dict[str, str]]]:
+                     report: Report | None = None) -> Iterator[tuple[dict, dict[str, str]]]:
     """Stream the events of a JSON-LD document; with `validate`, events are checked in batches
-    against the schema's event definition and the rest of the document once it has been read."""
-    limit = safe_xml.default_max_bytes() if max_bytes is None else max_bytes
+    against the schema's event definition and the rest of the document once it has been read.
+    Problems raise EpcisError, or go to `report` (see the module docstring); a document that
+    is no EPCIS document at all (no type of one, no event list) still raises at the end."""
+    limit = safe_xml.limit_of(max_bytes)
     reader = safe_xml.LimitedReader(stream, limit)
-    state = _JsonStream(validate)
+    state = _JsonStream(validate, report)
 
     def on_event(path: tuple, event: object) -> Iterator[tuple[dict, dict[str, str]]]:
         return state.add_event(event, ".".join(path))
@@ -254,5 +309,7 @@ def iter_json_events(stream: BinaryIO, *, validate: bool = True, max_bytes: int 
     yield from state.flush()
     if validate:
         problems = validation.validate_shell(walker.shell)
+        if problems and report is not None and (refused := _not_a_document(walker.shell)):
+            raise EpcisError(refused)
         if problems:
-            raise EpcisError(problems)
+            _fault(problems, report)

@@ -8,6 +8,7 @@ whole document, but lets events be checked one at a time as they stream by.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from functools import cache
@@ -17,7 +18,9 @@ from pathlib import Path
 import jsonschema_rs
 from lxml import etree
 
+from corridor.epcis import rules
 from corridor.epcis.problems import Problem
+from corridor.epcis.problems import pointer as _pointer
 from corridor.epcis.safe_xml import xsd_location
 
 SCHEMA_ID = "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json"
@@ -35,11 +38,6 @@ XSD_FILES = {
 _FORMAT_OPTIONS = {"validate_formats": False}
 
 
-def _pointer(path: list) -> str:
-    """RFC 6901 JSON pointer of an instance path."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
-
-
 @cache
 def json_schema() -> dict:
     """The official EPCIS 2.0 JSON schema shipped in corridor/epcis/data."""
@@ -51,6 +49,38 @@ def json_schema() -> dict:
 @cache
 def document_validator() -> jsonschema_rs.Validator:
     return jsonschema_rs.Draft7Validator(json_schema(), **_FORMAT_OPTIONS)
+
+
+MASTER_DATA_DOCUMENT = "EPCISMasterDataDocument"
+
+
+@cache
+def master_data_schema() -> dict:
+    """The schema of a JSON EPCISMasterDataDocument, which the official JSON schema does not
+    define (the XML binding has its own XSD): the schema's EPCISDocument shell with that
+    type, vocabularies in the header's `epcisMasterData` and/or in `epcisBody.vocabularyList`
+    (where the XML binding and `corridor convert` put them), and no events."""
+    schema = json_schema()
+    shell = copy.deepcopy(schema["definitions"]["epcisDocument"])
+    shell["properties"]["type"] = {"type": "string", "enum": [MASTER_DATA_DOCUMENT]}
+    shell["properties"]["epcisBody"] = {
+        "type": "object",
+        "properties": {"vocabularyList": {"$ref": "#/definitions/vocabularyList"},
+                       "eventList": False}}  # a master data document carries no events
+    shell["required"] = [name for name in shell["required"] if name != "epcisBody"]
+    return {"$schema": schema["$schema"], "definitions": schema["definitions"], **shell}
+
+
+@cache
+def master_data_validator() -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft7Validator(master_data_schema(), **_FORMAT_OPTIONS)
+
+
+def _shell_schema(doc: object) -> tuple[jsonschema_rs.Validator, dict]:
+    """The validator of a whole document (and its schema), by the document's type."""
+    if type(doc) is dict and doc.get("type") == MASTER_DATA_DOCUMENT:
+        return master_data_validator(), master_data_schema()
+    return document_validator(), json_schema()
 
 
 @cache
@@ -129,14 +159,17 @@ def _problems(validator: jsonschema_rs.Validator, instance: object, prefix: list
 
 def validate_event(event: object, pointer_prefix: list) -> list[Problem]:
     """Problems of one event in a document's eventList (located by `pointer_prefix`): its
-    size limits, else its schema (not run on an over-deep event)."""
+    size limits, else its schema (not run on an over-deep event) and the standard's rules."""
     return (limit_problems(event, pointer_prefix)
-            or _problems(event_validator(), event, pointer_prefix, _event_schema()))
+            or _problems(event_validator(), event, pointer_prefix, _event_schema())
+            + rules.event_problems(event, pointer_prefix))
 
 
 def validate_shell(shell: object) -> list[Problem]:
     """Problems of a document whose eventList has been emptied (events checked separately)."""
-    return limit_problems(shell, []) or _problems(document_validator(), shell, [])
+    validator, schema = _shell_schema(shell)
+    return limit_problems(shell, []) or (_problems(validator, shell, [], schema)
+                                         + rules.shell_problems(shell))
 
 
 @cache
@@ -153,7 +186,7 @@ def validate_events(events: list, path: list, first_index: int) -> list[Problem]
     within = not any(limit_problems(event, path + [first_index + offset])
                      for offset, event in enumerate(events))
     if within and _events_validator().is_valid(events):
-        return []
+        return rules.events_problems(events, path, first_index)
     problems: list[Problem] = []
     for offset, event in enumerate(events):
         problems.extend(validate_event(event, path + [first_index + offset]))
@@ -165,8 +198,9 @@ def validate_json_document(doc: object, data: bytes | None = None) -> list[Probl
     hand: a short one is not walked for the size limits). An event or a shell over the size
     limits is not checked against the schema (whose validator would recurse through it)."""
     limits = document_limit_problems(doc, data)
-    if not limits and document_validator().is_valid(doc):
-        return []  # the fast path: one pass over the whole document
+    if not limits and _shell_schema(doc)[0].is_valid(doc):
+        # the fast path: one pass over the whole document, then the standard's rules
+        return rules.document_problems(doc, event_list_path(doc))
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         # without a type the schema tries every document and event shape and reports them
         # all; the one fault worth naming is the missing type

@@ -7,9 +7,12 @@ CBV URNs -> bare words, 1.x `extension` wrappers flattened, extension elements a
 
 from __future__ import annotations
 
+import itertools
+
 from lxml import etree
 
 from corridor.epcis import cbv
+from corridor.epcis.jsonld import standard_prefixes
 
 EPCIS_NS = "urn:epcglobal:epcis:xsd:2"
 EPCIS1_NS = "urn:epcglobal:epcis:xsd:1"
@@ -45,8 +48,6 @@ class Namespaces:
         known = self._by_uri.get(uri)
         if known is not None:
             return known
-        from corridor.epcis.jsonld import standard_prefixes
-
         standard = standard_prefixes()
         base = hint or "ns"
         candidate, n = base, 1
@@ -288,6 +289,47 @@ def event_from_xml(element: etree._Element, ns: Namespaces) -> dict:
     return out
 
 
+# members whose JSON array lists repeated XML elements (the other arrays list the children
+# of one element: <epcList><epc/>...)
+_REPEATED = frozenset({"sensorReport", "set", "unset"})
+
+
+def _named_child(element: etree._Element, name: str) -> etree._Element | None:
+    """The first EPCIS child of that name, looking inside `extension` wrappers."""
+    for child in _children(element):
+        if namespaced(child):
+            continue
+        if local(child) == name:
+            return child
+        if local(child) in _WRAPPERS:
+            found = _named_child(child, name)
+            if found is not None:
+                return found
+    return None
+
+
+def element_at(element: etree._Element, path: tuple | list) -> etree._Element:
+    """The XML element that the value at `path` (keys and indices) in the JSON-LD form of
+    `element` (event_from_xml, or a document root for its header) came from, or its closest
+    ancestor found (a value held in an attribute: the element holding it)."""
+    node, steps, i = element, list(path), 0
+    while i < len(steps):
+        step = steps[i]
+        if isinstance(step, int):
+            found = next(itertools.islice(_children(node), step, None), None)
+        elif i + 1 < len(steps) and isinstance(steps[i + 1], int) and step in _REPEATED:
+            same = (c for c in _children(node) if local(c) == step and not namespaced(c))
+            found = next(itertools.islice(same, steps[i + 1], None), None)
+            i += 1
+        else:
+            found = _named_child(node, step)
+        if found is None:
+            break
+        node = found
+        i += 1
+    return node
+
+
 def is_event_list(element: etree._Element) -> bool:
     return local(element) == "EventList" and not namespaced(element)
 
@@ -410,8 +452,6 @@ def _query_results(root: etree._Element) -> etree._Element | None:
 
 def context_for(namespaces: dict[str, str]) -> list:
     """The JSON-LD @context of a converted document: the standard context plus prefixes."""
-    from corridor.epcis.jsonld import standard_prefixes
-
     standard = standard_prefixes()
     return [CONTEXT_URL] + [{p: u} for p, u in namespaces.items() if standard.get(p) != u]
 

@@ -39,7 +39,8 @@ def parse(body: bytes, *, url: str = "", requested: date | None = None,
           published: date | None = None) -> list[Publication]:
     where = Where(BANK, url or "cbu.uz json")
     try:
-        data = json.loads(body.decode("utf-8"))
+        # utf-8-sig: a table saved from a browser may start with a byte-order mark.
+        data = json.loads(body.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise where.error(f"byte {exc.start}", "body is not UTF-8") from exc
     except json.JSONDecodeError as exc:

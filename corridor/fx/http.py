@@ -18,6 +18,9 @@ from corridor.fx.parsing import header_date
 USER_AGENT = (f"Mozilla/5.0 (compatible; Corridor/{__version__}; "
               "official central-bank exchange rates)")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The largest body accepted, from the network or from a file (`corridor fx import`): the
+# biggest table (CBU's JSON, 26 KB) a hundred times over.
+MAX_BYTES = 4 * 1024 * 1024
 
 
 class NoPublication(FeedError):
@@ -36,7 +39,7 @@ class FeedClient:
     """Blocking client; `transport` lets tests serve recorded bodies (httpx.MockTransport)."""
 
     def __init__(self, *, timeout: float = 20.0, retries: int = 3, backoff: float = 1.0,
-                 max_bytes: int = 4 * 1024 * 1024,
+                 max_bytes: int = MAX_BYTES,
                  transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.retries = retries

@@ -46,6 +46,26 @@ TMT_PEG = Decimal("3.5")
 TMT_PEG_SINCE = date(2015, 1, 1)
 
 
+# The source of a figure the demo restated from a recorded table for a day the recordings do
+# not cover (corridor/demo/data/fx_history.yml): "corridor-demo:restated <effective date of
+# the recorded table> <its source>". Every rate answer built on one says so (rates.CrossRate).
+RESTATED = "corridor-demo:restated"
+
+
+def restated_source(recorded: date, source_url: str) -> str:
+    return f"{RESTATED} {recorded.isoformat()} {source_url}"
+
+
+def restated_from(source_url: str) -> date | None:
+    """The date of the recorded table a restated figure repeats; None for a real one."""
+    if not source_url.startswith(RESTATED + " "):
+        return None
+    try:
+        return date.fromisoformat(source_url.split(" ", 2)[1])
+    except (IndexError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class Quote:
     currency: str  # ISO 4217 code of the foreign currency

@@ -76,6 +76,21 @@ def parse_latest(body: bytes, *, url: str = LATEST_URL,
     return [build(BANK, where, dates.pop(), published, lines)]
 
 
+def parse_any(body: bytes, *, url: str = "", requested: date | None = None,
+              published: date | None = None) -> list[Publication]:
+    """Either NBK format, told apart by its root element: <rates> (the dated archive,
+    `get_rates.cfm`) or <rss> (the latest-only `rates_all.xml`). A file saved from the site
+    can be either."""
+    where = Where(BANK, url or "nationalbank.kz XML")
+    root = xml_root(body, where)
+    if root.tag == "rss":
+        pubs = parse_latest(body, url=url or LATEST_URL, published=published)
+        for pub in pubs:
+            check_date(requested, pub.effective_date, where, "<item>/<pubDate>")
+        return pubs
+    return parse(body, url=url, requested=requested, published=published)
+
+
 def fetch(client: FeedClient, day: date) -> list[Publication]:
     return fetch_table(client, BANK, url_for(day), day, parse)
 

@@ -16,7 +16,7 @@ A day without a publication uses the bank's latest earlier effective rate, label
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 
 from corridor.fx.model import (
@@ -26,9 +26,10 @@ from corridor.fx.model import (
     TMT_PEG,
     TMT_PEG_SINCE,
     RateNotFound,
+    restated_from,
 )
 from corridor.store.db import Connection
-from corridor.store.fx_store import latest_quote
+from corridor.store.fx_store import effective_dates, latest_date, latest_quote
 
 MAX_AGE_DAYS = 10  # longest run of bank holidays plus a weekend we carry a rate across
 PRECISION = 28  # significant digits of every computed (divided or multiplied) rate
@@ -58,6 +59,19 @@ class Leg:
         assert isinstance(exponent, int)
         last = min(exponent, -BANKS[self.bank].decimals)
         return Decimal(5).scaleb(last - 1) / self.value
+
+    @property
+    def restated_from(self) -> date | None:
+        """For a demo figure: the date of the recorded table it repeats (model.RESTATED)."""
+        return restated_from(self.source_url)
+
+    @property
+    def restated_label(self) -> str:
+        day = self.restated_from
+        if day is None:
+            return ""
+        return (f"demo figure: {self.bank}'s recorded table of {day.isoformat()} restated "
+                f"for {self.effective_date.isoformat()}, not an official publication")
 
     def describe(self) -> str:
         what = "official peg" if self.basis == "peg" else self.effective_date.isoformat()
@@ -101,6 +115,9 @@ class CrossRate:
                          f"{self.effective_date.isoformat()} carried forward")
         if any(leg.basis == "peg" for leg in self.legs):
             parts.append(f"official peg {TMT_PEG} TMT/USD, no CBT table stored")
+        for leg in self.legs:
+            if leg.restated_label and leg.restated_label not in parts:
+                parts.append(leg.restated_label)
         return "; ".join(parts)
 
 
@@ -181,6 +198,26 @@ def cross_rate(conn: Connection, base: str, quote: str, on: date, *,
                              f"({quote} in {home})", (a, b))
     raise RateNotFound(f"no stored rate for {base}->{quote} on {on.isoformat()} or in the "
                        f"{max_age} days before (run `corridor fx update` or `fx import`)")
+
+
+def latest_cross_rate(conn: Connection, base: str, quote: str, *,
+                      max_age: int = MAX_AGE_DAYS) -> CrossRate:
+    """The pair's rate when no date is given: on the latest stored effective date that
+    answers it (by the rules above), so its `on` and `effective_date` say how recent it is."""
+    base = _check_code(base, "base")
+    quote = _check_code(quote, "quote")
+    days = effective_dates(conn)
+    if base == quote:
+        return cross_rate(conn, base, quote, latest_date(conn) or datetime.now(UTC).date())
+    for day in reversed(days):
+        try:
+            return cross_rate(conn, base, quote, day, max_age=max_age)
+        except RateNotFound:
+            continue
+    raise RateNotFound(f"no stored rate for {base}->{quote} on any date"
+                       + (f" ({days[0].isoformat()} .. {days[-1].isoformat()} stored)"
+                          if days else ": no rates stored")
+                       + " (run `corridor fx update` or `fx import`)")
 
 
 def history(conn: Connection, base: str, quote: str, start: date, end: date, *,

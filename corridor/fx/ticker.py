@@ -111,9 +111,10 @@ def _direct_row(conn: Connection, currency: str, on: date | None) -> TickerRow |
         source = "CBT peg"
         rule = "peg"
     else:
-        label = (f"no publication on {on.isoformat()}: rate of "
-                 f"{got.effective_date.isoformat()} carried forward"
-                 if got.effective_date < on else "")
+        label = "; ".join(part for part in (
+            f"no publication on {on.isoformat()}: rate of "
+            f"{got.effective_date.isoformat()} carried forward"
+            if got.effective_date < on else "", got.restated_label) if part)
         source = bank
         rule = "direct"
     return TickerRow(currency, f"{currency}/USD", rate, got.rate, change, prev_date, source,

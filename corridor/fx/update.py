@@ -12,7 +12,7 @@ from types import ModuleType
 
 from corridor.fx import cbt, cbu, nbk, nbkr, nbt
 from corridor.fx.http import FeedClient, NoPublication
-from corridor.fx.model import BANKS, FeedError
+from corridor.fx.model import BANKS, FeedError, restated_from
 from corridor.store.db import Connection
 from corridor.store.fx_store import StoreResult, store_publications
 
@@ -78,7 +78,7 @@ def update(conn: Connection, client: FeedClient, days: list[date], banks: list[s
                 note += " (TMT/USD answers fall back to the official 3.5 peg, labelled)"
             report.failures.append(note)
         else:
-            report.stored += store_publications(conn, pubs)
+            report.stored += store_publications(conn, pubs, is_restatement=restated_from)
             report.fetched.append(label)
         if progress:
             progress(bank, day)

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from corridor.fx.model import MINOR_UNITS
-from corridor.fx.rates import PRECISION, CrossRate, cross_rate
+from corridor.fx.rates import PRECISION, CrossRate, cross_rate, latest_cross_rate
 from corridor.store.db import Connection
 
 
@@ -33,11 +33,28 @@ class Valuation:
     result: Decimal  # rounded to the target's minor unit
     rounding: str
     cross: CrossRate
+    latest: bool = False  # no date was given: the latest stored rate was used
 
-    def as_dict(self) -> dict[str, str]:
+    @property
+    def rate_date(self) -> date:
+        """The date of the rate used: its effective date, the latest published on or before
+        `on` (the oldest figure, when the rate is computed from several)."""
+        return self.effective_date
+
+    def describe_date(self) -> str:
+        """Which rate was used and why, in words."""
+        day = self.rate_date.isoformat()
+        if self.latest:
+            return f"{day}, the latest stored rate (no date given)"
+        if self.rate_date == self.on:
+            return f"{day}, in force on that date"
+        return f"{day}, the latest published on or before {self.on.isoformat()}"
+
+    def as_dict(self) -> dict[str, object]:
         return {
             "amount": str(self.amount), "currency": self.currency, "target": self.target,
-            "date": self.on.isoformat(), "rate": str(self.rate), "rule": self.rule,
+            "date": self.on.isoformat(), "rateDate": self.rate_date.isoformat(),
+            "latest": self.latest, "rate": str(self.rate), "rule": self.rule,
             "explanation": self.explanation, "source": self.source,
             "effective_date": self.effective_date.isoformat(), "label": self.label,
             "exact": str(self.exact), "result": str(self.result), "rounding": self.rounding,
@@ -66,17 +83,22 @@ def to_decimal(amount: object, field: str = "amount") -> Decimal:
 
 
 def value(conn: Connection, amount: Decimal, currency: str, target: str,
-          on: date) -> Valuation:
+          on: date | None) -> Valuation:
+    """`amount` of `currency` in `target` at the rate in force on `on` (the latest published
+    on or before it, never a later one); `on=None`: at the latest stored rate."""
     amount = to_decimal(amount)
-    cross = cross_rate(conn, currency, target, on)
+    if on is None:
+        cross = latest_cross_rate(conn, currency, target)
+    else:
+        cross = cross_rate(conn, currency, target, on)
     with localcontext() as ctx:
         ctx.prec = PRECISION + 20  # the product is exact: amounts are well under 20 digits
         exact = amount * cross.rate
     places = MINOR_UNITS[cross.quote]
     return Valuation(
-        amount=amount, currency=cross.base, target=cross.quote, on=on, rate=cross.rate,
+        amount=amount, currency=cross.base, target=cross.quote, on=cross.on, rate=cross.rate,
         rule=cross.rule, explanation=cross.explanation, source=cross.sources or "-",
         effective_date=cross.effective_date, label=cross.label, exact=exact,
         result=round_money(exact, cross.quote),
         rounding=f"ROUND_HALF_UP to {places} decimals (ISO 4217 minor unit of {cross.quote})",
-        cross=cross)
+        cross=cross, latest=on is None)

@@ -6,7 +6,6 @@ import json
 import math
 import os
 from hashlib import sha256
-from typing import Any
 
 import orjson
 
@@ -45,7 +44,7 @@ def _number(value: float, path: str) -> str:
     return f"{sign}{body}e{'+' if e > 0 else '-'}{abs(e)}"
 
 
-def _write(value: Any, out: list[str], path: str) -> None:
+def _write(value: object, out: list[str], path: str) -> None:
     if value is None:
         out.append("null")
     elif value is True:
@@ -83,7 +82,7 @@ def _write(value: Any, out: list[str], path: str) -> None:
         raise CanonicalizationError(f"{path or '/'}: {type(value).__name__} is not JSON")
 
 
-def canonicalize_reference(obj: Any) -> bytes:
+def canonicalize_reference(obj: object) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value, written step by step: the
     definition that `canonicalize` must agree with (tests compare the two)."""
     out: list[str] = []
@@ -104,9 +103,9 @@ def _float_ok(value: float) -> bool:
     return "e" not in text and "E" not in text
 
 
-def _orjson_exact_python(value: Any) -> bool:
+def _orjson_exact_python(value: object) -> bool:
     """True when orjson writes exactly the RFC 8785 form of `value`. (_jcscore.c does the
-    same in C: this loop cost about a tenth of preparing an event.)"""
+    same in C: this loop is a visible part of preparing an event.)"""
     stack = [value]
     while stack:
         v = stack.pop()
@@ -142,7 +141,7 @@ _orjson_exact = (_orjson_exact_native if NATIVE and os.environ.get("CORRIDOR_PUR
                  else _orjson_exact_python)
 
 
-def canonicalize(obj: Any) -> bytes:
+def canonicalize(obj: object) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of a JSON value."""
     if _orjson_exact(obj):
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from corridor.config import Settings
 from corridor.ledger.checkpoint import Checkpoint, parse_checkpoint
 from corridor.ledger.entry import LogEntry
-from corridor.ledger.note import Signer, Verifier, parse_note
+from corridor.ledger.note import Signer, Verifier, parse_note, verified_by
 from corridor.ledger.policy import Policy
 from corridor.ledger.proof import Receipt
 from corridor.node.signer import load_or_create_signer, run_signer, sign_checkpoint
@@ -112,6 +112,25 @@ class RunningLog:
         proof = self.inclusion_proof(index, cp.size)
         return Receipt(index, proof, note, self.entry(index)).encode()
 
+    def waiting_for(self, index: int | None = None) -> str:
+        """Why no witnessed checkpoint covers entry `index` (or none at all, when None) yet, in
+        one line for a user: nothing signed covers it yet, or "waiting for K of N witnesses"
+        with what each witness that has not cosigned last answered."""
+        what = "any entry" if index is None else f"entry {index}"
+        signed = self.latest_signed()
+        size = -1 if signed is None else parse_checkpoint(parse_note(signed).text).size
+        if signed is None or (index is not None and index >= size):
+            return (f"no signed checkpoint covers {what} yet (the log signs every "
+                    f"{self.interval:g} s); retry shortly")
+        have = verified_by(parse_note(signed), [w.verifier for w in self.links])
+        if len(have) >= self.quorum:
+            return f"the witnessed checkpoint of size {size} is being published; retry shortly"
+        text = (f"waiting for {self.quorum} of {len(self.links)} witnesses to cosign the "
+                f"checkpoint of size {size} ({len(have)} cosigned so far)")
+        missing = [f"{w.verifier.name} at {w.url}: {w.last_error}" for w in self.links
+                   if w.verifier not in have and w.last_error]
+        return "; ".join([text, *missing])
+
     def info(self) -> dict[str, Any]:
         return {
             "origin": self.origin,
@@ -126,7 +145,7 @@ class RunningLog:
         """Write checkpoint, tiles and entry bundles as a static tlog-tiles mirror."""
         note = self.checkpoint()
         if note is None:
-            raise LedgerError("no checkpoint to export yet")
+            raise LedgerError(f"no checkpoint to export yet: {self.waiting_for()}")
         return self.store.export(directory, note, self.info())
 
     def audit(self, witnesses: list[Verifier] | None = None) -> list[str]:
@@ -164,7 +183,8 @@ class RunningLog:
         self.store.close()
 
 
-def open_ledger(settings: Settings, db: Database, **options: Any) -> RunningLog:
+def open_ledger(settings: Settings, db: Database, *, interval: float = 0.5,
+                witness_timeout: float = 5.0) -> RunningLog:
     """The node's log over `db` (migrations applied), signing with the configured key."""
     return RunningLog(settings, open_ledger_store(db), load_or_create_signer(settings),
-                      **options)
+                      interval=interval, witness_timeout=witness_timeout)

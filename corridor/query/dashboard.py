@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from corridor.epcis.identifiers import SSCC_KEY_PREFIX
+from corridor.query.custody import PartView, events_at_last_place, named_ids
 from corridor.query.events_view import EventRow, events_by_pk, parse_time
 from corridor.query.history import NOTHING_KNOWN, Trips, Typical, Visit, is_final, trips, typical_of
 from corridor.query.places import Place, Places, stored_places
@@ -22,7 +24,6 @@ from corridor.query.visibility import ViewerLike
 from corridor.query.visible_set import visible_ids
 from corridor.store.db import Connection
 
-SSCC_PREFIX = "https://id.gs1.org/00/"
 EXCEPTION_DISPOSITIONS = ("damaged", "mismatch_quantity", "non_conformant")
 
 # An event's (id, event_time, biz_step, event_type, action, disposition, biz_location,
@@ -121,7 +122,7 @@ def _index_rows(conn: Connection, after: int) -> tuple[dict[int, Facts], dict[st
     units: dict[str, list[tuple[str, int]]] = {}
     for epc, pk in conn.fetchall(
             "SELECT x.epc, x.event_pk FROM event_epcs x WHERE x.role IN ('epc', 'parent')"
-            " AND x.epc LIKE ? AND x.event_pk > ?", [SSCC_PREFIX + "%", after]):
+            " AND x.epc LIKE ? AND x.event_pk > ?", [SSCC_KEY_PREFIX + "%", after]):
         f = facts.get(pk)
         if f is not None and f[2] != "sensor_reporting":
             units.setdefault(epc, []).append((f[1], pk))
@@ -214,15 +215,21 @@ class Overview:
     recent: list[EventRow]
     as_of: datetime | None
     corridor: Corridor  # the places and typical times the positions were placed with
+    # Units whose route the viewer sees only in part (corridor.query.custody), newest first:
+    # neither in transit nor delivered for it, and not placed on the map.
+    parts: list[PartView] = field(default_factory=list)
 
 
 def overview(conn: Connection, viewer: ViewerLike, *, cache_key: str | None = None,
              ) -> Overview:
-    """Counts and positions of the logistic units the viewer may see.
+    """Counts and positions of the logistic units the viewer may see. A unit whose latest
+    visible event does not name the viewer (corridor.query.custody) is one it sees part of the
+    route of: counted in `parts`, not in transit, not placed.
 
     Reads are light (the visible set, the unit index's columns) except for the one latest
     event per unit and the recent events: the events table rows carry whole documents."""
     ids = visible_ids(conn, viewer)
+    named = named_ids(conn, viewer)
     index = unit_index(conn, cache_key)
     places = stored_places(conn)
     typical = index.typical(places)
@@ -236,12 +243,17 @@ def overview(conn: Connection, viewer: ViewerLike, *, cache_key: str | None = No
                                                  places)}
     as_of = max((parse_time(t) for t, _ in latest.values()), default=None)
     positions: list[Position] = []
+    parts: list[PartView] = []
     delivered = 0
     for epc, (_, pk) in latest.items():
         ev = last_events[pk]
         place = ev.place
         if typical.arrived(ev.biz_step, ev.event_type, ev.action, place):
             delivered += 1
+            continue
+        if named is not None and pk not in named:
+            parts.append(PartView(epc, ev.event_time, events_at_last_place(
+                index.by_unit[epc], index.facts, ids)))
             continue
         moving_to = None
         progress = 0.0
@@ -264,7 +276,7 @@ def overview(conn: Connection, viewer: ViewerLike, *, cache_key: str | None = No
     return Overview(
         events=len(index.newest) if ids is None else len(ids),
         shipments=len(latest),
-        in_transit=len(latest) - delivered,
+        in_transit=len(latest) - delivered - len(parts),
         delivered=delivered,
         holds=holds,
         exceptions=exceptions,
@@ -272,4 +284,5 @@ def overview(conn: Connection, viewer: ViewerLike, *, cache_key: str | None = No
         recent=events_by_pk(conn, recent, places=places),
         as_of=as_of,
         corridor=Corridor(places, typical),
+        parts=sorted(parts, key=lambda p: p.last_time, reverse=True),
     )

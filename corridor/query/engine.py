@@ -5,9 +5,8 @@ location hierarchy resolved from the store."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from corridor.query.params import Query, from_json, parse_query
+from corridor.query.params import Query, parse_query
 from corridor.query.run import descendants, known_namespaces
 from corridor.store.db import Connection
 
@@ -21,11 +20,3 @@ def compile_query(conn: Connection, raw: Mapping[str, list[str]],
     namespaces = {**stored, **(extensions or {})}
     return parse_query(raw, namespaces, lambda locs: descendants(conn, locs))
 
-
-def where_clause(conn: Connection, params: dict[str, Any]) -> tuple[str, list[Any]]:
-    """A named query's JSON parameters as one SQL condition on `events e` (no visibility,
-    no ordering or limits: the caller adds those)."""
-    query = compile_query(conn, from_json(params))
-    if not query.where:
-        return "1 = 1", []
-    return " AND ".join(f"({c})" for c in query.where), list(query.params)

@@ -60,7 +60,7 @@ def from_url_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-def from_json(obj: Any) -> dict[str, list[str]]:
+def from_json(obj: object) -> dict[str, list[str]]:
     """A named query's `query` object -> name -> values."""
     if not isinstance(obj, dict):
         raise QueryError([("query", "must be a JSON object of EPCIS query parameters")])

@@ -4,13 +4,21 @@ the viewer's visibility clause (corridor.query.visibility)."""
 
 from __future__ import annotations
 
-from corridor.epcis.identifiers import canonical
+from corridor.epcis.identifiers import (
+    AI_GLN,
+    AI_GTIN,
+    AI_LOT,
+    AI_PARTY,
+    SSCC_KEY_PREFIX,
+    canonical,
+    dl_head,
+)
 from corridor.query.visibility import ViewerLike, visibility_clause
 from corridor.store.db import Connection
 from corridor.store.events import place_match
 
-DL = "https://id.gs1.org"
-SSCC_PREFIX = DL + "/00/"
+_GTIN_KEYS = dl_head(AI_GTIN)
+_GLN_HEADS = (dl_head(AI_PARTY), dl_head(AI_GLN))
 
 
 def epc_roles(conn: Connection, viewer: ViewerLike, keys: list[str], limit: int
@@ -30,10 +38,10 @@ def lots_numbered(conn: Connection, lot_number: str) -> list[str]:
     """Keys of the lots (LGTIN: GTIN + lot) stored with this lot number, under any GTIN. A
     range scan of the GTIN-based keys of the index, not LIKE '%...' over every row; no
     visibility rule (epc_roles applies it to what is shown)."""
-    rows = conn.fetchall(
+    rows = conn.fetchall(  # every key that starts with _GTIN_KEYS (its "/" + 1 is "0")
         "SELECT DISTINCT x.epc FROM event_epcs x WHERE x.epc >= ? AND x.epc < ?",
-        [f"{DL}/01/", f"{DL}/010"])
-    return [r[0] for r in rows if r[0].endswith(f"/10/{lot_number}")]
+        [_GTIN_KEYS, _GTIN_KEYS[:-1] + "0"])
+    return [r[0] for r in rows if r[0].endswith(f"/{AI_LOT}/{lot_number}")]
 
 
 def transactions(conn: Connection, viewer: ViewerLike, idents: list[str], limit: int
@@ -68,9 +76,9 @@ def party_glns(conn: Connection) -> list[str]:
     glns = []
     for (ident,) in conn.fetchall("SELECT DISTINCT identifier FROM party_identifiers"):
         key = canonical(ident)
-        for ai in ("/417/", "/414/"):
-            if key.startswith(DL + ai):
-                glns.append(key[len(DL + ai):len(DL + ai) + 13])
+        for head in _GLN_HEADS:
+            if key.startswith(head):
+                glns.append(key[len(head):len(head) + 13])
     return glns
 
 
@@ -94,5 +102,5 @@ def units_last_seen(conn: Connection, viewer: ViewerLike, *, location: str | Non
         "SELECT x.epc, MAX(e.event_time) FROM events e JOIN event_epcs x ON x.event_pk = e.id"
         f" WHERE x.role IN ('epc', 'parent') AND x.epc LIKE ? AND {cond} AND ({vis_sql})"
         " GROUP BY x.epc ORDER BY 2 DESC LIMIT ?",
-        [SSCC_PREFIX + "%", *params, *vis_params, limit])
+        [SSCC_KEY_PREFIX + "%", *params, *vis_params, limit])
     return [(r[0], r[1]) for r in rows]

@@ -2,9 +2,9 @@
 
 corridor.query.visibility states the rule as a per-row condition (EXISTS subqueries), which is
 right for selective queries but costs a few lookups for every event scanned: on the demo's
-25,000 events the overview paid that four times (1.5 s). Here the same rule is evaluated once,
-from the indexes (events by captured_by, event_parties by value, event_shares by party), as a
-set of event primary keys. tests/web checks that both forms select exactly the same events for
+events the overview paid that four times. Here the same rule is evaluated once, from the
+indexes (events by captured_by, event_parties by value, event_shares by party), as a set of
+event primary keys. tests/web checks that both forms select exactly the same events for
 every demo party, auditor and the public.
 """
 
@@ -43,5 +43,5 @@ def visible_ids(conn: Connection, viewer: ViewerLike) -> set[int] | None:
     if not parties:
         return set()
     marks = ",".join("?" * len(parties))
-    # UNION ALL and a Python set: cheaper than the database de-duplicating 25,000 keys.
+    # UNION ALL and a Python set: cheaper than the database de-duplicating the keys.
     return {r[0] for r in conn.fetchall(_UNION.format(marks=marks), parties * 3)}

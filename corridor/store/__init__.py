@@ -9,7 +9,8 @@ from corridor.store.ledger_store import (
     TreeSnapshot,
     open_ledger_store,
 )
-from corridor.store.migrations import Migration, migrate
+from corridor.store.migration import Migration
+from corridor.store.migrations import migrate
 
 __all__ = ["Connection", "Database", "LedgerError", "LedgerStore", "Migration",
            "StoredCheckpoint", "TreeSnapshot", "migrate", "open_ledger_store"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,7 +236,7 @@ except ImportError:  # not built (no compiler at install time): the Python path 
 NATIVE = _indexcore is not None
 if NATIVE:
     _indexcore.configure(canonical, PREFIXES)
-_native: Any = None
+_native: Callable[[Mapping[str, Any]], tuple | None] | None = None
 
 
 def set_native(enabled: bool) -> bool:

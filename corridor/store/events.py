@@ -23,7 +23,7 @@ from corridor.epcis.identifiers import canonical
 from corridor.ledger.merkle import leaf_hash
 from corridor.store.db import Connection, lookup_key
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (types only: corridor.store.event_index imports this module)
     from corridor.store.event_index import IndexedEvent
 
 _UTC_FAST = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:00)")
@@ -145,8 +145,8 @@ class IndexRows:
 
     Pickled (from a worker process to the writer) as one JSON array per table, which SQLite
     unpacks (json_each) with no Python object per row: in the writer, which holds the GIL,
-    executemany of the rows cost about 1.5 times as much, and the rows as tuples cost as much
-    again to unpickle. (PostgreSQL takes them by COPY: see _JSON_FROM.) In the process that
+    executemany of the rows costs more, and the rows as tuples cost more again to
+    unpickle. (PostgreSQL takes them by COPY: see _JSON_FROM.) In the process that
     made them they stay lists until a large run needs the JSON."""
 
     TABLES = ("epcs", "fields", "parties")
@@ -180,7 +180,7 @@ class IndexRows:
         return (IndexRows, tuple(self.json(t) for t in range(len(self.TABLES))))
 
 
-def _field_values(obj: Any) -> tuple[Any, ...]:
+def _field_values(obj: object) -> tuple[Any, ...]:
     """A dataclass's field values in order, not copied (dataclasses.astuple deep-copies)."""
     getter = _GETTERS.get(type(obj))
     if getter is None:
@@ -188,7 +188,7 @@ def _field_values(obj: Any) -> tuple[Any, ...]:
     return getter(obj)
 
 
-_GETTERS: dict[type, Any] = {}
+_GETTERS: dict[type, attrgetter] = {}
 
 
 def place_match(alias: str, column: str, places: Sequence[str]) -> tuple[str, list[Any]]:
@@ -280,8 +280,7 @@ class EventRun:
 # than it saves. On PostgreSQL every run's go by executemany, that is COPY: there the
 # database server is the serial stage (its CPU per event is the largest part), not the writer
 # thread, and unpacking the JSON with jsonb_array_elements cost it more than COPY's rows do
-# (bench_capture, 1,000-event documents: database CPU 64-79 against 82-95 us per event; the
-# writer's own rose by ~8 us, with the thread on a core a quarter of the run).
+# (measured with bench_capture: docs/capture.md).
 _JSON_FROM = 64
 
 

@@ -6,13 +6,16 @@ table twice changes nothing; a bank's correction of a figure replaces the old on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from corridor.fx.model import BANKS, Publication
 from corridor.store.db import Connection
+
+if TYPE_CHECKING:
+    from corridor.fx.model import Publication
 
 
 @dataclass(frozen=True)
@@ -52,18 +55,22 @@ def _row(r: tuple) -> StoredRate:
         publication_date=date.fromisoformat(r[7]) if r[7] else None, source_url=r[8])
 
 
-def store_publications(conn: Connection, pubs: list[Publication]) -> StoreResult:
-    """Store every quote of every publication in ONE transaction (all or nothing)."""
+def store_publications(conn: Connection, pubs: list[Publication], *,
+                       is_restatement: Callable[[str], object]) -> StoreResult:
+    """Store every quote of every publication in ONE transaction (all or nothing).
+    `is_restatement(source_url)` tells a demo restatement from a real publication
+    (corridor.fx.model.restated_from: fx's knowledge, passed in so the store need not
+    import corridor.fx, which imports the store)."""
     result = StoreResult()
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with conn.transaction():
         for pub in pubs:
-            home = BANKS[pub.bank].home
+            home = pub.home
             day = pub.effective_date.isoformat()
             published = pub.publication_date.isoformat() if pub.publication_date else None
             existing = {
                 r[0]: r[1:] for r in conn.fetchall(
-                    "SELECT currency, units, value, publication_date FROM fx_rates"
+                    "SELECT currency, units, value, publication_date, source_url FROM fx_rates"
                     " WHERE bank = ? AND effective_date = ?", (pub.bank, day))}
             inserts = []
             for q in pub.quotes:
@@ -73,7 +80,14 @@ def store_publications(conn: Connection, pubs: list[Publication]) -> StoreResult
                                     str(q.rate), published, pub.source_url, now))
                 elif (int(old[0]), old[1]) == (q.units, str(q.value)):
                     result.unchanged += 1
-                    if old[2] is None and published is not None:
+                    if is_restatement(old[3]) and not is_restatement(pub.source_url):
+                        # The real table of a day the demo had restated, with the same
+                        # figures: it is no longer a restatement.
+                        conn.execute(
+                            "UPDATE fx_rates SET publication_date = ?, source_url = ?"
+                            " WHERE bank = ? AND currency = ? AND effective_date = ?",
+                            (published, pub.source_url, pub.bank, q.currency, day))
+                    elif old[2] is None and published is not None:
                         # Same figures: only fill in a publication date we did not know.
                         conn.execute(
                             "UPDATE fx_rates SET publication_date = ? WHERE bank = ? AND"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 from corridor.ledger.checkpoint import parse_checkpoint
 from corridor.ledger.entry import LogEntry
@@ -29,12 +28,27 @@ from corridor.ledger.tiles import (
 from corridor.store.db import Connection
 from corridor.store.ledger_bundles import join_pieces, read_all_pieces
 
+# (level, n) -> (width, data) of the stored tiles; level ENTRIES: the entry bundles
+_Tiles = dict[tuple[int, int], tuple[int, bytes]]
+
 
 def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) -> list[str]:
     """Problems found in the store (empty when sound), each naming what and where."""
-    problems: list[str] = []
     size = int(conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")[0])
-    stored: dict[tuple[int, int], tuple[int, bytes]] = {}
+    stored, roots, problems = _stored_tiles(conn)
+    entries, tile_problems = _audit_tiles(stored, roots, size)
+    problems += tile_problems
+    problems += _audit_checkpoints(conn, stored, size, log_key, witnesses)
+    problems += _audit_events(conn, entries)
+    return problems
+
+
+def _stored_tiles(conn: Connection) -> tuple[_Tiles, dict[tuple[int, int], bytes], list[str]]:
+    """The stored tiles (partial entry bundles joined from their pieces), the root of each
+    full tile computed from its hashes, and the problems met on the way: stored internal
+    nodes that differ from the tile's hashes, pieces that do not continue their bundle."""
+    problems: list[str] = []
+    stored: _Tiles = {}
     roots: dict[tuple[int, int], bytes] = {}  # root of each full tile, from its hashes
     for lvl, n, w, d, nodes in conn.fetchall(
             "SELECT level, n, width, data, nodes FROM ledger_tiles"):
@@ -54,13 +68,21 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
             problems.append(f"unexpected piece of entry bundle {n} at entry {start}: it does "
                             f"not continue the bundle's {0 if joined is None else joined[0]}"
                             " entries")
+    return stored, roots, problems
+
+
+def _audit_tiles(stored: _Tiles, roots: dict[tuple[int, int], bytes], size: int
+                 ) -> tuple[dict[int, list[bytes]], list[str]]:
+    """Every tile and entry bundle of a tree of `size` against the stored ones: the decoded
+    entry bundles (by n) and the problems (missing, unexpected, changed)."""
+    problems: list[str] = []
     expected = {(lvl, n): w for lvl, n, w in tiles_for_size(size)}
     expected.update({(ENTRIES, n): w for lvl, n, w in tiles_for_size(size) if lvl == 0})
     for key in sorted(set(stored) - set(expected)):
         problems.append(f"unexpected {tile_path(key[0], key[1], stored[key][0])} beyond size "
                         f"{size}")
     entries: dict[int, list[bytes]] = {}
-    for (lvl, n), width in sorted(expected.items()):
+    for (lvl, n), width in sorted(expected.items()):  # the bundles first (ENTRIES < 0)
         path = tile_path(lvl, n, width)
         if (lvl, n) not in stored:
             problems.append(f"missing {path}")
@@ -68,8 +90,7 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
         got_width, data = stored[(lvl, n)]
         if got_width != width:
             problems.append(f"{path}: stored width {got_width}, expected {width}")
-            continue
-        if lvl == ENTRIES:
+        elif lvl == ENTRIES:
             try:
                 entries[n] = decode_bundle(data, path)
             except TileError as exc:
@@ -78,24 +99,38 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
             if len(entries[n]) != width:
                 problems.append(f"changed entry bundle {path}: {len(entries[n])} entries, "
                                 f"expected {width}")
-            continue
-        if len(data) != width * 32:
+        elif len(data) != width * 32:
             problems.append(f"changed tile {path}: {len(data)} bytes, expected {width * 32}")
-            continue
-        if lvl == 0:
-            bundle = entries.get(n)
-            if bundle is None:
-                continue
-            for i, e in enumerate(bundle[:width]):
-                if leaf_hash(e) != data[i * 32:(i + 1) * 32]:
-                    problems.append(f"entry {n * TILE_WIDTH + i} (tile/entries "
-                                    f"{tile_path(ENTRIES, n, width)}) does not match leaf "
-                                    f"hash {i} of {path}")
+        elif lvl == 0:
+            problems += _audit_leaves(entries.get(n), n, width, data, path)
         else:
-            for i in range(width):
-                if roots.get((lvl - 1, n * TILE_WIDTH + i)) != data[i * 32:(i + 1) * 32]:
-                    problems.append(f"changed tile: hash {i} of {path} is not the root of "
-                                    f"{tile_path(lvl - 1, n * TILE_WIDTH + i)}")
+            problems += _audit_parents(roots, lvl, n, width, data, path)
+    return entries, problems
+
+
+def _audit_leaves(bundle: list[bytes] | None, n: int, width: int, data: bytes, path: str
+                  ) -> list[str]:
+    """Level-0 tile `n` against the hashes of its bundle's entries (if the bundle decoded)."""
+    if bundle is None:
+        return []
+    return [f"entry {n * TILE_WIDTH + i} (tile/entries {tile_path(ENTRIES, n, width)}) does "
+            f"not match leaf hash {i} of {path}"
+            for i, e in enumerate(bundle[:width]) if leaf_hash(e) != data[i * 32:(i + 1) * 32]]
+
+
+def _audit_parents(roots: dict[tuple[int, int], bytes], lvl: int, n: int, width: int,
+                   data: bytes, path: str) -> list[str]:
+    """Tile `n` of level `lvl` > 0: each hash the root of the full tile below."""
+    return [f"changed tile: hash {i} of {path} is not the root of "
+            f"{tile_path(lvl - 1, n * TILE_WIDTH + i)}"
+            for i in range(width) if roots.get((lvl - 1, n * TILE_WIDTH + i))
+            != data[i * 32:(i + 1) * 32]]
+
+
+def _audit_checkpoints(conn: Connection, stored: _Tiles, size: int, log_key: Verifier,
+                       witnesses: list[Verifier]) -> list[str]:
+    """Every stored checkpoint: its signature, its count of cosignatures, its columns against
+    its note, its size within the tree's and its root against the stored tiles."""
 
     def read(level: int, n: int, width: int) -> bytes:
         got = stored.get((level, n))
@@ -104,6 +139,7 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
         return got[1]
 
     hasher = TileHasher(read)
+    problems: list[str] = []
     for cp_size, cp_root, note, witnessed in conn.fetchall(
             "SELECT size, root, note, witnessed FROM ledger_checkpoints ORDER BY size"):
         where = f"checkpoint of size {cp_size}"
@@ -131,7 +167,6 @@ def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) 
             continue
         if root != cp.root:
             problems.append(f"{where}: its root hash differs from the stored tiles' root")
-    problems += _audit_events(conn, entries)
     return problems
 
 
@@ -201,7 +236,7 @@ def _audit_events(conn: Connection, bundles: dict[int, list[bytes]]) -> list[str
     return problems
 
 
-def _column_problems(where: str, stored: tuple[Any, ...], entry: LogEntry,
+def _column_problems(where: str, stored: tuple[object, ...], entry: LogEntry,
                      owners: dict[str, int]) -> list[str]:
     """What differs between an event's (hash_id, party, record_time, captured_by) and its
     log entry."""

@@ -1,9 +1,11 @@
 """EPCIS master data: the attributes of vocabulary elements (schema_master_data).
 
 A document carries master data in `epcisHeader.epcisMasterData.vocabularyList` (an
-EPCISDocument) or `epcisBody.vocabularyList` (an EPCISMasterDataDocument). `vocabulary_rows`
-reads them out of a parsed document's header; `add_vocabulary_attributes` stores them, in the
-caller's transaction; `element_attributes` reads them back.
+EPCISDocument) or `epcisBody.vocabularyList` (an EPCISMasterDataDocument). Capture stores them
+itself, in the transaction of the document's events (corridor.capture.master_data reads and
+bounds them, the writer calls `write_vocabulary`); `vocabulary_rows` and
+`add_vocabulary_attributes` do the same for a caller with a parsed header at hand;
+`element_attributes` reads them back.
 """
 
 from __future__ import annotations
@@ -65,17 +67,33 @@ def vocabulary_rows(header: Mapping[str, Any], namespaces: Mapping[str, str]
     return out
 
 
+def attribute_json(value: Any) -> str:
+    """An attribute's value as stored: JSON text (a string, a number or an object)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# (vocabulary type, element id as written, attribute id in full, value as attribute_json)
+VocabularyRow = tuple[str, str, str, str]
+
+
 def add_vocabulary_attributes(conn: Connection, rows: Sequence[VocabularyAttribute]) -> None:
-    """Store attributes (run it inside the caller's transaction). An element is kept under its
-    canonical key; an attribute captured again replaces the stored value (the last wins)."""
+    """Store attributes (run it inside the caller's transaction): write_vocabulary of
+    VocabularyAttributes."""
+    write_vocabulary(conn, [(r.vtype, r.element, r.attribute, attribute_json(r.value))
+                            for r in rows])
+
+
+def write_vocabulary(conn: Connection, rows: Sequence[VocabularyRow]) -> None:
+    """Store attributes, in the caller's transaction. An element is kept under its canonical
+    key; an attribute written again replaces the stored value (the last row wins)."""
     if not rows:
         return
     elements: dict[tuple[str, str], str] = {}
     values: dict[tuple[str, str, str], str] = {}
-    for r in rows:
-        key = (r.vtype, canonical(r.element))
-        elements[key] = r.element
-        values[(*key, r.attribute)] = json.dumps(r.value, ensure_ascii=False, sort_keys=True)
+    for vtype, written, attribute, value in rows:
+        key = (vtype, canonical(written))
+        elements[key] = written
+        values[(*key, attribute)] = value
     conn.executemany(
         "INSERT INTO vocabulary_elements (vtype, element, written) VALUES (?, ?, ?)"
         " ON CONFLICT (vtype, element) DO UPDATE SET written = excluded.written",

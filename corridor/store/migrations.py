@@ -1,33 +1,30 @@
 """Schema migrations. Each concern lists its own in a `schema_*.py` module as
-`MIGRATIONS = [Migration(id, sql), ...]`; ids are unique and applied once, in the order of
-`_SCHEMA_MODULES` and then of each list. SQL uses the type words of `corridor.store.db`."""
+`MIGRATIONS = [Migration(id, sql), ...]` (corridor.store.migration); ids are unique and
+applied once, in the order of `_SCHEMA_MODULES` and then of each list."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-
+from corridor.store import (
+    schema_events,
+    schema_fx,
+    schema_ledger,
+    schema_master_data,
+    schema_parties,
+    schema_subscriptions,
+)
 from corridor.store.db import Connection, Database
+from corridor.store.migration import Migration
+
+__all__ = ["Migration", "all_migrations", "apply", "migrate"]
 
 # Order matters only where one concern's tables refer to another's.
-_SCHEMA_MODULES = ("schema_parties", "schema_events", "schema_ledger", "schema_fx",
-                   "schema_subscriptions", "schema_master_data")
-
-
-@dataclass(frozen=True)
-class Migration:
-    id: str
-    sql: str  # one or more statements separated by ';' on their own line ends
-    dialect: str | None = None  # "sqlite" or "postgresql": applied on that database only
-    # Python to run after the SQL, in the same transaction (rows SQL cannot compute)
-    run: Callable[[Connection], None] | None = None
+_SCHEMA_MODULES = (schema_parties, schema_events, schema_ledger, schema_fx,
+                   schema_subscriptions, schema_master_data)
 
 
 def all_migrations() -> list[Migration]:
     found: list[Migration] = []
-    for name in _SCHEMA_MODULES:
-        module = importlib.import_module(f"corridor.store.{name}")
+    for module in _SCHEMA_MODULES:
         found.extend(module.MIGRATIONS)
     ids = [m.id for m in found]
     if len(ids) != len(set(ids)):

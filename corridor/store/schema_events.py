@@ -7,7 +7,7 @@ Times are UTC, fixed width `YYYY-MM-DDTHH:MM:SS.ffffffZ`, so text order is time 
 """
 
 from corridor.store.db import Connection
-from corridor.store.migrations import Migration
+from corridor.store.migration import Migration
 
 
 def _lz4_for_long_text(conn: Connection) -> None:
@@ -66,13 +66,12 @@ SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL
 # The bizLocation index was ordered by the location's text (~40 bytes). A document's events
 # are spread over many locations, and each location takes its new entries at the end of its
 # own key range: one page per location per commit, plus the neighbours a split rebalances.
-# It was the largest and fastest-growing part of what a commit wrote (bench_store_growth:
-# 405 of 1,275 WAL frames per 1,000-event document at 20,000 events stored, 904 of 1,959
-# at 60,000). Ordered by the 8-byte corridor_key of the text, its entries take about half
-# the room, so a page splits about half as often. Every lookup compares the text too (a
-# collision costs a row read, never a wrong answer). The /bizLocations discovery resource
-# read the text index in order; it now reads `biz_locations`, one row per location ever
-# stored, written once per new location.
+# It was the largest and fastest-growing part of what a commit wrote (measurements in
+# docs/capture.md, "As the store grows"). Ordered by the 8-byte corridor_key of the text,
+# its entries take about half the room, so a page splits about half as often. Every lookup
+# compares the text too (a collision costs a row read, never a wrong answer). The
+# /bizLocations discovery resource read the text index in order; it now reads
+# `biz_locations`, one row per location ever stored, written once per new location.
 _LOCATION_KEYS = _place_keys("biz_location", "events_biz_location_time",
                              "events_biz_location_time", "biz_locations")
 

@@ -5,7 +5,7 @@ fx_rates: one row per (bank, currency, effective date), exactly as the bank publ
 unit). All three are exact decimals kept as TEXT, never floats.
 """
 
-from corridor.store.migrations import Migration
+from corridor.store.migration import Migration
 
 MIGRATIONS: list[Migration] = [
     Migration(

@@ -11,7 +11,7 @@ ledger_checkpoints: every signed checkpoint note (with cosignatures added as the
   `witnessed` counts valid witness cosignatures.
 """
 
-from corridor.store.migrations import Migration
+from corridor.store.migration import Migration
 
 MIGRATIONS: list[Migration] = [
     Migration(

@@ -5,12 +5,13 @@ attributes). The location hierarchy (`children`) is kept apart, in `location_chi
 (schema_events), where the WD_ query parameters read it.
 
 `vocabulary_elements`: one row per (vocabulary type, element), the element under its canonical
-key (corridor.query.epc.canonical) and as last written; `id` follows first-capture order.
+key (corridor.epcis.identifiers.canonical) and as last written; `id` follows first-capture
+order.
 `vocabulary_attributes`: the element's attributes, each value as JSON text (a string, a number
 or an object, as the document gave it); a later capture of the same attribute replaces it.
 """
 
-from corridor.store.migrations import Migration
+from corridor.store.migration import Migration
 
 MIGRATIONS: list[Migration] = [
     Migration(

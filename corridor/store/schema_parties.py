@@ -8,13 +8,12 @@ and `auditor_grants` widen what a party may read (see corridor.query.visibility)
 names a stored event's row since events-008-shares-by-row (schema_events).
 """
 
+from corridor.epcis.identifiers import canonical
 from corridor.store.db import Connection
-from corridor.store.migrations import Migration
+from corridor.store.migration import Migration
 
 
 def _fill_canonical(conn: Connection) -> None:
-    from corridor.epcis.identifiers import canonical
-
     rows = conn.fetchall("SELECT party_id, identifier FROM party_identifiers")
     conn.executemany("UPDATE party_identifiers SET canonical = ? WHERE party_id = ?"
                      " AND identifier = ?", [(canonical(i), p, i) for p, i in rows])

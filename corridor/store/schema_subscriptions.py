@@ -5,11 +5,11 @@ index a stream subscription has examined, `min_record_time` the record-time lowe
 the next scheduled run. `subscription_outbox` holds every delivery (an EPCISQueryDocument body)
 from the moment it is decided, in the same transaction that advances the cursor, until the
 receiver acknowledges it: so nothing is lost across a crash or restart.
-The index on events.log_index (E1's table) serves the subscriptions' index-window scans.
+The index on events.log_index (schema_events) serves the subscriptions' index-window scans.
 The signatureToken must be kept in clear: it is the HMAC key of every delivery.
 """
 
-from corridor.store.migrations import Migration
+from corridor.store.migration import Migration
 
 MIGRATIONS: list[Migration] = [
     Migration(

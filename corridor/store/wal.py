@@ -23,8 +23,8 @@ WRITER_AUTOCHECKPOINT_PAGES = 16_384
 # Wait this long after a commit before checkpointing, so that one checkpoint covers a burst.
 DELAY_S = 0.2
 # Past this many pages the WAL is restarted from its start (see WalCheckpointer): near the
-# valve, because every checkpoint pass takes CPU from the writer (at 4,096 pages with up to
-# six passes, documents were ~15% slower).
+# valve, because every checkpoint pass takes CPU from the writer (a lower restart point,
+# with more passes, slowed documents down: docs/capture.md, "SQLite").
 RESTART_PAGES = 12_288
 # The writer copies at most about this many pages when it restarts the WAL (with two fsyncs,
 # a few ms), after at most this many checkpoint passes in a row by the thread.
@@ -52,9 +52,9 @@ class WalCheckpointer:
     frame already copied to the database. Under a steady stream of commits that never
     happens by itself: each checkpoint copies what was there when it began, and the writer
     appends more meanwhile. So the WAL grew to WRITER_AUTOCHECKPOINT_PAGES, and then the
-    writer checkpointed inside a commit: 12-30 ms of fsyncs while every waiting capture
-    waited too, about every 0.6 s under single events (their p99 latency grew with the
-    store, to 45-55 ms). Instead, once this thread has caught up with a WAL past
+    writer checkpointed inside a commit: fsyncs while every waiting capture waited too,
+    again and again under single events (their tail latency grew with the store; figures in
+    docs/capture.md). Instead, once this thread has caught up with a WAL past
     RESTART_PAGES, the writer copies the little written since, between two of its commits
     (`committed` does it), and its next transaction restarts the WAL (docs/capture.md)."""
 

@@ -1,55 +1,50 @@
 """Query subscriptions: webhooks (stream and schedule) with signed, retried, durable
 deliveries, and WebSocket subscriptions on /epcis/queries/{name}/events.
 
-FOR E1 (capture and the app factory), the two calls this package needs:
+What the HTTP service calls:
 
-  1. After a capture transaction COMMITS (POST /epcis/capture job finished, POST /epcis/events):
-         from corridor.subscriptions import notify_captured
-         notify_captured(ctx, event_ids)        # plain function, safe from any thread
-     It only wakes the subscription task; deliveries are derived from the database, so a
-     missed call delays (by at most the poll interval, 1 s) but never loses a delivery.
-
-  2. In create_app's lifespan, around the app's life:
-         from corridor.subscriptions import subscription_lifespan
-         async with subscription_lifespan(ctx):
-             yield
-     It starts the delivery task (resuming any outbox rows left by a previous run) and
-     stops it on shutdown. corridor.api.subscription_routes.routes(ctx) registers the
-     service in ctx.parts["subscriptions"]; the lifespan creates it if routes() did not.
+  - `notify_captured(ctx, event_ids)` after a capture transaction commits (a plain function,
+    safe from any thread). It only wakes the subscription task; deliveries are derived from
+    the database, so a missed call delays (by at most the poll interval, 1 s) but never
+    loses a delivery.
+  - `async with subscription_lifespan(ctx):` around the app's life (the app factory's
+    lifespan): it starts the delivery task, resuming any outbox rows left by a previous run,
+    and stops it on shutdown.
+  - `service_for(ctx)`: the node's service, kept in `ctx.subscriptions` (made on first use,
+    by the subscription routes or the lifespan).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from corridor.subscriptions.service import SubscriptionService, Tuning
+
+if TYPE_CHECKING:  # (types only: corridor.serving's AppContext holds this package's service)
+    from corridor.serving import AppContext
 
 __all__ = ["SubscriptionService", "Tuning", "notify_captured", "service_for",
            "subscription_lifespan"]
 
-PART = "subscriptions"
 
-
-def service_for(ctx: Any) -> SubscriptionService:
+def service_for(ctx: AppContext) -> SubscriptionService:
     """The node's subscription service (created on first use, started by the lifespan)."""
-    service = ctx.parts.get(PART)
-    if service is None:
-        service = ctx.parts[PART] = SubscriptionService(
+    if ctx.subscriptions is None:
+        ctx.subscriptions = SubscriptionService(
             ctx.db, allow_private=ctx.settings.allow_private_webhooks)
-    return service
+    return ctx.subscriptions
 
 
-def notify_captured(ctx: Any, event_ids: list[str]) -> None:
+def notify_captured(ctx: AppContext, event_ids: list[str]) -> None:
     """Tell subscriptions that events were committed. Never raises for a missing service."""
-    service = ctx.parts.get(PART)
-    if service is not None:
-        service.notify(list(event_ids))
+    if ctx.subscriptions is not None:
+        ctx.subscriptions.notify(list(event_ids))
 
 
 @asynccontextmanager
-async def subscription_lifespan(ctx: Any) -> AsyncIterator[SubscriptionService]:
+async def subscription_lifespan(ctx: AppContext) -> AsyncIterator[SubscriptionService]:
     service = service_for(ctx)
     await service.start()
     try:

@@ -1,5 +1,5 @@
-"""Which stored events a subscription delivers: the named query's conditions (E1's query
-engine), the subscriber's visibility (corridor.query.visibility) and a window of ledger
+"""Which stored events a subscription delivers: the named query's conditions
+(corridor.query.engine), the subscriber's visibility (corridor.query.visibility) and a window of ledger
 indices. The window is what makes deliveries exact: each event is considered once, in
 commit order."""
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from corridor.query.engine import compile_query
 from corridor.query.params import from_json
-from corridor.query.visibility import Viewer, visibility_clause
+from corridor.query.visibility import Viewer, ViewerLike, visibility_clause
 from corridor.store import named_queries
 from corridor.store.db import Connection
 from corridor.store.events import event_document, utc_time
@@ -37,7 +37,7 @@ def _viewer_of(conn: Connection, party_id: int) -> Viewer | None:
 
 def matching_events(conn: Connection, party_id: int, query_name: str, *, after: int, upto: int,
                     limit: int, min_record_time: str | None = None,
-                    viewer: Any | None = None) -> list[tuple[int, dict[str, Any]]] | None:
+                    viewer: ViewerLike | None = None) -> list[tuple[int, dict[str, Any]]] | None:
     """(log index, event) of the events with index in (after, upto] that the named query
     matches and the party may read, in index order, at most `limit`. None when the named query
     no longer exists (deleting a query ends its subscriptions)."""
@@ -64,7 +64,7 @@ def matching_events(conn: Connection, party_id: int, query_name: str, *, after: 
 
 
 def query_condition(conn: Connection, nq: NamedQuery) -> tuple[str, list[Any]]:
-    """The named query's parameters as one SQL condition on `events e` (E1's engine), with
+    """The named query's parameters as one SQL condition on `events e` (corridor.query.engine), with
     the extension prefixes declared when the query was created."""
     query = compile_query(conn, from_json(nq.query), nq.extensions)
     if not query.where:

@@ -25,9 +25,9 @@ FIELDS: dict[str, tuple[int, int]] = {
     "dayOfWeek": (1, 7),  # 1 = Monday ... 7 = Sunday
 }
 
-_NUMBER = re.compile(r"^\d{1,3}$")
-_RANGE = re.compile(r"^\[?(\d{1,3})-(\d{1,3})\]?$")
-_STEP = re.compile(r"^(\d{1,3}|\*)/(\d{1,3})$")
+_NUMBER = re.compile(r"[0-9]{1,3}")
+_RANGE = re.compile(r"\[?([0-9]{1,3})-([0-9]{1,3})\]?")
+_STEP = re.compile(r"([0-9]{1,3}|\*)/([0-9]{1,3})")
 
 # Far enough to find any satisfiable combination (Feb 29 on a given weekday recurs in 28 y).
 _HORIZON_DAYS = 366 * 29
@@ -53,15 +53,15 @@ def _parse_field(name: str, text: object) -> frozenset[int]:
         if element == "*":
             values.update(range(low, high + 1))
             continue
-        if _NUMBER.match(element):
+        if _NUMBER.fullmatch(element):
             a = b = int(element)
             step = 1
-        elif m := _RANGE.match(element):
+        elif m := _RANGE.fullmatch(element):
             a, b, step = int(m.group(1)), int(m.group(2)), 1
             if a > b:
                 raise ScheduleError(name, f"range {element!r} has its first number greater "
                                           "than its second")
-        elif m := _STEP.match(element):
+        elif m := _STEP.fullmatch(element):
             a = low if m.group(1) == "*" else int(m.group(1))
             b, step = high, int(m.group(2))
             if step < 1:

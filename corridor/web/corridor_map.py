@@ -20,8 +20,13 @@ from corridor.query.places import Place
 from corridor.web.data import unit_ref
 
 WIDTH, HEIGHT = 1000, 420
+# The area drawn (degrees): the Middle Corridor's, widened to take in any stored place that
+# has coordinates outside it (with MARGIN degrees around it).
 LON0, LON1 = 5.0, 82.0
 LAT0, LAT1 = 35.0, 54.0
+MARGIN = 1.5
+Bounds = tuple[float, float, float, float]  # lon0, lon1, lat0, lat1
+CORRIDOR: Bounds = (LON0, LON1, LAT0, LAT1)
 # Label placement (dx, dy, anchor) where the default (right, above) would collide.
 _LABEL_AT = {
     "genoa": (-8, 4, "end"), "brescia": (0, -12, "middle"), "trieste": (8, -8, "start"),
@@ -59,23 +64,34 @@ def _mode(a: str, b: str) -> str:
     return "rail" if a in _RAIL_STARTS else "other"
 
 
-def project(lat: float, lon: float) -> tuple[float, float]:
-    # A degree of longitude comes out ~0.63 of a degree of latitude (about cos 50 deg, the
-    # corridor's mid latitude), so shapes stay roughly right.
-    x = (lon - LON0) / (LON1 - LON0) * WIDTH
-    y = (LAT1 - lat) / (LAT1 - LAT0) * HEIGHT
+def project(lat: float, lon: float, bounds: Bounds = CORRIDOR) -> tuple[float, float]:
+    # Over the corridor's area a degree of longitude comes out ~0.63 of a degree of latitude
+    # (about cos 50 deg, the corridor's mid latitude), so shapes stay roughly right.
+    lon0, lon1, lat0, lat1 = bounds
+    x = (lon - lon0) / (lon1 - lon0) * WIDTH
+    y = (lat1 - lat) / (lat1 - lat0) * HEIGHT
     return round(x, 1), round(y, 1)
+
+
+def bounds_of(places: list[Place]) -> Bounds:
+    """The corridor's area, widened to every place's coordinates."""
+    lons = [p.lon for p in places if p.lon is not None]
+    lats = [p.lat for p in places if p.lat is not None]
+    if not lons or not lats:
+        return CORRIDOR
+    return (min(LON0, min(lons) - MARGIN), max(LON1, max(lons) + MARGIN),
+            min(LAT0, min(lats) - MARGIN), max(LAT1, max(lats) + MARGIN))
 
 
 def _on_map(place: Place | None) -> bool:
     return place is not None and place.lat is not None and place.lon is not None
 
 
-def _path(pa: Place, pb: Place) -> list[tuple[float, float]]:
+def _path(pa: Place, pb: Place, bounds: Bounds) -> list[tuple[float, float]]:
     assert pa.lat is not None and pa.lon is not None and pb.lat is not None \
         and pb.lon is not None
     points = [(pa.lat, pa.lon), *_WAYPOINTS.get((pa.key, pb.key), ()), (pb.lat, pb.lon)]
-    return [project(lat, lon) for lat, lon in points]
+    return [project(lat, lon, bounds) for lat, lon in points]
 
 
 def _along(points: list[tuple[float, float]], fraction: float) -> tuple[float, float]:
@@ -102,6 +118,7 @@ def render_map(positions: list[Position], corridor: Corridor, *, link_units: boo
     """SVG markup (trusted: every text is escaped here) and what it shows."""
     by_key = corridor.places.by_key
     nodes = [p for p in corridor.places if _on_map(p)]
+    bounds = bounds_of(nodes)
     out = [(f'<svg class="corridor-map" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
            'aria-label="Schematic map of the Middle Corridor" '
            'xmlns="http://www.w3.org/2000/svg">')]
@@ -110,7 +127,7 @@ def render_map(positions: list[Position], corridor: Corridor, *, link_units: boo
         pa, pb = by_key.get(a), by_key.get(b)
         if pa is None or pb is None or not (_on_map(pa) and _on_map(pb)):
             continue
-        pts = " ".join(f"{x},{y}" for x, y in _path(pa, pb))
+        pts = " ".join(f"{x},{y}" for x, y in _path(pa, pb, bounds))
         out.append(f'<polyline class="leg {_mode(a, b)}" points="{pts}"/>')
     at_node: Counter[str] = Counter()
     moving = []
@@ -124,20 +141,21 @@ def render_map(positions: list[Position], corridor: Corridor, *, link_units: boo
             at_node[p.place.key] += 1
     for place in nodes:
         assert place.lat is not None and place.lon is not None
-        x, y = project(place.lat, place.lon)
+        x, y = project(place.lat, place.lon, bounds)
         label = escape(f"{place.name}{' (' + place.locode + ')' if place.locode else ''}")
-        out.append(f'<g class="node" data-place="{escape(place.key)}"><circle cx="{x}" cy="{y}" r="5">'
-                   f'<title>{label}</title></circle>')
+        out.append(f'<a href="/place/{escape(quote(place.key, safe=":/"))}">'
+                   f'<g class="node" data-place="{escape(place.key)}"><circle cx="{x}" cy="{y}" '
+                   f'r="5"><title>{label}</title></circle>')
         dx, dy, anchor = _LABEL_AT.get(place.key, (8, -7, "start"))
         out.append(f'<text x="{x + dx}" y="{y + dy}" text-anchor="{anchor}">'
                    f'{escape(_SHORT.get(place.key, place.locode or place.name))}</text>')
         if at_node[place.key]:
             out.append(f'<text class="count" x="{x + dx}" y="{y + dy + 14}" '
                        f'text-anchor="{anchor}">{at_node[place.key]} here</text>')
-        out.append("</g>")
+        out.append("</g></a>")
     for p in moving:
         assert p.place is not None and p.moving_to is not None
-        x, y = _along(_path(p.place, p.moving_to), p.progress)
+        x, y = _along(_path(p.place, p.moving_to, bounds), p.progress)
         title = escape(f"{p.last.biz_step or ''} {p.place.name} \u2192 {p.moving_to.name}")
         dot = f'<circle class="unit" cx="{x}" cy="{y}" r="4"><title>{title}</title></circle>'
         if link_units:

@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from corridor.epcis.identifiers import canonical
-from corridor.query.dashboard import SSCC_PREFIX, Corridor
+from corridor.epcis.identifiers import (
+    AI_GLN,
+    AI_GTIN,
+    AI_SSCC,
+    SSCC_KEY_PREFIX,
+    canonical,
+    dl_head,
+)
+from corridor.query.custody import LastSeen
+from corridor.query.dashboard import Corridor
 from corridor.query.events_view import EventRow, event_at_log_index, matching_events
 from corridor.query.history import NOTHING_KNOWN, Typical
 from corridor.query.places import NO_PLACES, Place, Places
@@ -21,7 +29,7 @@ from corridor.store.db import Connection
 
 def unit_ref(key: str) -> str:
     """Short form of a unit for URLs: the 18 digits of an SSCC key, else the key itself."""
-    return key.removeprefix(SSCC_PREFIX)
+    return key.removeprefix(SSCC_KEY_PREFIX)
 
 
 def epc_key(text: str) -> str:
@@ -29,9 +37,9 @@ def epc_key(text: str) -> str:
     (18: SSCC, 14: GTIN, 13: GLN)."""
     text = text.strip()
     if text.isdigit():
-        ai = {18: "00", 14: "01", 13: "414"}.get(len(text))
+        ai = {18: AI_SSCC, 14: AI_GTIN, 13: AI_GLN}.get(len(text))
         if ai:
-            return canonical(f"https://id.gs1.org/{ai}/{text}")
+            return canonical(dl_head(ai) + text)
     return canonical(text)
 
 
@@ -105,12 +113,17 @@ class Shipment:
     sensors: list[SensorPoint]
     invoice: tuple[str, str, EventRow] | None  # (amount, currency, shipping event)
     typical: Typical = NOTHING_KNOWN  # what history says of the corridor
+    # Set when the viewer sees only part of the route (corridor.query.custody): where its
+    # view ends stands for a status it cannot know.
+    last_seen: LastSeen | None = None
 
     @property
     def status(self) -> str:
         last = self.events[-1]
         if self.typical.arrived(last.biz_step, last.event_type, last.action, last.place):
             return "delivered"
+        if self.last_seen is not None:
+            return self.last_seen.text
         if last.biz_step in ("departing", "accepting") or last.disposition == "in_transit" \
                 and last.biz_step == "shipping":
             return "in transit"

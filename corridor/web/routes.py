@@ -1,15 +1,16 @@
 """The dashboard: server-rendered pages (Jinja2) and plain static files, no build step.
 
-Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /event/{log index}, /ledger (the log),
-/search, /login. Event data obeys the same visibility as the REST API; the public sees the
-log and the ticker only."""
+Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /place/{key}, /event/{log index},
+/ledger (the log), /search, /login, /api-reference (the OpenAPI description as a page). Event
+data obeys the same visibility as the REST API; the public sees the log (a log entry's page
+too, without its event), the places and the ticker. docs/dashboard.md describes each page."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -20,12 +21,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from corridor.api.auth import instance_uri, read_db
-from corridor.api.context import AppContext
-from corridor.api.epcis_http import problem, read_limited
 from corridor.query.events_view import stored_document
+from corridor.serving import AppContext, ProblemError, read_db, read_limited
 from corridor.store.db import Connection
-from corridor.web import views
+from corridor.web import api_reference, labels, views
+from corridor.web.log_entry import log_entry
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +35,7 @@ _env = Environment(loader=FileSystemLoader(HERE / "templates"),
 _env.filters["urlq"] = lambda s: quote(str(s), safe=":/")
 _env.filters["days"] = lambda v: "" if v is None else f"{v:.1f} d"
 _env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
+_env.filters["with_unit"] = labels.with_unit
 
 
 def _time(stored: str | None) -> str:
@@ -45,6 +46,7 @@ def _time(stored: str | None) -> str:
 _env.filters["utc"] = _time
 
 
+T = TypeVar("T")
 MAX_INDEX = 2**63 - 1  # log indices are 64-bit
 MAX_QUERY = 500  # characters of a search or identifier worth looking up
 MAX_LOGIN_FORM = 4096  # bytes of the login form (one API key)
@@ -60,11 +62,11 @@ class Pages:
             return {"origin": self.ctx.settings.log_origin, "witnesses": []}
         return ledger.info()
 
-    async def _run(self, request: Request, fn: Callable[[Connection, Session], Any],
-                   ) -> tuple[Session, Any]:
+    async def _run(self, request: Request, fn: Callable[[Connection, Session], T],
+                   ) -> tuple[Session, T]:
         key = request_key(request)
 
-        def work(conn: Connection) -> tuple[Session, Any]:
+        def work(conn: Connection) -> tuple[Session, T]:
             session = session_for_key(conn, key)
             return session, fn(conn, session)
 
@@ -108,16 +110,28 @@ class Pages:
         return self.render("lot.html", request, session, **ctx)
 
     async def event(self, request: Request) -> Response:
+        """The log entry at an index (public log data, for anyone) and, for a viewer that may
+        read it, the event itself."""
         index = int(request.path_params["index"])
         info = self.info()
         if index > MAX_INDEX:
             session, _ = await self._run(request, lambda conn, s: None)
-            return self.not_found(request, session, f"event at log index {index}")
+            return self.not_found(request, session, f"entry at log index {index}")
+        entry = await run_in_threadpool(log_entry, self.ctx.ledger, index)
         session, ctx = await self._run(
             request, lambda conn, s: views.event_page(conn, s, index, info))
+        if ctx is None and entry is None:
+            return self.not_found(request, session, f"entry at log index {index}")
+        return self.render("event.html", request, session, info=info, entry=entry, index=index,
+                           **(ctx or {"ev": None}))
+
+    async def place(self, request: Request) -> Response:
+        key = request.path_params["key"][:MAX_QUERY]
+        session, ctx = await self._run(
+            request, lambda conn, s: views.place_page(conn, s, key, self.ctx.db.url))
         if ctx is None:
-            return self.not_found(request, session, f"event at log index {index}")
-        return self.render("event.html", request, session, info=info, **ctx)
+            return self.not_found(request, session, f"place {key}")
+        return self.render("place.html", request, session, **ctx)
 
     async def receipt(self, request: Request) -> Response:
         """The C2SP tlog-proof receipt of a visible event, as a download."""
@@ -160,16 +174,17 @@ class Pages:
         place = request.query_params.get("place")
         party = request.query_params.get("party")
 
-        def find(conn: Connection, s: Session) -> list[views.Hit]:
+        def find(conn: Connection, s: Session) -> tuple[list[views.Hit], dict[str, str]]:
             if "\x00" in f"{q}{place or ''}{party or ''}":
-                return []  # nothing stored holds U+0000 (and PostgreSQL cannot compare it)
+                return [], {}  # nothing stored holds U+0000 (and PostgreSQL cannot compare it)
             if place or party:
-                return views.units_at(conn, s, place_key=place, party=party)
-            return views.search(conn, s, q)
+                return (views.units_at(conn, s, place_key=place, party=party),
+                        views.search_labels(conn, place_key=place, party=party))
+            return views.search(conn, s, q), {}
 
-        session, hits = await self._run(request, find)
+        session, (hits, named) = await self._run(request, find)
         return self.render("search.html", request, session, q=q, place=place, party=party,
-                           hits=hits)
+                           hits=hits, named=named)
 
     async def login(self, request: Request) -> Response:
         if request.method == "GET":
@@ -179,9 +194,8 @@ class Pages:
         # a stream that stops past the limit, so a huge body costs no more than the limit.
         body = await read_limited(request, MAX_LOGIN_FORM)
         if body is None:
-            return problem(413, "CaptureLimitExceededException", "Request too large",
-                           f"/login: the form is larger than {MAX_LOGIN_FORM} bytes",
-                           instance_uri(request))
+            raise ProblemError.epcis(413, "CaptureLimitExceededException", "Request too large",
+                                     f"/login: the form is larger than {MAX_LOGIN_FORM} bytes")
         key = (parse_qs(body.decode("utf-8", "replace")).get("api_key") or [""])[0].strip()
         session = await run_in_threadpool(
             read_db, self.ctx.db, lambda conn: session_for_key(conn, key))
@@ -197,6 +211,11 @@ class Pages:
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE)
         return response
+
+    async def api_page(self, request: Request) -> Response:
+        """The API reference, rendered from the OpenAPI description /openapi.json serves."""
+        session, _ = await self._run(request, lambda conn, s: None)
+        return self.render("api_reference.html", request, session, **api_reference.reference())
 
 
 class _LogIndex(Convertor):
@@ -221,6 +240,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/", pages.overview, name="web_overview"),
         Route("/shipment/{ref:path}", pages.shipment, name="web_shipment"),
         Route("/lot/{ref:path}", pages.lot, name="web_lot"),
+        Route("/place/{key:path}", pages.place, name="web_place"),
         Route("/event/{index:logindex}", pages.event, name="web_event"),
         Route("/event/{index:logindex}/receipt", pages.receipt, name="web_receipt"),
         Route("/event/{index:logindex}/event.json", pages.event_json, name="web_event_json"),
@@ -228,5 +248,6 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/search", pages.search, name="web_search"),
         Route("/login", pages.login, methods=["GET", "POST"], name="web_login"),
         Route("/logout", pages.logout, methods=["POST"], name="web_logout"),
+        Route("/api-reference", pages.api_page, name="web_api_reference"),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from corridor.api.auth import AuthError, Viewer, parse_bearer
+from corridor.query.visibility import Viewer
+from corridor.serving import AuthError, parse_bearer
 from corridor.store.db import Connection
 from corridor.store.parties import party_for_key
 

@@ -10,18 +10,28 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from corridor.epcis.identifiers import canonical
+from corridor.epcis.documents import EpcisDocument, to_xml
+from corridor.epcis.identifiers import SSCC_KEY_PREFIX, canonical
+from corridor.fx.ticker import TickerRow, ticker
+from corridor.fx.valuation import Valuation, value
 from corridor.query import log_view
 from corridor.query import search as found
+from corridor.query.custody import last_seen, named_ids, where_views_end
 from corridor.query.dashboard import corridor, overview
 from corridor.query.events_view import stored_document
 from corridor.query.params import QueryError
-from corridor.query.places import stored_places
+from corridor.query.parties import PartyNames, party_names
+from corridor.query.place_view import visits
+from corridor.query.places import Places, stored_places
 from corridor.query.run import known_namespaces
 from corridor.store.db import Connection
-from corridor.web import data
+from corridor.store.fx_store import effective_dates
+from corridor.web import data, labels
 from corridor.web.corridor_map import render_map
+from corridor.web.sensor_chart import sensor_chart
 from corridor.web.session import Session
+
+WHERE_VIEWS_END_SHOWN = 50  # rows of the overview's "where your view ends" table
 
 # ---------------------------------------------------------------- log status
 
@@ -88,9 +98,7 @@ def log_status(conn: Connection, info: dict[str, Any], limit: int = 1) -> dict[s
 # ---------------------------------------------------------------- pages
 
 
-def ticker_rows(conn: Connection) -> list[Any]:
-    from corridor.fx.ticker import ticker
-
+def ticker_rows(conn: Connection) -> list[TickerRow]:
     try:
         return ticker(conn)
     except (LookupError, ValueError, ArithmeticError):  # no usable rate: no strip row
@@ -102,26 +110,28 @@ def overview_page(conn: Connection, session: Session, info: dict[str, Any],
     ctx: dict[str, Any] = {"ticker": ticker_rows(conn), "log": log_status(conn, info)}
     if session.public:
         svg, stats = render_map([], corridor(conn, cache_key), link_units=False)
-        ctx.update(map_svg=svg, map_stats=stats, ov=None)
+        ctx.update(map_svg=svg, map_stats=stats, ov=None, view_ends=[])
         return ctx
     ov = overview(conn, session.viewer, cache_key=cache_key)
+    names = party_names(conn)
     svg, stats = render_map(ov.positions, ov.corridor)
-    ctx.update(map_svg=svg, map_stats=stats, ov=ov)
+    ctx.update(map_svg=svg, map_stats=stats, ov=ov, names=names,
+               view_ends=where_views_end(conn, ov.parts[:WHERE_VIEWS_END_SHOWN], names,
+                                         ov.corridor.places))
     return ctx
 
 
 @dataclass
 class ValuationView:
-    valuation: Any  # corridor.fx.valuation.Valuation
+    valuation: Valuation
     note: str  # why the rate is not the invoice date's, or ""
 
 
 def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[ValuationView]:
-    """The invoice in KZT (and USD or EUR) at the official rate of the invoice date; when no
-    rate was recorded near that date, at the nearest recorded NBK date, saying so."""
-    from corridor.fx.valuation import value
-    from corridor.store.fx_store import effective_dates
-
+    """The invoice in KZT (and USD or EUR) at the official rate in force on the invoice date:
+    the latest published on or before it. When none was recorded in the days just before, at
+    the latest earlier recorded NBK date, saying so; never at a rate published after the date
+    (no valuation at all then, and the page says so)."""
     out = []
     for target in ("KZT", "USD" if currency != "USD" else "EUR"):
         try:
@@ -129,16 +139,16 @@ def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[
             continue
         except (LookupError, ValueError, ArithmeticError):
             pass
-        dates = effective_dates(conn, "NBK")
-        if not dates:
+        earlier = [d for d in effective_dates(conn, "NBK") if d <= on]
+        if not earlier:
             continue
-        nearest = min(dates, key=lambda d: abs((d - on).days))
+        latest = earlier[-1]
         try:
-            v = value(conn, Decimal(amount), currency, target, nearest)
+            v = value(conn, Decimal(amount), currency, target, latest)
         except (LookupError, ValueError, ArithmeticError):
             continue
-        out.append(ValuationView(v, f"no rate recorded for {on.isoformat()}: nearest recorded "
-                                    f"date {nearest.isoformat()}"))
+        out.append(ValuationView(v, f"no rate recorded in the days before {on.isoformat()}: "
+                                    f"latest earlier recorded date {latest.isoformat()}"))
     return out
 
 
@@ -151,15 +161,26 @@ def shipment_page(conn: Connection, session: Session, ref: str,
         return None
     if ship is None:
         return None
+    names = party_names(conn)
+    _view_ends(conn, session, ship, names, stored_places(conn))
     valuations: list[Any] = []
     if ship.invoice:
         amount, currency, event = ship.invoice
         valuations = _valuations(conn, amount, currency, event.time.date())
-    temps = [p for p in ship.sensors if p.kind == "Temperature"]
-    hums = [p for p in ship.sensors if p.kind == "RelativeHumidity"]
-    shocks = [p for p in ship.sensors if p.kind == "Acceleration"]
-    return {"ship": ship, "valuations": valuations, "dl": canonical(ship.epc),
-            "chart": sensor_chart(temps, hums, shocks) if ship.sensors else ""}
+    return {"ship": ship, "valuations": valuations, "dl": canonical(ship.epc), "names": names,
+            "chart": sensor_chart(ship.sensors)}
+
+
+def _view_ends(conn: Connection, session: Session, ship: data.Shipment, names: PartyNames,
+               places: Places) -> None:
+    """Where the viewer's view of the unit ends, when it sees only part of its route
+    (corridor.query.custody): set on the shipment, whose status it becomes."""
+    moves = [e for e in ship.events if e.biz_step != "sensor_reporting"]
+    if not moves:
+        return
+    named = named_ids(conn, session.viewer, among=[moves[-1].pk])
+    if named is not None and moves[-1].pk not in named:
+        ship.last_seen = last_seen(ship.events, names, places)
 
 
 def lot_page(conn: Connection, session: Session, ref: str,
@@ -171,23 +192,31 @@ def lot_page(conn: Connection, session: Session, ref: str,
         return None
     if lot is None:
         return None
+    names = party_names(conn)
     shipments = []
     for container in lot.containers:
         ship = data.shipment(conn, session.viewer, canonical(container), known)
         if ship is not None:
+            _view_ends(conn, session, ship, names, known.places)
             shipments.append(ship)
-    return {"lot": lot, "shipments": shipments, "dl": canonical(lot.epc_class)}
+    ilmd = lot.commissioned.doc.get("ilmd") if lot.commissioned else None
+    attributes = labels.master_data(ilmd, known_namespaces(conn)) \
+        if isinstance(ilmd, dict) else []
+    return {"lot": lot, "shipments": shipments, "dl": canonical(lot.epc_class), "names": names,
+            "attributes": attributes}
 
 
 def event_page(conn: Connection, session: Session, index: int,
                info: dict[str, Any]) -> dict[str, Any] | None:
+    """The event at a log index, when the viewer may read it; None otherwise (the page then
+    shows the public log entry only)."""
     ev = data.event_by_log_index(conn, session.viewer, index, stored_places(conn))
     if ev is None:
         return None
     stored = stored_document(conn, ev.pk) or json.dumps(ev.doc)
     namespaces = known_namespaces(conn)
     return {
-        "ev": ev, "stored_doc": stored,
+        "ev": ev, "stored_doc": stored, "names": party_names(conn),
         "pretty": json.dumps(ev.doc, indent=2, ensure_ascii=False),
         "xml": event_xml(ev.doc, namespaces),
         "verify_data": {
@@ -201,10 +230,9 @@ def event_page(conn: Connection, session: Session, index: int,
 
 
 def event_xml(doc: dict[str, Any], namespaces: dict[str, str]) -> str:
-    """The event in EPCIS 2.0 XML (A's converter); a note instead when it cannot convert."""
+    """The event in EPCIS 2.0 XML (corridor.epcis's writer); a note instead when it cannot
+    convert."""
     try:
-        from corridor.epcis.documents import EpcisDocument, to_xml
-
         used = {p: iri for p, iri in namespaces.items()
                 if any(k.startswith(p + ":") for k in _all_keys(doc))}
         xml = to_xml(EpcisDocument("EPCISDocument", {"schemaVersion": "2.0",
@@ -255,7 +283,7 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
             if epc in seen:
                 continue
             seen.add(epc)
-            if epc.startswith(data.SSCC_PREFIX):
+            if epc.startswith(SSCC_KEY_PREFIX):
                 hits.append(Hit("shipment", epc, f"/shipment/{data.unit_ref(epc)}",
                                 "logistic unit (SSCC)"))
             elif "/10/" in epc:
@@ -272,7 +300,7 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
     candidates = [q, *(f"urn:epcglobal:cbv:bt:{gln}:{q}" for gln in found.party_glns(conn))]
     for path, sval, log_index, epc in found.transactions(conn, viewer, candidates, limit):
         kind = path.split(":", 1)[1]
-        if epc and epc.startswith(data.SSCC_PREFIX):
+        if epc and epc.startswith(SSCC_KEY_PREFIX):
             hits.append(Hit("shipment", epc, f"/shipment/{data.unit_ref(epc)}",
                             f"{kind} {sval}"))
         elif log_index is not None:
@@ -280,7 +308,7 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
     low = q.lower()
     for place in stored_places(conn):
         if low in place.name.lower() or low == place.locode.lower() or key == place.location:
-            hits.append(Hit("place", place.name, f"/search?place={quote(place.key)}",
+            hits.append(Hit("place", place.name, f"/place/{quote(place.key, safe=':/')}",
                             f"{place.locode} {place.sgln}"))
     for name, ident, role in found.parties_matching(conn, q):
         hits.append(Hit("party", name, f"/search?party={quote(ident)}", f"{role} {ident}"))
@@ -289,6 +317,17 @@ def search(conn: Connection, session: Session, q: str, limit: int = 50) -> list[
     for h in hits:
         unique.setdefault(h.href, h)
     return list(unique.values())[:limit]
+
+
+def search_labels(conn: Connection, *, place_key: str | None = None,
+                  party: str | None = None) -> dict[str, str]:
+    """The names of the place and party a search is for, where known."""
+    out = {}
+    if place_key is not None and (place := stored_places(conn).by_key.get(place_key)):
+        out["place"] = place.name
+    if party is not None and (name := party_names(conn).name(party)):
+        out["party"] = name
+    return out
 
 
 def units_at(conn: Connection, session: Session, *, place_key: str | None = None,
@@ -307,45 +346,21 @@ def units_at(conn: Connection, session: Session, *, place_key: str | None = None
             for epc, t in rows]
 
 
-# ---------------------------------------------------------------- sensor chart
+# ---------------------------------------------------------------- places
 
 
-def sensor_chart(temps: list[data.SensorPoint], hums: list[data.SensorPoint],
-                 shocks: list[data.SensorPoint]) -> str:
-    """A small inline SVG: temperature and humidity lines, shock peaks as bars."""
-    from html import escape
-
-    everything = temps + hums + shocks
-    if not everything:
-        return ""
-    w, h, pad = 640, 180, 28
-    t0 = min(p.time for p in everything).timestamp()
-    t1 = max(p.time for p in everything).timestamp()
-    span = max(t1 - t0, 1.0)
-
-    def x(p: data.SensorPoint) -> float:
-        return round(pad + (p.time.timestamp() - t0) / span * (w - 2 * pad), 1)
-
-    def y(v: float, lo: float, hi: float) -> float:
-        return round(h - pad - (v - lo) / max(hi - lo, 1e-9) * (h - 2 * pad), 1)
-
-    parts = [(f'<svg class="sensor-chart" viewBox="0 0 {w} {h}" role="img" '
-             'aria-label="Sensor readings" xmlns="http://www.w3.org/2000/svg">'),
-             f'<line class="axis" x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}"/>']
-    for p in shocks:
-        top = y(min(p.value, 60.0), 0, 60)
-        cls = "shock alarm" if p.alarm else "shock"
-        parts.append(f'<line class="{cls}" x1="{x(p)}" y1="{h - pad}" x2="{x(p)}" y2="{top}">'
-                     f'<title>{escape(f"shock {p.value} {p.uom}")}</title></line>')
-    for series, cls, lo, hi in ((temps, "temp", -10.0, 40.0), (hums, "hum", 0.0, 100.0)):
-        if series:
-            pts = " ".join(f"{x(p)},{y(p.value, lo, hi)}" for p in series)
-            parts.append(f'<polyline class="{cls}" points="{pts}"/>')
-            for p in series:
-                parts.append(f'<circle class="{cls}" cx="{x(p)}" cy="{y(p.value, lo, hi)}" '
-                             f'r="2.5"><title>{escape(f"{p.value} {p.uom}")}</title></circle>')
-    parts.append(f'<text x="{pad}" y="14" class="legend temp">temperature \u00b0C</text>'
-                 f'<text x="{pad + 150}" y="14" class="legend hum">humidity %</text>'
-                 f'<text x="{pad + 270}" y="14" class="legend shock">shock m/s\u00b2</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def place_page(conn: Connection, session: Session, key: str,
+               cache_key: str | None = None) -> dict[str, Any] | None:
+    """A place's facts (public master data) and, for a party, the units it may see there."""
+    known = corridor(conn, cache_key)
+    place = known.places.by_key.get(key)
+    if place is None:
+        return None
+    typical = known.typical
+    legs = [(known.places.by_key[b], days) for (a, b), days in typical.leg_days.items()
+            if a == place.key and b in known.places.by_key]
+    found = [] if session.public else visits(
+        conn, session.viewer, place, known.places, typical, party_names(conn),
+        cache_key=cache_key)
+    return {"place": place, "visits": found, "dwell": typical.dwell_days.get(place.key),
+            "legs": legs}

@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 from playwright.sync_api import sync_playwright
 
-from corridor.api.app import create_app
+from corridor.app import create_app
 from corridor.config import Settings
 from corridor.demo import demo_api_key, load_demo
 from corridor.demo.scenario import generate

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from corridor.api.app import create_app
 from corridor.api.http_protocol import JoinedWritesProtocol
+from corridor.app import create_app
 from corridor.config import Settings
 from corridor.store import parties as party_store
 from corridor.store.db import Database

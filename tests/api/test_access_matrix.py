@@ -3,8 +3,9 @@
 Each party must see exactly the events the visibility rule grants it, no more, no fewer:
 the events it captured, those naming one of its identifiers in sourceList/destinationList,
 those shared with it, (auditors) what the parties they hold a grant on may read, (admins)
-everything; the public sees none. The expected sets below are written out by hand from the
-scenario, independently of the server's SQL.
+everything; the public sees none (under /epcis/ it is refused with 401 and a Bearer
+challenge; the pages show it nothing). The expected sets below are written out by hand from
+the scenario, independently of the server's SQL.
 
 eventIDs are chosen by the capturing client, so two parties may store events under one
 eventID. The scenario holds both attacks that worked while shares named an eventID text:
@@ -173,9 +174,25 @@ def _log_index(jobs: dict, n: int) -> int:
     return int(jobs[n]["events"][0]["logIndex"])
 
 
+def _refused_to_public(r: httpx.Response, who: str = "PUBLIC") -> None:
+    """An /epcis/ answer to a request without a key: 401, a Bearer challenge, no event."""
+    assert r.status_code == 401, (r.request.url, r.text)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer "), r.headers
+    assert r.json()["type"] == "epcisException:SecurityException"
+    _hidden_epcs_absent(r.text, who)
+
+
+def _status(who: str, status: int) -> int:
+    """What `who` gets where a party gets `status`: under /epcis/ the public gets 401."""
+    return 401 if who == "PUBLIC" else status
+
+
 def _follow(client: httpx.Client, key: str | None, path: str) -> list[str]:
     """The EPC of every event of a paginated event list, following the Link rel=next
-    header."""
+    header (none for the public, which is refused)."""
+    if key is None:
+        _refused_to_public(client.get(path))
+        return []
     found: list[str] = []
     url = path
     for _ in range(50):
@@ -228,11 +245,12 @@ def test_event_list_and_single_events(world, who: str) -> None:
             assert set(_event_epcs(r.json()) if "epcisBody" in r.json()
                        else [r.json()["epcList"][0]]) <= _epcs(same_id & VISIBLE[who])
         else:
-            assert r.status_code == 404, (who, n, r.text)
+            assert r.status_code == _status(who, 404), (who, n, r.text)
         _hidden_epcs_absent(r.text, who)
         hash_id = jobs[n]["events"][0]["eventHashID"]
         r = client.get(f"/epcis/events/{quote(hash_id, safe='')}", headers=auth(keys[who]))
-        assert r.status_code == (200 if n in VISIBLE[who] else 404), (who, n, r.text)
+        assert r.status_code == (200 if n in VISIBLE[who] else _status(who, 404)), \
+            (who, n, r.text)
         _hidden_epcs_absent(r.text, who)
 
 
@@ -281,6 +299,16 @@ def test_discovery_endpoints(world, who: str) -> None:
     _, client, keys, _, _ = world
     visible = [EVENTS[n] for n in VISIBLE[who]]
     hidden = [EVENTS[n] for n in set(EVENTS) - VISIBLE[who]]
+    if who == "PUBLIC":
+        for path in ("/epcis/bizSteps", "/epcis/bizLocations", "/epcis/epcs",
+                     "/epcis/eventTypes", "/epcis/eventTypes/ObjectEvent/events?perPage=20"):
+            _refused_to_public(client.get(path))
+        for e in hidden:
+            for path in (f"/epcis/bizSteps/{e['bizStep']}/events",
+                         f"/epcis/epcs/{quote(e['epcList'][0], safe='')}/events",
+                         f"/epcis/bizLocations/{quote(e['bizLocation']['id'], safe='')}"):
+                _refused_to_public(client.get(path))
+        return
     r = client.get("/epcis/bizSteps", headers=auth(keys[who]))
     assert r.status_code == 200, r.text
     assert {_norm(v) for v in _members(r.json())} == {e["bizStep"] for e in visible}
@@ -294,7 +322,7 @@ def test_discovery_endpoints(world, who: str) -> None:
     assert r.status_code == 200, r.text
     # Event types are the standard's vocabulary, the same for every viewer: they disclose
     # nothing about stored events.
-    assert r.json() == client.get("/epcis/eventTypes").json()
+    assert r.json() == client.get("/epcis/eventTypes", headers=auth(keys["C"])).json()
     # The per-value event lists: visible values list the event, hidden ones nothing.
     for e in visible + hidden:
         expect = [e["epcList"][0]] if e in visible else []
@@ -334,7 +362,7 @@ def test_page_tokens_are_bound_to_their_party(world) -> None:
     url = re.search(r"<([^>]+)>", link).group(1)
     for thief in ("C", "D", "PUBLIC"):
         r = client.get(url, headers=auth(keys[thief]))
-        assert r.status_code == 400, (thief, r.text)
+        assert r.status_code == _status(thief, 400), (thief, r.text)
         for n in VISIBLE["A"]:
             assert epc(n) not in r.text
 
@@ -372,7 +400,8 @@ def test_receipts(world, who: str) -> None:
         same_id = {m for m in EVENTS if eid(m) == eid(n)} & VISIBLE[who]
         r = _get_receipt(client, keys[who], f"/epcis/events/{quote(eid(n), safe='')}/receipt")
         if not same_id:
-            assert r.status_code in (401, 404), (who, n, r.status_code)
+            assert r.status_code == _status(who, 404), (who, n, r.status_code)
+            _hidden_epcs_absent(r.text, who)
             continue
         assert r.status_code == 200, (who, n, r.text)
         assert _receipt_index(r.text) in {_log_index(jobs, m) for m in same_id}, (who, n)
@@ -386,8 +415,12 @@ def test_web_pages(world, who: str) -> None:
         index = _log_index(jobs, n)
         for path in (f"/event/{index}", f"/event/{index}/event.json"):
             r = client.get(path, headers=auth(keys[who]))
-            assert r.status_code == (200 if n in VISIBLE[who] else 404), (who, n, path)
+            # The event's page is its log entry for anyone, with the event for its readers.
+            expected = 200 if n in VISIBLE[who] or path == f"/event/{index}" else 404
+            assert r.status_code == expected, (who, n, path)
             _hidden_epcs_absent(r.text, who)
+            if path == f"/event/{index}":
+                assert ('id="jsonld"' in r.text) == (n in VISIBLE[who]), (who, n, path)
         r = _get_receipt(client, keys[who], f"/event/{index}/receipt")
         assert r.status_code == (200 if n in VISIBLE[who] else 404), (who, n, r.text)
         if r.status_code == 200:
@@ -437,12 +470,17 @@ def test_bad_and_revoked_keys_are_401(world) -> None:
         assert r.status_code == 401, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["type"] == "epcisException:SecurityException"
+        assert r.headers["WWW-Authenticate"].startswith('Bearer realm="corridor"')
+        if header["Authorization"].startswith("Bearer cor_"):
+            assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
     _, key = add_party(server.db_url, "Temp", "urn:example:temp")
     assert client.get("/epcis/events", headers=auth(key)).status_code == 200
     out = subprocess.run([CORRIDOR, "party", "revoke", "Temp", "--db", server.db_url],
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
-    assert client.get("/epcis/events", headers=auth(key)).status_code == 401
+    r = client.get("/epcis/events", headers=auth(key))
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="corridor", error="invalid_token"'
 
 
 @pytest.mark.parametrize("who", LISTENERS)

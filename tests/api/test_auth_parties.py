@@ -12,9 +12,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from corridor.api.auth import AuthError, hash_api_key, parse_bearer
+from corridor.serving import AuthError, parse_bearer, problem_response
 from corridor.store import Database, migrate
 from corridor.store import parties as store
+from corridor.store.parties import hash_api_key
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -109,8 +110,8 @@ def test_duplicate_identifier_refused(conn) -> None:
 def test_malformed_authorization_is_401(header: str) -> None:
     with pytest.raises(AuthError) as err:
         parse_bearer(header)
-    assert err.value.status_code == 401
-    body = err.value.response("/x").body
+    assert err.value.status == 401
+    body = problem_response(err.value, "/x").body
     assert b"epcisException:SecurityException" in body
 
 
@@ -127,7 +128,7 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     out = _corridor("party", "add", "Acme Steel", "--identifier", "urn:epc:id:pgln:4012345.00000",
                     "--also", "urn:epc:id:sgln:4012345.00000.0", "--verifier-key", _vkey(),
-                    "--db", url)
+                    "--db", url, "--init")
     assert out.returncode == 0, out.stderr
     key = out.stdout.strip()
     assert key.startswith("cor_") and "\n" not in key

@@ -49,7 +49,7 @@ def _outcome(node: Node, body: bytes, media: str = "application/ld+json",
             job = alice.get(r.headers["Location"]).json()
             out = (job["success"], job["eventCount"],
                    [(e["eventHashID"], e["duplicate"]) for e in job["events"]],
-                   [(e["location"], e["rule"]) for e in job["errors"]])
+                   [(e["pointer"], e["rule"]) for e in job["errors"]])
         elif isinstance(out, dict):
             out = (out.get("type"), out.get("detail", "").split(";")[0])
         return r.status_code, out
@@ -112,7 +112,7 @@ def test_workers_and_thread_agree(nodes: tuple[Node, Node, Node, Node], conforma
     for body, media, headers in cases:
         got = _outcome(pooled, body, media, **headers)
         assert got == _outcome(inline, body, media, **headers), (body[:80], got)
-    preparer = pooled.app.state.ctx.parts["capture-preparer"]
+    preparer = pooled.app.state.ctx.capture.preparer
     assert preparer.split_documents == (0 if which == "one worker" else len(cases))
     with pooled.client("alice") as a, inline.client("alice") as b:
         assert sorted(e["eventID"] for e in all_events(a, {"perPage": 1000})) == sorted(
@@ -123,7 +123,7 @@ def test_a_killed_worker_does_not_fail_a_capture(nodes: tuple[Node, Node, Node, 
                                                  ) -> None:
     pooled = nodes[0]
     assert _outcome(pooled, _doc("K1"))[0] == 202  # the pool is running
-    pool = pooled.app.state.ctx.parts["capture-preparer"]._pool
+    pool = pooled.app.state.ctx.capture.preparer._pool
     assert pool is not None
     for pid in list(pool._processes):
         os.kill(pid, signal.SIGKILL)
@@ -131,7 +131,7 @@ def test_a_killed_worker_does_not_fail_a_capture(nodes: tuple[Node, Node, Node, 
     assert status == 202 and success and count == 20 and not any(d for _, d in events)
     # and the next one gets a fresh pool
     assert _outcome(pooled, _doc("K3"))[1][0] is True
-    assert pooled.app.state.ctx.parts["capture-preparer"]._pool is not pool
+    assert pooled.app.state.ctx.capture.preparer._pool is not pool
 
 
 
@@ -144,7 +144,7 @@ def test_a_document_that_kills_its_workers_fails_alone(nodes: tuple[Node, Node, 
                                                        ) -> None:
     """Tried on two pools, then a 500: never retried in the server process, which goes on."""
     pooled = nodes[1]
-    preparer = pooled.app.state.ctx.parts["capture-preparer"]
+    preparer = pooled.app.state.ctx.capture.preparer
     with pooled.client("alice") as alice:
         before = len(all_events(alice, {"perPage": 1000}))
         preparer.run = _die
@@ -176,7 +176,7 @@ def test_a_poisoned_document_fails_no_concurrent_capture(nodes: tuple[Node, Node
     from concurrent.futures import ThreadPoolExecutor
 
     pooled = nodes[1]  # two workers
-    preparer = pooled.app.state.ctx.parts["capture-preparer"]
+    preparer = pooled.app.state.ctx.capture.preparer
     preparer.run = _die_on_poison
     try:
         for round_ in range(3):
@@ -259,8 +259,10 @@ def _summary(prepared: Any) -> Any:
 def test_concurrent_single_events_prepared_in_worker_batches(tmp_path: Path) -> None:
     """POST /epcis/events under concurrency: the events go to the worker processes in
     batches, and each comes back as the server itself would have prepared it (valid, not
-    JSON, not an object, not a valid EPCIS event, an eventTime the index cannot hold). A worker killed from outside fails none:
-    the batch is prepared in the server process, and the next goes to a fresh pool."""
+    JSON, not an object, not a valid EPCIS event, an impossible eventTime: refused by
+    validation, corridor.epcis.rules, before the index could choke on it). A worker killed
+    from outside fails none: the batch is prepared in the server process, and the next goes
+    to a fresh pool."""
     import asyncio
 
     from corridor.capture import CapturePreparer, prepare_event
@@ -270,7 +272,8 @@ def test_concurrent_single_events_prepared_in_worker_batches(tmp_path: Path) -> 
         _posted("B-time", eventTime="2026-13-45T00:00:00Z")]
     want = [_summary(prepare_event(b, 7, "urn:epc:id:pgln:0614141.00001", None))
             for b in bodies]
-    assert [w[0] for w in want[-5:]] == ["work", "refused", "refused", "refused", "rejected"]
+    assert [w[0] for w in want[-5:]] == ["work", "refused", "refused", "refused", "refused"]
+    assert "/eventTime: '2026-13-45T00:00:00Z' is not a valid date-time" in want[-1][2]
 
     async def run(preparer: CapturePreparer) -> list[Any]:
         deadline = time.monotonic() + 60

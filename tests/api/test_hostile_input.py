@@ -392,8 +392,9 @@ def test_long_value_refused_per_event_with_proceed(node) -> None:
 
 def test_values_at_the_limits_are_accepted(node) -> None:
     _, client, keys = node
-    serial = "5" * (2048 - len("urn:epc:id:sgtin:5000000.000001."))
-    event = _event(serial, **{"@context": [{"ex": EX}], "ex:note": "n" * 65_536})
+    # (an identifier of 2,048 characters: no EPC URI, whose serial has 20 at most, but a URI)
+    epc = "urn:example:epc:" + "5" * (2048 - len("urn:example:epc:"))
+    event = {**object_event(epc=epc), "@context": [{"ex": EX}], "ex:note": "n" * 65_536}
     r = client.post("/epcis/events", json=event, headers=_json(keys["a"]))
     assert r.status_code == 201, r.text[:500]
 
@@ -527,7 +528,7 @@ _SEGMENT = st.one_of(st.sampled_from(["%00", "9" * 5000, "\u00b2", "..", "%2F", 
     "/epcis/queries/{}/events", "/epcis/queries/{}/subscriptions",
     "/epcis/queries/mine/subscriptions/{}", "/epcis/capture/{}", "/epcis/{}",
     "/epcis/epcs/{}", "/epcis/bizLocations/{}/events", "/event/{}", "/event/{}/receipt",
-    "/shipment/{}", "/lot/{}", "/search?q={}", "/search?place={}&party={}",
+    "/shipment/{}", "/lot/{}", "/place/{}", "/search?q={}", "/search?place={}&party={}",
     "/parties/shares?eventID={}&party={}"]), segment=_SEGMENT,
     method=st.sampled_from(["GET", "GET", "DELETE"]))
 def test_fuzz_path_values(node, template: str, segment: str, method: str) -> None:

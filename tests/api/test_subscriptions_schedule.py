@@ -47,6 +47,7 @@ def test_lists_ranges_steps_and_leap_day() -> None:
     ({"hour": "x"}, "hour"),
     ({"dayOfWeek": "0"}, "dayOfWeek"),
     ({"month": ""}, "month"),
+    ({"hour": "\u0661"}, "hour"),  # ARABIC-INDIC DIGIT ONE: a digit, not an ASCII one
     ({"weekday": "1"}, "weekday"),
     ({"dayOfMonth": "31", "month": "2"}, "(schedule)"),
 ])

@@ -9,9 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from corridor.demo.actors import ACTORS, gs1_check_digit
+from corridor.demo.actors import ACTORS
 from corridor.demo.scenario import AS_OF, Scenario, ShipmentPlan, documents, generate
-from corridor.epcis.identifiers import urn_to_dl
+from corridor.epcis.identifiers import check_digit, urn_to_dl
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,9 @@ def test_identifiers_are_well_formed(scenario: Scenario) -> None:
         assert urn_to_dl(plan.lot) is not None
     for actor in ACTORS:
         gln = actor.gln
-        assert len(gln) == 13 and gs1_check_digit(gln[:-1]) == gln[-1]
+        assert len(gln) == 13 and check_digit(gln[:-1]) == gln[-1]
     # The GS1 check digit of a known GLN (GS1 General Specifications example 0614141000005).
-    assert gs1_check_digit("061414100000") == "5"
+    assert check_digit("061414100000") == "5"
 
 
 def test_nothing_happens_after_as_of(scenario: Scenario) -> None:

@@ -15,6 +15,14 @@ KNOWN_INVALID = frozenset({
 })
 
 
+# Accepted by the XSD but refused by the standard's rules (corridor.epcis.rules): two of its
+# events write the business step https://ref.gs1.org/cbv/Bizstep-sensor_reporting, which is
+# no CBV 2.0 URI (the CBV and the official JSON-LD context spell it BizStep-sensor_reporting;
+# the event-hash vectors' copy of this document writes the URN form). The standard wins.
+KNOWN_INVALID_XML = {"XML/WithSensorData/SensorDataExamples.xml": (
+    b"https://ref.gs1.org/cbv/Bizstep-", b"https://ref.gs1.org/cbv/BizStep-")}
+
+
 @pytest.fixture(scope="session")
 def gs1(conformance: Path) -> Path:
     return conformance / "gs1-epcis"
@@ -35,6 +43,17 @@ def xml_examples(gs1: Path) -> dict[str, bytes]:
     files = sorted((gs1 / "XML").rglob("*.xml"))
     assert len(files) >= 35
     return {p.relative_to(gs1).as_posix(): p.read_bytes() for p in files}
+
+
+@pytest.fixture(scope="session")
+def standard_xml_examples(xml_examples: dict[str, bytes]) -> dict[str, bytes]:
+    """The XML examples with the known faults (KNOWN_INVALID_XML) written as the standard
+    has them: every one of them valid, for the tests that read them as input."""
+    fixed = dict(xml_examples)
+    for name, (wrong, right) in KNOWN_INVALID_XML.items():
+        assert wrong in fixed[name], name
+        fixed[name] = fixed[name].replace(wrong, right)
+    return fixed
 
 
 @pytest.fixture(scope="session")

@@ -29,10 +29,10 @@ def _readable(examples: dict[str, bytes]):
 
 
 def test_xml_converts_to_json_the_official_schema_accepts(
-        xml_examples: dict[str, bytes], official_schema: dict) -> None:
+        standard_xml_examples: dict[str, bytes], official_schema: dict) -> None:
     reference = jsonschema.Draft7Validator(official_schema)
     rejected = {}
-    for name, data in xml_examples.items():
+    for name, data in standard_xml_examples.items():
         if b"EPCISCaptureJob" in data[:400] or b"EPCISMasterDataDocument" in data[:400]:
             continue
         doc = read_document(data)
@@ -64,9 +64,9 @@ def test_master_data_converts_both_ways(xml_examples: dict[str, bytes]) -> None:
 
 
 def test_round_trip_keeps_every_event_hash_id(
-        json_examples: dict[str, bytes], xml_examples: dict[str, bytes]) -> None:
+        json_examples: dict[str, bytes], standard_xml_examples: dict[str, bytes]) -> None:
     checked = 0
-    for name, doc in _readable({**json_examples, **xml_examples}):
+    for name, doc in _readable({**json_examples, **standard_xml_examples}):
         if name.startswith("JSON-simple-context/") and _annotated(doc.events):
             continue  # covered below
         original = _hashes(doc)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corridor.epcis import hash_fast, hash_tree, hash_values
+from corridor.epcis import hash_fast, hash_pieces, hash_tree, hash_values
 from corridor.epcis.documents import read_document
 from corridor.epcis.hashid import event_hash_id, prehash_string
 from corridor.epcis.jsonld import context_namespaces
@@ -49,7 +49,7 @@ def _native_on() -> Iterator[None]:
 
 
 def _clear_caches() -> None:
-    for cache in hash_fast._pieces.values():
+    for cache in hash_pieces.field_caches.values():
         cache.clear()
     hash_values._canon_cache.clear()
     hash_values._time_cache.clear()

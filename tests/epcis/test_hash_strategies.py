@@ -328,8 +328,12 @@ def document(event: dict) -> dict:
 @settings(max_examples=15, deadline=None)
 @given(events())
 def test_generated_events_are_valid(event: dict) -> None:
-    """The generator stays within the official JSON schema."""
+    """The generator stays within the official JSON schema. (Not within all of the standard's
+    rules, corridor.epcis.rules: it also draws identifiers that must hash as they are, such as
+    a malformed EPC URI or plain text where a URI belongs.)"""
+    from corridor.epcis.rules import RULE_PREFIXES
     from corridor.epcis.validation import validate_json_document
 
-    problems = validate_json_document(document(event))
+    problems = [p for p in validate_json_document(document(event))
+                if not p.rule.startswith(RULE_PREFIXES)]
     assert not problems, [str(p) for p in problems]

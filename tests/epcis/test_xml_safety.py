@@ -99,7 +99,8 @@ def test_entity_declared_late_in_a_long_prolog_is_still_refused() -> None:
 
 def test_gigabyte_stream_refused_after_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 1 GB stream of unknown length: refused as soon as the limit (here 8 MB through
-    CORRIDOR_MAX_CAPTURE_BYTES, read by Settings) has been read, never read further."""
+    CORRIDOR_MAX_CAPTURE_BYTES, read by Settings and passed down) has been read, never read
+    further."""
     limit = 8 * 1024 * 1024
     monkeypatch.setenv("CORRIDOR_MAX_CAPTURE_BYTES", str(limit))
     assert Settings().max_capture_bytes == limit
@@ -107,7 +108,8 @@ def test_gigabyte_stream_refused_after_the_size_limit(monkeypatch: pytest.Monkey
     started = time.perf_counter()
     count = 0
     with pytest.raises(EpcisError) as caught:
-        for _event in iter_events(stream, validate=False):
+        for _event in iter_events(stream, validate=False,
+                                  max_bytes=Settings().max_capture_bytes):
             count += 1
     assert caught.value.problems[0].rule == "size-limit"
     assert stream.served <= limit + (1 << 17)

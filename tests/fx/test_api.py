@@ -15,10 +15,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from corridor.api.context import AppContext
 from corridor.api.fx_routes import routes
 from corridor.config import Settings
 from corridor.fx.importer import import_bundled
+from corridor.serving import AppContext
 from corridor.store.db import Database
 from corridor.store.migrations import migrate
 
@@ -88,6 +88,25 @@ def test_convert(api: httpx.Client) -> None:
     body = r.json()
     assert (body["exact"], body["result"], body["rule"]) == ("239.385", "239.39", "direct")
     assert body["rounding"].startswith("ROUND_HALF_UP")
+    assert (body["date"], body["rateDate"], body["latest"]) == ("2026-04-01", "2026-04-01",
+                                                                False)
+
+
+def test_convert_without_date_uses_the_latest_stored_rate(api: httpx.Client) -> None:
+    r = api.get("/api/fx/convert", params={"amount": "100", "from": "USD", "to": "KZT"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["rateDate"], body["latest"], body["source"]) == ("2026-05-24", True, "NBKR")
+    assert body["result"] == "47041.42"
+
+
+def test_convert_on_a_date_uses_the_latest_rate_on_or_before_it(api: httpx.Client) -> None:
+    r = api.get("/api/fx/convert", params={"amount": "100", "from": "USD", "to": "KZT",
+                                           "date": "2026-04-05"})
+    body = r.json()
+    assert (body["date"], body["rateDate"], body["result"]) == ("2026-04-05", "2026-04-03",
+                                                                "47231.00")
+    assert "carried forward" in body["label"]
 
 
 @pytest.mark.parametrize(("path", "params", "name"), [

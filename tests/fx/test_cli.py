@@ -17,7 +17,7 @@ def run(tmp_path: Path):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(fx, ["--db", db, *args], catch_exceptions=False)
+        return runner.invoke(fx, ["--db", db, "--init", *args], catch_exceptions=False)
 
     return invoke
 
@@ -68,3 +68,30 @@ def test_errors_are_clear(run, tmp_path: Path) -> None:
     assert r.exit_code == 1 and "--bank: unknown ['ECB']" in r.output
     r = run("ticker", "--date", "2026-13-01")
     assert r.exit_code == 2 and "is not a date" in r.output
+
+
+def test_convert_without_date_uses_the_latest_stored_rate_and_says_its_date(run) -> None:
+    run("import", str(DATA_DIR / "nbk.yml"))  # NBK only: 2026-04-01 .. 04-03
+    r = run("convert", "100", "USD", "KZT")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "100 USD = 47231.00 KZT"  # NBK's 472.31 of 3 April
+    assert lines[1] == "  rate of  2026-04-03, the latest stored rate (no date given)"
+    run("import", "--bundled")  # NBKR's table of 24 May is now the latest answering
+    r = run("convert", "100", "USD", "KZT")
+    assert r.exit_code == 0, r.output
+    assert "rate of  2026-05-24, the latest stored rate" in r.output
+    assert "cross: NBKR publishes both" in r.output
+
+
+def test_convert_on_a_date_uses_the_rate_in_force_then(run) -> None:
+    run("import", "--bundled")
+    r = run("convert", "100", "USD", "KZT", "--date", "2026-04-02")
+    assert r.output.splitlines()[:2] == ["100 USD = 47509.00 KZT",
+                                         "  rate of  2026-04-02, in force on that date"]
+    r = run("convert", "100", "USD", "KZT", "--date", "2026-04-05")  # a Sunday
+    assert r.output.splitlines()[:2] == [
+        "100 USD = 47231.00 KZT",
+        "  rate of  2026-04-03, the latest published on or before 2026-04-05"]
+    r = run("convert", "100", "USD", "KZT", "--date", "2026-03-31")  # before any NBK table
+    assert r.exit_code == 1 and "no stored rate for USD->KZT on 2026-03-31" in r.output

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from corridor.fx.importer import DATA_DIR, CassetteError, import_recorded
-from corridor.fx.model import Publication, Quote
+from corridor.fx.model import Publication, Quote, restated_from
 from corridor.store.fx_store import (
     count_rates,
     effective_dates,
@@ -20,6 +20,10 @@ from corridor.store.fx_store import (
 )
 
 
+def store_rates(conn, pubs: list[Publication]):
+    return store_publications(conn, pubs, is_restatement=restated_from)
+
+
 def _pub(day: date, value: str, bank: str = "NBKR") -> Publication:
     return Publication(bank, day, date(2026, 5, 23), "https://www.nbkr.kg/XML/daily.xml",
                        [Quote("USD", 1, Decimal(value)), Quote("UZS", 100, Decimal("0.7300"))])
@@ -27,9 +31,9 @@ def _pub(day: date, value: str, bank: str = "NBKR") -> Publication:
 
 def test_exact_decimals_and_idempotent_upserts(any_conn) -> None:
     day = date(2026, 5, 24)
-    first = store_publications(any_conn, [_pub(day, "87.4500")])
+    first = store_rates(any_conn, [_pub(day, "87.4500")])
     assert (first.inserted, first.updated, first.unchanged) == (2, 0, 0)
-    again = store_publications(any_conn, [_pub(day, "87.4500")])
+    again = store_rates(any_conn, [_pub(day, "87.4500")])
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     q = latest_quote(any_conn, "NBKR", "USD", day)
     assert str(q.value) == "87.4500"  # trailing zeros kept: TEXT, not float
@@ -37,15 +41,15 @@ def test_exact_decimals_and_idempotent_upserts(any_conn) -> None:
     assert q.home == "KGS"
     uzs = latest_quote(any_conn, "NBKR", "UZS", day)
     assert (uzs.units, uzs.rate) == (100, Decimal("0.007300"))
-    corrected = store_publications(any_conn, [_pub(day, "87.4600")])
+    corrected = store_rates(any_conn, [_pub(day, "87.4600")])
     assert (corrected.updated, corrected.unchanged) == (1, 1)
     assert latest_quote(any_conn, "NBKR", "USD", day).value == Decimal("87.4600")
     assert count_rates(any_conn) == 2
 
 
 def test_lookups_by_date(any_conn) -> None:
-    store_publications(any_conn, [_pub(date(2026, 5, 20), "87.10"),
-                                  _pub(date(2026, 5, 22), "87.30")])
+    store_rates(any_conn, [_pub(date(2026, 5, 20), "87.10"),
+                           _pub(date(2026, 5, 22), "87.30")])
     assert latest_quote(any_conn, "NBKR", "USD", date(2026, 5, 21)).value == Decimal("87.10")
     assert latest_quote(any_conn, "NBKR", "USD", date(2026, 5, 19)) is None
     assert previous_quote(any_conn, "NBKR", "USD", date(2026, 5, 22)).value == Decimal("87.10")
@@ -58,7 +62,7 @@ def test_lookups_by_date(any_conn) -> None:
 def test_one_bad_publication_stores_nothing(any_conn) -> None:
     bad = Publication("XX", date(2026, 5, 21), None, "x", [Quote("USD", 1, Decimal(1))])
     with pytest.raises(KeyError):
-        store_publications(any_conn, [_pub(date(2026, 5, 20), "87.10"), bad])
+        store_rates(any_conn, [_pub(date(2026, 5, 20), "87.10"), bad])
     assert count_rates(any_conn) == 0
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from corridor.api.context import AppContext
 from corridor.api.log_routes import IMMUTABLE, routes, witness_app
 from corridor.config import WitnessConfig
 from corridor.ledger.checkpoint import parse_checkpoint
@@ -24,6 +23,7 @@ from corridor.ledger.verify import VerifyError, verify_log
 from corridor.ledger.witness import FileState, Witness
 from corridor.node import RunningLog as Ledger
 from corridor.node import load_or_create_signer
+from corridor.serving import AppContext
 from tests.ledger.ledgertest import Server, append, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

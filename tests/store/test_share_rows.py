@@ -4,7 +4,7 @@ The eventID is chosen by the capturing client. When shares were keyed by it, a m
 capture an event of its own under eventID X and share X with itself, and then read any
 event another party stored later under X; a legitimate share of Y with B let B read any
 event a third party stored later under Y. Here both attacks run against the store on each
-database, through the per-row rule (query/visibility.py) and the set rule (web/visible.py),
+database, through the per-row rule (query/visibility.py) and the set rule (query/visible_set.py),
 and an older store's text-keyed shares are upgraded without handing anyone another
 capturer's event."""
 
@@ -21,10 +21,10 @@ from corridor.config import Settings
 from corridor.node import open_ledger
 from corridor.query.engine import compile_query
 from corridor.query.run import get_event, select_events
+from corridor.query.visible_set import visible_ids
 from corridor.store import parties as party_store
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
-from corridor.web.visible import visible_ids
 from tests.store.test_capture_store import _doc, _event
 from tests.store.test_lookup_keys import _old_schema, _viewer
 

@@ -48,7 +48,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    from corridor.api.app import create_app
+    from corridor.app import create_app
 
     data_dir: Path = tmp_path_factory.mktemp("webnode")
     settings = Settings(data_dir=data_dir)

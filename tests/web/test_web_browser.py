@@ -35,7 +35,7 @@ def test_every_page_renders(page: Any, node: Node) -> None:
     assert page.inner_text("#status") == "delivered"
     assert page.locator("#timeline > li").count() >= 8
     assert page.locator("#legs tbody tr").count() >= 7
-    assert page.locator("svg.sensor-chart polyline.temp").count() == 1
+    assert page.locator("svg.sensor-chart polyline[data-type='Temperature']").count() >= 1
 
     page.click(f"a[href*='{plan.lot_number}']")
     assert "/lot/" in page.url

@@ -92,7 +92,7 @@ def test_typical_times_are_medians_of_stored_journeys() -> None:
 def test_without_master_data_the_dashboard_shows_raw_locations(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 
-    from corridor.api.app import create_app
+    from corridor.app import create_app
     from corridor.demo import demo_api_key, load_demo
     from corridor.demo.scenario import generate
 

@@ -9,6 +9,7 @@ import pytest
 
 from corridor.config import Settings
 from corridor.demo import demo_api_key, load_demo
+from corridor.demo.actors import PLACE_OPERATOR
 from corridor.demo.scenario import generate
 
 pytestmark = pytest.mark.postgres
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.postgres
 def test_pages_render_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     from starlette.testclient import TestClient
 
-    from corridor.api.app import create_app
+    from corridor.app import create_app
 
     settings = Settings(data_dir=tmp_path, db_url=pg_url)
     load_demo(settings, shipments=3)
@@ -39,3 +40,11 @@ def test_pages_render_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         assert client.get("/search", params={"q": plan.lot_number}, headers=headers).status_code \
             == 200
         assert client.get("/ledger").status_code == 200
+        # A port sees part of the route; the place page; a log entry for the public.
+        port = {"Authorization": f"Bearer {demo_api_key(7, PLACE_OPERATOR[plan.route[1]])}"}
+        assert 'id="count-partial">' in client.get("/", headers=port).text
+        assert re.search(r'class="unit-status">(handed over to|last seen by you)',
+                         client.get(f"/place/{plan.route[1]}", headers=port).text)
+        assert 'id="place-units"' in client.get(f"/place/{plan.route[1]}", headers=headers).text
+        public = client.get(f"/event/{index.group(1)}")
+        assert public.status_code == 200 and 'id="leaf-hash"' in public.text

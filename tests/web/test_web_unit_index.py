@@ -6,9 +6,9 @@ from pathlib import Path
 
 from corridor.config import Settings
 from corridor.demo import load_demo
+from corridor.query import dashboard as data
 from corridor.query.places import stored_places
 from corridor.store.db import Database
-from corridor.web import overview as data
 
 
 def test_incremental_index_equals_full_rebuild(tmp_path: Path) -> None:
@@ -32,4 +32,4 @@ def test_incremental_index_equals_full_rebuild(tmp_path: Path) -> None:
     assert grown.typical(places) == full.typical(places)
     assert list(grown.typical(places).leg_days) == list(full.typical(places).leg_days)
     assert len(full.by_unit) == 6 and len(full.newest) == full.stamp[1]
-    data._unit_index_cache.pop(key, None)
+    data.UNIT_INDEXES.pop(key, None)

@@ -37,8 +37,8 @@ def _serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 @pytest.fixture(scope="module")
 def witnessed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from corridor.api.app import create_app
     from corridor.api.log_routes import witness_app
+    from corridor.app import create_app
     from corridor.ledger.note import generate_signer
     from corridor.ledger.witness import FileState, Witness
     from corridor.node import load_or_create_signer

@@ -1,7 +1,8 @@
 // Verify a Corridor log receipt in the browser, trusting nothing the server says except
 // what the log's public key (which you can check out of band) signed.
 //
-// Steps: canonicalise the event JSON (RFC 8785) and hash it (SHA-256) -> rebuild the log
+// Steps: map the event onto its entry document (as captured or as GET returns it, see
+// entryDocument), canonicalise it (RFC 8785) and hash it (SHA-256) -> rebuild the log
 // entry (corridor/entry/v1) -> leaf hash (RFC 9162: SHA-256(0x00 || entry)) -> walk the
 // inclusion proof of the receipt (C2SP tlog-proof) to a root -> compare with the root of the
 // checkpoint in the receipt -> check the checkpoint's Ed25519 signature with the log key,
@@ -51,6 +52,106 @@
     if (Array.isArray(value)) return "[" + value.map(jcs).join(",") + "]";
     const keys = Object.keys(value).sort();
     return "{" + keys.map((k) => JSON.stringify(k) + ":" + jcs(value[k])).join(",") + "}";
+  }
+
+  // The entry document (docs/ledger-entry-format.md): the event as captured, plus the
+  // eventID the node assigns (its Event Hash ID) when it had none; the node's recordTime is
+  // not in it (the entry's time line holds it). So an event as captured (no eventID) or as
+  // GET /epcis/events/{id} returns it (with recordTime) verifies, and every member it holds
+  // is still checked: by the digest, or against the entry's own lines.
+  const TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+  function instant(text) {
+    const m = TIME.exec(text);
+    if (!m) return null;
+    const n = m.slice(1, 7).map(Number);
+    const date = new Date(Date.UTC(n[0], n[1] - 1, n[2], n[3], n[4], n[5]));
+    if (date.getUTCFullYear() !== n[0] || date.getUTCMonth() !== n[1] - 1 ||
+        date.getUTCDate() !== n[2] || date.getUTCHours() !== n[3] ||
+        date.getUTCMinutes() !== n[4] || date.getUTCSeconds() !== n[5]) return null;
+    let offset = 0;
+    if (m[9]) {
+      offset = (Number(m[10]) * 60 + Number(m[11])) * (m[9] === "-" ? -1 : 1);
+      if (Number(m[10]) > 23 || Number(m[11]) > 59) return null;
+    }
+    return { seconds: date.getTime() / 1000 - offset * 60, fraction: m[7] || "" };
+  }
+
+  // The entry's record time, written with the same or fewer fraction digits (truncated).
+  function sameRecordTime(value, entryTime) {
+    if (typeof value !== "string") return false;
+    const mine = instant(value), theirs = instant(entryTime);
+    if (!mine || !theirs || mine.seconds !== theirs.seconds) return false;
+    return theirs.fraction.padEnd(9, "0").startsWith(mine.fraction.replace(/0+$/, ""));
+  }
+
+  function without(obj, name) {
+    const out = Object.assign({}, obj);
+    delete out[name];
+    return out;
+  }
+
+  // The forms the event may stand for, the literal one first, each with its notes.
+  function candidates(event, logged) {
+    const forms = [{ doc: event, notes: [] }];
+    if (!event.eventID) {
+      forms.push({ doc: Object.assign({}, event, { eventID: logged.eventHashId }),
+        notes: ["eventID taken from the entry (the Event Hash ID the node assigns)"] });
+    }
+    if (sameRecordTime(event.recordTime, logged.recordTime)) {
+      for (const f of forms.slice()) {
+        forms.push({ doc: without(f.doc, "recordTime"), notes: f.notes.concat(
+          ["recordTime left out: the node's record time, which the entry's time line holds"]) });
+      }
+    }
+    return forms;
+  }
+
+  async function entryDocument(event, logged) {
+    for (const form of candidates(event, logged)) {
+      const digest = await sha256(enc.encode(jcs(form.doc)));
+      if (logged.doc === "sha-256:" + hex(digest)) return Object.assign({ digest }, form);
+    }
+    return null;
+  }
+
+  // Which member differs, when a match proves it; the entry holds one digest, not values.
+  async function explain(event, logged) {
+    if ("recordTime" in event && await entryDocument(without(event, "recordTime"), logged)) {
+      return "recordTime " + event.recordTime + " differs from the record time the entry " +
+        "holds, " + logged.recordTime;
+    }
+    if (event.eventID &&
+        await entryDocument(Object.assign({}, event, { eventID: logged.eventHashId }), logged)) {
+      return "eventID " + event.eventID + " differs from the eventID the node assigned, " +
+        logged.eventHashId;
+    }
+    for (const name of Object.keys(event)) {
+      if (name !== "eventID" && name !== "recordTime" &&
+          await entryDocument(without(event, name), logged)) {
+        return "member " + name + " is not in the logged event";
+      }
+    }
+    return "a member was changed, added or removed; the entry holds one digest of the " +
+      "whole document, so it cannot tell which";
+  }
+
+  // The event of a pasted text: one event (its "@context" only names namespaces), or the
+  // EPCIS document GET /epcis/events/{id} returns, whose event with the logged digest is it.
+  async function eventOf(value, logged) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) {
+      throw new Error("expected a JSON object (an EPCIS event)");
+    }
+    if (value.type !== "EPCISDocument" && value.type !== "EPCISQueryDocument") {
+      return without(value, "@context");
+    }
+    const body = value.epcisBody || {};
+    const list = value.type === "EPCISDocument" ? body.eventList
+      : ((body.queryResults || {}).resultsBody || {}).eventList;
+    if (!Array.isArray(list)) throw new Error("the document has no event list");
+    for (const e of list) if (logged && await entryDocument(e, logged)) return e;
+    if (list.length === 1) return list[0];
+    throw new Error("none of the document's " + list.length + " events is the logged one");
   }
 
   function entryBytes(entry, docDigest) {
@@ -177,22 +278,28 @@
     const step = (label, ok, detail) => { steps.push({ label, ok, detail: detail || "" }); return ok; };
     try {
       if (!crypto.subtle) throw new Error("WebCrypto is not available (use https or localhost)");
-      const event = JSON.parse(eventJson);
-      const digest = await sha256(enc.encode(jcs(event)));
-      step("Event digest (RFC 8785 JSON, SHA-256)", true, hex(digest));
       const r = parseReceipt(receipt);
-      if (r.extra) {
-        const logged = parseEntry(r.extra);
-        if (logged.doc !== "sha-256:" + hex(digest)) {
+      const logged = r.extra ? parseEntry(r.extra) : null;
+      const event = await eventOf(JSON.parse(eventJson), logged);
+      let digest = await sha256(enc.encode(jcs(event)));
+      if (logged) {
+        const found = await entryDocument(event, logged);
+        if (!found) {
+          step("Event digest (RFC 8785 JSON, SHA-256)", true, hex(digest));
           return { ok: step("Event digest matches the logged entry", false,
-            "logged " + logged.doc), steps };
+            (await explain(event, logged)) + " (logged " + logged.doc + ")"), steps };
         }
+        digest = found.digest;
+        step("Event digest (RFC 8785 JSON, SHA-256)", true,
+          [hex(digest)].concat(found.notes).join("; "));
         if (logged.eventHashId !== entry.eventHashId) {
           return { ok: step("Event Hash ID matches the logged entry", false,
             "logged " + logged.eventHashId), steps };
         }
         entry = Object.assign({}, entry, { party: logged.party, recordTime: logged.recordTime,
           signature: logged.signature });
+      } else {
+        step("Event digest (RFC 8785 JSON, SHA-256)", true, hex(digest));
       }
       const leaf = await sha256(concat(Uint8Array.of(0), entryBytes(entry, digest)));
       step("Log entry leaf hash", true, hex(leaf));
@@ -274,7 +381,8 @@
     render(box, result);
   }
 
-  window.CorridorVerify = { verifyEvent, jcs, parseReceipt, rootFromInclusion };
+  window.CorridorVerify = { verifyEvent, jcs, parseReceipt, rootFromInclusion, sameRecordTime,
+    entryDocument };
   document.addEventListener("DOMContentLoaded", () => {
     const button = document.getElementById("verify");
     if (button) button.addEventListener("click", onVerify);

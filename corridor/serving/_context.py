@@ -1,0 +1,31 @@
+"""What every HTTP route module receives: the node's settings, its database and its
+long-lived parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corridor.capture import CaptureService
+from corridor.config import Settings
+from corridor.node import RunningLog, open_ledger
+from corridor.store.db import Database
+from corridor.subscriptions import SubscriptionService
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    # The running log; the app factory opens it (running_log() opens it on first use when
+    # routes are mounted without the factory).
+    ledger: RunningLog | None = None
+    # The capture front door (corridor.capture), made by the capture routes.
+    capture: CaptureService | None = None
+    # Query subscriptions (corridor.subscriptions.service_for makes it on first use).
+    subscriptions: SubscriptionService | None = None
+
+    def running_log(self) -> RunningLog:
+        """The node's log, opened here if the app factory did not."""
+        if self.ledger is None:
+            self.ledger = open_ledger(self.settings, self.db)
+        return self.ledger

@@ -1,0 +1,92 @@
+"""POST /epcis/capture of master data over HTTP, on SQLite and PostgreSQL: an
+EPCISMasterDataDocument (JSON-LD or XML) is a capture job of no events whose vocabulary the
+store keeps; master data past its bounds is a 400 naming the element."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corridor.capture.master_data import MAX_ELEMENT_ATTRIBUTES
+from corridor.query.places import stored_places
+from tests.api.e1_server import Node, all_events, capture, start_node
+
+BUSINESS_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
+PORT = "urn:epc:id:sgln:0614141.00999.0"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Node]:
+    data_dir = tmp_path_factory.mktemp(f"md-{request.param}")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'corridor.sqlite3'}"
+    else:
+        import psycopg
+
+        server = request.getfixturevalue("pg_server")
+        schema = "t_" + secrets.token_hex(6)
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    n, srv = start_node(url, data_dir, capture_workers=0)
+    try:
+        yield n
+    finally:
+        srv.stop()
+        if schema:
+            import psycopg
+
+            with psycopg.connect(request.getfixturevalue("pg_server"), autocommit=True) as c:
+                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def master_data_document(attributes: list[dict[str, str]]) -> dict[str, object]:
+    return {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISMasterDataDocument", "schemaVersion": "2.0",
+            "creationDate": "2026-01-01T00:00:00Z",
+            "epcisHeader": {"epcisMasterData": {"vocabularyList": [{
+                "type": BUSINESS_LOCATION,
+                "vocabularyElementList": [{"id": PORT, "attributes": attributes}]}]}}}
+
+
+def test_json_master_data_document_is_a_job_of_no_events(node: Node) -> None:
+    doc = master_data_document([{"id": "cbvmda:name", "attribute": "Port of Baku"},
+                                {"id": "cbvmda:countryCode", "attribute": "AZ"}])
+    with node.client("alice") as alice:
+        before = len(all_events(alice, {"perPage": 5000}))
+        r = capture(alice, doc)
+        assert r.status_code == 202, r.text
+        job = alice.get(r.headers["Location"]).json()
+        assert job["success"] and job["eventCount"] == 0 and job["events"] == []
+        assert len(all_events(alice, {"perPage": 5000})) == before
+    with node.db.connect() as conn:
+        names = {p.sgln: (p.name, p.country) for p in stored_places(conn)}
+    assert names[PORT] == ("Port of Baku", "AZ")
+
+
+def test_xml_master_data_document_is_a_job_of_no_events(node: Node, conformance: Path) -> None:
+    data = (conformance / "gs1-epcis" / "XML" / "Mimasu" / "Example-masterData.xml").read_bytes()
+    with node.client("alice") as alice:
+        r = capture(alice, data, media="application/xml")
+        assert r.status_code == 202, r.text
+        job = alice.get(r.headers["Location"]).json()
+        assert job["success"] and job["eventCount"] == 0
+
+
+def test_master_data_past_its_bounds_is_a_400_naming_the_element(node: Node) -> None:
+    doc = master_data_document([{"id": f"https://ns.example.com/mda/a{i}", "attribute": "x"}
+                                for i in range(MAX_ELEMENT_ATTRIBUTES + 1)])
+    with node.client("alice") as alice:
+        r = capture(alice, doc)
+        assert r.status_code == 400, r.text
+        problem = r.json()
+        assert problem["detail"].startswith(
+            "/epcisHeader/epcisMasterData/vocabularyList/0/vocabularyElementList/0/attributes")
+        assert PORT in problem["detail"]
+        job = alice.get(r.headers["Location"]).json()
+        assert job["success"] is False
