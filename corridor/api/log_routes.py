@@ -19,10 +19,13 @@ MAX_WITNESS_REQUEST = 64 * 1024
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     async def checkpoint(request: Request) -> Response:
-        note = await run_in_threadpool(ctx.running_log().checkpoint)
-        if note is None:
-            return PlainTextResponse("no checkpoint signed yet\n", status_code=404,
-                                     headers={"Cache-Control": "no-store"})
+        log = ctx.running_log()
+        note = await run_in_threadpool(log.checkpoint)
+        if note is None:  # nothing signed yet, or not yet cosigned by the quorum
+            why = await run_in_threadpool(log.waiting_for)
+            return PlainTextResponse(f"no checkpoint published yet: {why}\n", status_code=404,
+                                     headers={"Cache-Control": "no-store",
+                                              "Retry-After": "1"})
         return Response(note, media_type="text/plain; charset=utf-8",
                         headers={"Cache-Control": "no-cache, max-age=1"})
 

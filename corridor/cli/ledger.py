@@ -14,6 +14,7 @@ import click
 import uvicorn
 
 from corridor.api.log_routes import witness_app
+from corridor.cli.local_witnesses import apply_witness_flags, parse_quorum_flag
 from corridor.cli.node_dir import init_option, node_settings, require_node
 from corridor.config import Settings
 from corridor.epcis.documents import context_namespaces, read_document, sniff_media_type
@@ -57,9 +58,13 @@ def _node(f: Callable) -> Callable:
     return f
 
 
-def _open(data_dir: str | None, db_url: str | None, origin: str | None) -> RunningLog:
-    """The node's log; refuses (unless --init) where there is no node with its log key."""
+def _open(data_dir: str | None, db_url: str | None, origin: str | None,
+          witnesses: tuple[str, ...] = (), quorum_text: str | None = None) -> RunningLog:
+    """The node's log; refuses (unless --init) where there is no node with its log key.
+    `witnesses` and `quorum_text` are `--witness URL=VKEY` and `--quorum N`, as `serve`
+    takes them (else the environment's)."""
     settings = _settings(data_dir, db_url, origin)
+    apply_witness_flags(settings, witnesses, parse_quorum_flag(quorum_text))
     require_node(settings, log_key=True)
     return open_ledger(settings, Database(settings.db_url))
 
@@ -106,11 +111,16 @@ def log_group() -> None:
 
 @log_group.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--witness", "witnesses", multiple=True, metavar="URL=VKEY",
+              help="The node's witnesses as `serve --witness` takes them (repeatable; "
+                   "replaces CORRIDOR_WITNESSES): the mirror's checkpoint is one they cosigned.")
+@click.option("--quorum", "quorum_text", default=None, metavar="N",
+              help="Cosignatures the exported checkpoint needs (default: every --witness).")
 @_node
-def export(directory: str, data_dir: str | None, db_url: str | None,
-           origin: str | None) -> None:
+def export(directory: str, witnesses: tuple[str, ...], quorum_text: str | None,
+           data_dir: str | None, db_url: str | None, origin: str | None) -> None:
     """Write checkpoint, tiles and entry bundles as a static tlog-tiles mirror."""
-    ledger = _open(data_dir, db_url, origin)
+    ledger = _open(data_dir, db_url, origin, witnesses, quorum_text)
     try:
         cp = ledger.export(Path(directory))
     except (LedgerError, OSError) as exc:

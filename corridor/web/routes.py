@@ -141,9 +141,10 @@ class Pages:
         if ev is None or self.ctx.ledger is None:
             return self.not_found(request, session, f"event at log index {index}")
         proof = await run_in_threadpool(self.ctx.ledger.receipt, index)
-        if proof is None:
-            return Response("no signed checkpoint covers this entry yet; try again shortly\n",
-                            status_code=404, media_type="text/plain")
+        if proof is None:  # say whether it waits for the signer or for the witnesses
+            why = await run_in_threadpool(self.ctx.ledger.waiting_for, index)
+            return Response(f"no receipt yet for entry {index}: {why}\n", status_code=404,
+                            media_type="text/plain", headers={"Retry-After": "1"})
         return Response(proof, media_type="text/plain; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="corridor-{index}.tlog-proof"',
             "Cache-Control": "no-store"})

@@ -56,3 +56,28 @@ def test_receipt_waiting_for_witnesses_says_so(node: Node, tmp_path: Path) -> No
                                 env=env)
     assert result.exit_code != 0
     assert "waiting for 2 of 2 witnesses" in result.output
+    # ... or from the flags `serve` takes, with no environment at all.
+    flags = [a for w in node.settings.witnesses for a in ("--witness", f"{w.url}={w.vkey}")]
+    result = CliRunner().invoke(main, ["log", "export", str(tmp_path / "mirror2"), *flags,
+                                       "--quorum", "2", "--data-dir", str(tmp_path),
+                                       "--db", node.settings.db_url],
+                                env={"CORRIDOR_WITNESSES": None,
+                                     "CORRIDOR_WITNESS_QUORUM": None})
+    assert result.exit_code != 0
+    assert "waiting for 2 of 2 witnesses" in result.output
+    assert not (tmp_path / "mirror2" / "checkpoint").exists()
+
+
+def test_checkpoint_and_dashboard_receipt_waiting_say_why(node: Node) -> None:
+    with node.client("alice") as alice:
+        r = alice.post("/epcis/events", json=object_event("urn:epc:id:sgtin:0614141.812345.A2"))
+        assert r.status_code == 201, r.text
+        index = r.json()["logIndex"]
+        node.ledger.sign_now()
+        assert node.ledger.witness_now() == 0
+        checkpoint = alice.get("/log/checkpoint")
+        assert checkpoint.status_code == 404 and checkpoint.headers["Retry-After"] == "1"
+        assert "waiting for 2 of 2 witnesses" in checkpoint.text
+        download = alice.get(f"/event/{index}/receipt")
+    assert download.status_code == 404 and download.headers["Retry-After"] == "1"
+    assert f"entry {index}" in download.text and "waiting for 2 of 2 witnesses" in download.text
