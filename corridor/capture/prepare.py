@@ -56,6 +56,9 @@ def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], pa
             if not event.get("eventID"):
                 # Events without an eventID are known by their Event Hash ID.
                 event = {**event, "eventID": hash_id}
+            if "recordTime" in event:
+                # The repository sets recordTime; EPCIS 2.0 has a captured one ignored.
+                event = {k: v for k, v in event.items() if k != "recordTime"}
             event_id = str(event["eventID"])
             doc = canonicalize(event)
             entry = encode_entry(hash_id, hashlib.sha256(doc).digest())

@@ -66,8 +66,9 @@ def same_record_time(value: object, entry_time: str) -> bool:
 def candidates(event: Mapping[str, Any], entry: LogEntry) -> list[EntryDocument]:
     """The documents `event` may stand for, the literal one first: as it is; with the eventID
     the node assigns (the entry's Event Hash ID) when it has none; without a `recordTime` that
-    is the entry's record time. (A recordTime the capture itself supplied is part of the
-    document: the literal form keeps it.)"""
+    is the entry's record time. (A recordTime a capture itself supplied is part of the
+    document of entries logged before nodes dropped it at capture: the literal form keeps
+    it.)"""
     forms = [EntryDocument(dict(event))]
     if not event.get("eventID"):  # as corridor.capture.prepare assigns it
         note = (f"eventID {entry.event_hash_id} taken from the entry (the node gives an event "
@@ -99,7 +100,8 @@ def _named(event: Mapping[str, Any], entry: LogEntry) -> str | None:
     record_time = event.get("recordTime")
     if "recordTime" in event and entry_document(_without(event, "recordTime"), entry):
         return (f"recordTime {record_time} differs from the record time the entry holds, "
-                f"{entry.record_time} (the event without recordTime matches)")
+                f"{entry.record_time} (the event without recordTime matches; a node ignores "
+                "a recordTime in a captured event and records its own)")
     if event.get("eventID") and entry_document({**event, "eventID": entry.event_hash_id},
                                                entry):
         return (f"eventID {event['eventID']} differs from the eventID the node assigned, "

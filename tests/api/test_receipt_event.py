@@ -226,3 +226,23 @@ def test_the_browser_verifier_maps_both_forms_and_names_the_member(posted: Logge
     assert "recordTime 2026-03-01T09:00:00.000Z differs" in details[3], details[3]
     assert "member disposition is not in the logged event" in details[4], details[4]
     assert "cannot tell which" in details[5], details[5]
+
+
+def test_a_captured_record_time_is_ignored(node: Node, tmp_path: Path) -> None:
+    """EPCIS 2.0: the repository sets recordTime and ignores one in a captured event. GET
+    then holds one recordTime, the node's, and the GET form verifies; the captured form says
+    which member differs and why."""
+    own = "2020-01-01T00:00:00Z"
+    sent = object_event("urn:epc:id:sgtin:0614141.812345.R19", recordTime=own)
+    with node.client("alice") as alice:
+        r = alice.post("/epcis/events", json=sent)
+        assert r.status_code == 201, r.text
+        event_id = r.json()["eventID"]
+        raw = alice.get("/epcis/events/" + quote(event_id, safe="")).text
+    assert raw.count('"recordTime"') == 1 and own not in raw, raw
+    logged = Logged(node, tmp_path, sent, event_id)
+    assert logged.got["recordTime"] != own
+    code, out = logged.verify(logged.got)
+    assert code == 0, out
+    code, out = logged.verify({**sent, "eventID": event_id}, "captured.json")
+    assert code == 1 and f"recordTime {own} differs" in out and "ignores" in out, out
