@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
-from typing import Protocol
 
+from corridor.web.data import SensorPoint as Reading
 from corridor.web.labels import measurement_type, unit, with_unit
 
 WIDTH = 720
@@ -24,14 +24,6 @@ STEPS = (3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 
          28 * 86400)
 MAX_TICKS = 7
 GAP_FACTOR, MIN_GAP = 4, 6 * 3600  # a silence that breaks a line: times the usual, seconds
-
-
-class Reading(Protocol):
-    time: datetime
-    kind: str
-    value: float
-    uom: str
-    alarm: bool
 
 
 @dataclass

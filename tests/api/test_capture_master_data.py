@@ -4,7 +4,6 @@ store keeps; master data past its bounds is a 400 naming the element."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from corridor.capture.master_data import MAX_ELEMENT_ATTRIBUTES
 from corridor.query.places import stored_places
 from tests.api.e1_server import Node, all_events, capture, start_node
+from tests.api.e2_harness import module_db_url
 
 BUSINESS_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
 PORT = "urn:epc:id:sgln:0614141.00999.0"
@@ -22,27 +22,12 @@ PORT = "urn:epc:id:sgln:0614141.00999.0"
 def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Node]:
     data_dir = tmp_path_factory.mktemp(f"md-{request.param}")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{data_dir / 'corridor.sqlite3'}"
-    else:
-        import psycopg
-
-        server = request.getfixturevalue("pg_server")
-        schema = "t_" + secrets.token_hex(6)
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
-    n, srv = start_node(url, data_dir, capture_workers=0)
+    n, srv = start_node(module_db_url(request.param, data_dir, request), data_dir,
+                        capture_workers=0)
     try:
         yield n
     finally:
         srv.stop()
-        if schema:
-            import psycopg
-
-            with psycopg.connect(request.getfixturevalue("pg_server"), autocommit=True) as c:
-                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def master_data_document(attributes: list[dict[str, str]]) -> dict[str, object]:
