@@ -12,6 +12,7 @@ from typing import Any
 
 from corridor.epcis.documents import EpcisDocument, to_xml
 from corridor.epcis.identifiers import SSCC_KEY_PREFIX, canonical
+from corridor.fx.model import HOME_BANK
 from corridor.fx.ticker import TickerRow, ticker
 from corridor.fx.valuation import Valuation, value
 from corridor.query import log_view
@@ -133,13 +134,15 @@ def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[
     the latest earlier recorded NBK date, saying so; never at a rate published after the date
     (no valuation at all then, and the page says so)."""
     out = []
+    earlier: list[date] | None = None  # the KZT bank's dates up to `on`, read when needed
     for target in ("KZT", "USD" if currency != "USD" else "EUR"):
         try:
             out.append(ValuationView(value(conn, Decimal(amount), currency, target, on), ""))
             continue
         except (LookupError, ValueError, ArithmeticError):
             pass
-        earlier = [d for d in effective_dates(conn, "NBK") if d <= on]
+        if earlier is None:
+            earlier = [d for d in effective_dates(conn, HOME_BANK["KZT"]) if d <= on]
         if not earlier:
             continue
         latest = earlier[-1]
@@ -154,15 +157,15 @@ def _valuations(conn: Connection, amount: str, currency: str, on: date) -> list[
 
 def shipment_page(conn: Connection, session: Session, ref: str,
                   cache_key: str | None = None) -> dict[str, Any] | None:
+    known = corridor(conn, cache_key)
     try:
-        ship = data.shipment(conn, session.viewer, data.epc_key(ref),
-                             corridor(conn, cache_key))
+        ship = data.shipment(conn, session.viewer, data.epc_key(ref), known)
     except QueryError:  # not an identifier at all (e.g. a malformed pattern URN)
         return None
     if ship is None:
         return None
     names = party_names(conn)
-    _view_ends(conn, session, ship, names, stored_places(conn))
+    _view_ends(conn, session, ship, names, known.places)
     valuations: list[Any] = []
     if ship.invoice:
         amount, currency, event = ship.invoice
