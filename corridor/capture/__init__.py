@@ -3,7 +3,8 @@
 service (CaptureService: a posted document or event in, an outcome out; the signature check
 and the failed jobs of refused captures; `capture_document` for a parsed document), prepare
 (pure: a document or an event into rows, ledger entries and index rows), master_data (pure: a
-document's vocabularies into the rows stored with its events, within bounds), workers (where
+document's vocabularies into the rows stored with its events, within bounds), ownership (which
+party may write which vocabulary element: the writer asks it), workers (where
 preparation runs: worker processes, a thread, the event loop), writer (the group-commit
 writer thread and its transaction), work (a prepared capture and its result), jobs (capture
 jobs as CaptureJob). Storage is corridor.store; the formats corridor.epcis and corridor.ledger.

@@ -5,13 +5,16 @@ country, coordinates... and the locations it contains) in
 `epcisHeader.epcisMasterData.vocabularyList`, and an EPCISMasterDataDocument in
 `epcisBody.vocabularyList` too. `read_master_data` turns both into what the writer stores in
 the transaction of the document's events (corridor.capture.writer): the location hierarchy
-as (parent, child) pairs and each attribute as a row with its value already in the JSON text
-it is stored as (corridor.store.master_data.write_vocabulary). It is pure and its result
-pickles, like the rest of preparation.
+as (parent, child) pairs, each attribute as a row with its value already in the JSON text
+it is stored as (corridor.store.master_data.write_vocabulary), and each element written (with
+attributes or children) with where it is, for the writer's ownership check
+(corridor.capture.ownership). It is pure and its result pickles, like the rest of
+preparation.
 
 Like every capture input, master data is bounded (MAX_*, docs/capture.md): past a bound the
 document is refused as a whole with a problem located by the JSON pointer of the element (in
-the JSON-LD form of an XML document) and naming the element's id.
+the JSON-LD form of an XML document, with the XML line of the element) and naming the
+element's id.
 """
 
 from __future__ import annotations
@@ -36,10 +39,22 @@ HEADER_LIST = ("epcisHeader", "epcisMasterData", "vocabularyList")
 BODY_LIST = ("epcisBody", "vocabularyList")
 
 
+# An element the document writes: (vocabulary type, id as written, JSON pointer of the
+# element, its XML line or 0)
+WrittenElement = tuple[str, str, str, int]
+
+
+def xml_note(line: int) -> str:
+    """What a problem's message ends with when its element is at `line` of an XML document
+    (corridor.epcis.problems.error_entry reads the line from it)."""
+    return f" (XML: the <VocabularyElement> at line {line})" if line else ""
+
+
 @dataclass
 class MasterData:
     children: list[tuple[str, str]] = field(default_factory=list)  # (parent, child) ids
     rows: list[VocabularyRow] = field(default_factory=list)  # attributes to store
+    elements: list[WrittenElement] = field(default_factory=list)  # elements written
 
 
 NO_MASTER_DATA = MasterData()  # shared by the documents without any: never changed
@@ -80,19 +95,21 @@ def _pointer(path: tuple[Any, ...]) -> str:
 class _Bounds:
     """Counts against the MAX_* bounds; the first bound broken raises EpcisError."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: Mapping[str, int]) -> None:
         self.elements = self.attributes = self.children = 0
+        self.lines = lines
+        self.line = 0  # of the element being read, in an XML document
 
-    @staticmethod
-    def refuse(path: tuple[Any, ...], element: str, what: str) -> EpcisError:
+    def refuse(self, path: tuple[Any, ...], element: str, what: str) -> EpcisError:
         return EpcisError([Problem(_pointer(path), LIMIT_RULE,
-                                   f"master data of {element!r}: {what}")])
+                                   f"master data of {element!r}: {what}{xml_note(self.line)}")])
 
 
-def read_master_data(header: Mapping[str, Any], namespaces: Mapping[str, str]) -> MasterData:
-    """The master data of a parsed document (EpcisDocument.header and .namespaces), in
-    document order: what capture stores. Raises EpcisError past a bound. A document without
-    master data costs two dictionary lookups (and allocates nothing)."""
+def read_master_data(header: Mapping[str, Any], namespaces: Mapping[str, str],
+                     lines: Mapping[str, int] | None = None) -> MasterData:
+    """The master data of a parsed document (EpcisDocument.header, .namespaces and, for XML,
+    .lines), in document order: what capture stores. Raises EpcisError past a bound. A
+    document without master data costs two dictionary lookups (and allocates nothing)."""
     if "epcisHeader" not in header:  # the usual document: one more lookup and done
         body = header.get("epcisBody")
         if type(body) is not dict or "vocabularyList" not in body:
@@ -101,7 +118,7 @@ def read_master_data(header: Mapping[str, Any], namespaces: Mapping[str, str]) -
     if not lists:
         return NO_MASTER_DATA
     out = MasterData()
-    bounds = _Bounds()
+    bounds = _Bounds(lines or {})
     expand = _expander(namespaces)
     for where, vocabularies in lists:
         for v, vocab in enumerate(vocabularies):
@@ -120,6 +137,8 @@ def read_master_data(header: Mapping[str, Any], namespaces: Mapping[str, str]) -
 def _read_element(out: MasterData, bounds: _Bounds, expand: Any, vtype: str,
                   element: dict[str, Any], path: tuple[Any, ...]) -> None:
     ident = element["id"]
+    where = _pointer(path)
+    bounds.line = bounds.lines.get(where, 0)
     bounds.elements += 1
     if bounds.elements > MAX_ELEMENTS:
         raise bounds.refuse(path, ident, f"more than {MAX_ELEMENTS:,} vocabulary elements in"
@@ -151,4 +170,6 @@ def _read_element(out: MasterData, bounds: _Bounds, expand: Any, vtype: str,
             raise bounds.refuse((*path, "children"), ident,
                                 f"more than {MAX_CHILDREN:,} children in one document")
         out.children.extend((ident, child) for child in children if isinstance(child, str))
+    if (type(attributes) is list and attributes) or (type(children) is list and children):
+        out.elements.append((vtype, ident, where, bounds.line))
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from corridor.capture.master_data import NO_MASTER_DATA, MasterData, read_master_data
-from corridor.capture.work import CaptureWork, PreparedRow
+from corridor.capture.work import CaptureWork, PreparedRow, problem_dict
 from corridor.epcis.documents import check_json_document, read_document, split_json_document
 from corridor.epcis.hashid import event_hash_id
 from corridor.epcis.problems import EpcisError, Problem
@@ -30,13 +30,6 @@ from corridor.store.events import EventRow, IndexRows, display_time, now_utc
 
 BEHAVIOURS = ("rollback", "proceed")
 _EVENT_LOCATION = re.compile(r"^/epcisBody/eventList/(\d+)(/|$)")
-
-
-def problem_dict(p: Problem, event_index: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"location": p.location, "rule": p.rule, "message": p.message}
-    if event_index is not None:
-        out["eventIndex"] = event_index
-    return out
 
 
 def _prepare(events: Sequence[dict[str, Any]], namespaces: Mapping[str, str], party: str,
@@ -93,7 +86,8 @@ def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
     k, n = part
     if master is None:
         try:
-            master = read_master_data(doc.header, doc.namespaces) if k == 0 else NO_MASTER_DATA
+            master = read_master_data(doc.header, doc.namespaces, doc.lines) if k == 0 \
+                else NO_MASTER_DATA
         except EpcisError as exc:
             return [problem_dict(p) for p in exc.problems]
     events: list[dict[str, Any]] = list(doc.events)
@@ -108,7 +102,7 @@ def prepare_work(doc: Any, *, party_id: int | None, party_identifier: str,
         return errors
     return CaptureWork(prepared, [(0, index)], errors, event_count=len(events),
                        namespaces=doc.namespaces, children=master.children,
-                       vocabulary=master.rows, party_id=party_id,
+                       vocabulary=master.rows, elements=master.elements, party_id=party_id,
                        party_identifier=party_identifier, behaviour=behaviour,
                        record_time=record_time, signature=signature, job_id=job_id)
 
@@ -130,7 +124,7 @@ def merge_parts(parts: Sequence[CaptureWork | list[dict[str, Any]]]
     return CaptureWork([x for w in works for x in w.prepared], index, errors,
                        event_count=first.event_count, namespaces=first.namespaces,
                        children=first.children, vocabulary=first.vocabulary,
-                       party_id=first.party_id,
+                       elements=first.elements, party_id=first.party_id,
                        party_identifier=first.party, behaviour=first.behaviour,
                        record_time=first.record_time, signature=first.signature,
                        job_id=first.job_given)
@@ -200,7 +194,7 @@ def prepare_document(body: bytes, media: str, *, behaviour: str, party_id: int |
     if len(doc.events) > limit:
         return TooMany(len(doc.events))
     try:  # master data past its bounds refuses the document, as an invalid one
-        master = read_master_data(doc.header, doc.namespaces) if part[0] == 0 \
+        master = read_master_data(doc.header, doc.namespaces, doc.lines) if part[0] == 0 \
             else NO_MASTER_DATA
     except EpcisError as exc:
         return Refused(exc.problems)

@@ -133,7 +133,8 @@ class EventsRejected:
 
 @dataclass
 class InvalidDocument:
-    """The document as a whole is invalid: its failed job and the problems."""
+    """The document as a whole is invalid (or names master data its party may not write,
+    found at the write): its failed job and the problems."""
 
     job_id: int
     problems: list[Problem]
@@ -234,6 +235,8 @@ class CaptureService:
         if isinstance(prepared, Refused | TooMany | Rejected):
             return await self.run_db(lambda c: self._refused(c, prepared, party_id, behaviour))
         result = await self.writer.commit_async(prepared)
+        if result.refused is not None:  # its master data: refused as an invalid document
+            return InvalidDocument(result.job_id, result.refused)
         self._stored(result)
         job = (job_dict(result.job_row) if result.job_row is not None
                else await self.run_db(lambda c: read_job(c, result.job_id)))

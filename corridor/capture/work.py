@@ -4,7 +4,8 @@ A CaptureWork is what preparation hands the writer: the rows of its events, thei
 and ledger entries, its master data, and only what the write needs besides (a work prepared
 in a worker process travels back pickled). Inside the writer's transaction, which may hold
 other captures too (group commit), `plan` decides what is new and `results` reports each
-event.
+event. A work whose master data names an element its party may not write
+(corridor.capture.ownership) is `refuse`d: nothing of it is written but its failed job.
 """
 
 from __future__ import annotations
@@ -13,8 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corridor.epcis.problems import Problem
 from corridor.store.events import EventRow, EventRun, IndexRows
 from corridor.store.master_data import VocabularyRow
+
+
+def problem_dict(p: Problem, event_index: int | None = None) -> dict[str, Any]:
+    """A problem as an entry of a capture job's `errors`."""
+    out: dict[str, Any] = {"location": p.location, "rule": p.rule, "message": p.message}
+    if event_index is not None:
+        out["eventIndex"] = event_index
+    return out
 
 
 @dataclass
@@ -35,6 +45,8 @@ class CaptureResult:
     # The job's row as this write stored it (when it created the job): the CaptureJob's
     # input, without reading it back.
     job_row: tuple[Any, ...] | None = None
+    # Why the write refused the document as a whole (its master data), else None
+    refused: list[Problem] | None = None
 
     @property
     def stored(self) -> int:
@@ -60,7 +72,7 @@ class CaptureWork:
     def __init__(self, prepared: list[PreparedRow], index: list[tuple[int, IndexRows]],
                  errors: list[dict[str, Any]], *, event_count: int, namespaces: Mapping[str, str],
                  children: list[tuple[str, str]], vocabulary: list[VocabularyRow],
-                 party_id: int | None,
+                 elements: list[tuple[str, str, str, int]], party_id: int | None,
                  party_identifier: str, behaviour: str, record_time: str,
                  signature: bytes | None, job_id: int | None) -> None:
         # Only what the write needs, not the parsed document: a work prepared in a worker
@@ -69,6 +81,9 @@ class CaptureWork:
         self.namespaces = dict(namespaces)
         self.children = children  # (parent, child) locations from the master data
         self.vocabulary = vocabulary  # the master data's attributes (write_vocabulary rows)
+        # the elements the master data writes (corridor.capture.master_data.WrittenElement)
+        self.elements = elements
+        self.refused: list[Problem] | None = None  # set by `refuse` in a write transaction
         self.prepared = prepared
         # (start, rows): the index rows of prepared[start:], up to the next start
         self.index = index
@@ -87,12 +102,19 @@ class CaptureWork:
         # the writer checks it is still active before storing anything
         self.key_hash: str | None = None
 
+    def refuse(self, problems: list[Problem] | None) -> None:
+        """Refuse (problems) or admit (None) the whole work in the write transaction under
+        way: a refused work writes nothing but its failed job."""
+        self.refused = problems
+
     def plan(self, existing: Mapping[str, tuple[str, int | None]],
              seen: dict[str, PreparedRow]) -> list[bytes]:
         """Decide what is new (not stored, not earlier in this group) and return its log
         entries, encoded. `seen` is shared by the captures of one group."""
         self._existing = dict(existing)
         self._seen, self._keep = seen, []
+        if self.refused is not None:
+            return []
         for p in self.prepared:
             if p.row.dedup in existing or p.row.dedup in seen:
                 self._keep.append(None)
@@ -113,6 +135,10 @@ class CaptureWork:
         return [run for run in runs if any(run.rows)]
 
     def results(self) -> CaptureResult:
+        assert self.job_id is not None
+        if self.refused is not None:
+            return CaptureResult(self.job_id, False, [],
+                                 [problem_dict(p) for p in self.refused], refused=self.refused)
         out: list[CapturedEvent] = []
         for p in self.prepared:
             if p.row.dedup in self._existing:
@@ -125,5 +151,4 @@ class CaptureWork:
             else:
                 out.append(CapturedEvent(p.index, p.row.event_id, p.row.hash_id,
                                          p.row.log_index, False))
-        assert self.job_id is not None
         return CaptureResult(self.job_id, not self.errors, out, self.errors)

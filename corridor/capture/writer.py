@@ -3,8 +3,10 @@ append (write_captures), and the one thread per process that groups them (Captur
 
 One transaction covers events + index rows + ledger entries + the documents' master data
 (location hierarchy and vocabulary attributes) + the jobs' final state: a rejected capture
-leaves nothing but its failed job record. The thread names itself `capture-writer` in the OS
-(bench_capture, `top -H` and perf find it by that name).
+leaves nothing but its failed job record. So does a capture whose master data names an element
+its party may not write (corridor.capture.ownership), decided in that transaction. The thread
+names itself `capture-writer` in the OS (bench_capture, `top -H` and perf find it by that
+name).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from corridor.capture.ownership import master_data_refusals
 from corridor.capture.work import CaptureResult, CaptureWork, PreparedRow
 from corridor.store.capture_jobs import create_job, fail_job, finish_jobs, insert_jobs
 from corridor.store.db import Connection
@@ -79,6 +82,10 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         # Before looking for duplicates: a concurrent writer (another server process on the
         # same PostgreSQL) cannot store the same event between that look and our insert.
         locked = ledger.lock(conn)
+        if any(w.elements for w in works):  # who may write the master data, under the lock
+            refused = master_data_refusals(conn, works)
+            for w in works:
+                w.refuse(refused.get(id(w)))
         existing = stored_duplicates(conn, [p.row for w in works for p in w.prepared])
         seen: dict[str, PreparedRow] = {}
         plans = [w.plan(existing, seen) for w in works]
@@ -92,14 +99,19 @@ def write_captures(conn: Connection, ledger: Any, works: Sequence[CaptureWork]
         namespaces: dict[str, str] = {}
         children: list[tuple[str, str]] = []
         vocabulary: list[VocabularyRow] = []
+        writers: list[tuple[str, str, int | None]] = []
         for w in works:
+            if w.refused is not None:
+                continue
             namespaces.update(w.namespaces)
             children.extend(w.children)
             vocabulary.extend(w.vocabulary)  # in order: a later capture's value wins
+            if w.elements:
+                writers.extend((vtype, ident, w.party_id) for vtype, ident, _, _ in w.elements)
         remember_namespaces(conn, namespaces)
         add_location_children(conn, children)
-        if vocabulary:
-            write_vocabulary(conn, vocabulary)
+        if writers:
+            write_vocabulary(conn, vocabulary, writers)
         out = [w.results() for w in works]
         _write_jobs(conn, works, out, created)
         return out

@@ -41,6 +41,9 @@ class EpcisDocument:
     header: dict  # document fields other than the events, JSON-LD form
     events: list[dict]  # each event in EPCIS 2.0 JSON-LD form
     namespaces: dict[str, str] = field(default_factory=dict)  # prefix -> namespace IRI
+    # An XML document's vocabulary elements: their lines, by JSON pointer in the JSON-LD form
+    # (xml_read.vocabulary_element_lines), for problems found in its master data
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
 def sniff_media_type(data: bytes, media_type: str | None = None) -> str:
@@ -197,8 +200,10 @@ def document_from_xml(root: etree._Element) -> EpcisDocument:
     if event_list is not None:
         events = [xml_read.event_from_xml(e, ns) for e in xml_read.events_in(event_list)]
     namespaces = dict(ns.by_prefix)
+    lines = xml_read.vocabulary_element_lines(root) \
+        if "epcisHeader" in header or kind == "EPCISMasterDataDocument" else {}
     header = {"@context": xml_read.context_for(namespaces), **header}
-    return EpcisDocument(kind, header, events, namespaces)
+    return EpcisDocument(kind, header, events, namespaces, lines)
 
 
 # ---- validation ----

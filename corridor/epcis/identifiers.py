@@ -318,6 +318,35 @@ def canonical(identifier: str) -> str:
     return identifier
 
 
+# where the GS1 Company Prefix begins in a key: after the indicator digit of a GTIN, the
+# extension digit of an SSCC, the leading 0 of a GRAI; at once in a GLN, PGLN or GIAI
+_PREFIX_AT = {AI_GTIN: 1, AI_SSCC: 1, AI_GRAI: 1, AI_GLN: 0, AI_PARTY: 0, AI_GIAI: 0}
+
+
+def company_prefix_key(identifier: str) -> tuple[str, str | None] | None:
+    """An identifier's GS1 key from where its GS1 Company Prefix begins, and the prefix
+    itself when the identifier spells it out (an EPC URN):
+    `urn:epc:id:sgln:4870101.00010.0` gives ("4870101000102", "4870101"), its Digital Link
+    form ("4870101000102", None), a GTIN its digits after the indicator digit. None for an
+    identifier that `canonical` reads as no GS1 key (a private URI)."""
+    key = canonical(identifier)
+    if not key.startswith(DL_BASE + "/"):
+        return None
+    ai, _, rest = key[len(DL_BASE) + 1:].partition("/")
+    at = _PREFIX_AT.get(ai)
+    value = unquote(rest.partition("/")[0])
+    if at is None or not value[at:at + COMPANY_PREFIX_MIN].isdigit():
+        return None
+    prefix = None
+    m = EPC_URI.match(identifier)
+    if m:
+        written = m.group(3).partition(".")[0]
+        if written.isdigit() and COMPANY_PREFIX_MIN <= len(written) <= COMPANY_PREFIX_MAX \
+                and value.startswith(written, at):
+            prefix = written
+    return value[at:], prefix
+
+
 def dl_to_urn(url: str, company_prefix_length: int) -> str | None:
     """EPC URN of a Digital Link URI, given the GS1 Company Prefix length (6 to 12)."""
     key = dl_key(url)

@@ -343,6 +343,13 @@ def events_in(event_list: etree._Element):
             yield child
 
 
+def _vocabulary_elements(vocabulary: etree._Element):
+    """The VocabularyElements of a Vocabulary, in order (across its element lists)."""
+    for vel_list in _children(vocabulary):
+        if local(vel_list) == "VocabularyElementList":
+            yield from _children(vel_list)
+
+
 def _vocabulary_list(element: etree._Element, ns: Namespaces) -> list[dict]:
     vocabularies = []
     for vocabulary in _children(element):
@@ -350,27 +357,24 @@ def _vocabulary_list(element: etree._Element, ns: Namespaces) -> list[dict]:
             continue
         entry: dict = {"type": vocabulary.get("type", "")}
         elements = []
-        for vel_list in _children(vocabulary):
-            if local(vel_list) != "VocabularyElementList":
-                continue
-            for vel in _children(vel_list):
-                item: dict = {"id": vel.get("id", "")}
-                attributes = []
-                for part in _children(vel):
-                    name = local(part)
-                    if name == "attribute":
-                        kids = list(_children(part))
-                        value: object = _text(part)
-                        if kids:
-                            value = {}
-                            for kid in kids:
-                                _put(value, ns.key(kid), extension_value(kid, ns))
-                        attributes.append({"id": part.get("id", ""), "attribute": value})
-                    elif name == "children":
-                        item["children"] = [_text(c) for c in _children(part)]
-                if attributes:
-                    item["attributes"] = attributes
-                elements.append(item)
+        for vel in _vocabulary_elements(vocabulary):
+            item: dict = {"id": vel.get("id", "")}
+            attributes = []
+            for part in _children(vel):
+                name = local(part)
+                if name == "attribute":
+                    kids = list(_children(part))
+                    value: object = _text(part)
+                    if kids:
+                        value = {}
+                        for kid in kids:
+                            _put(value, ns.key(kid), extension_value(kid, ns))
+                    attributes.append({"id": part.get("id", ""), "attribute": value})
+                elif name == "children":
+                    item["children"] = [_text(c) for c in _children(part)]
+            if attributes:
+                item["attributes"] = attributes
+            elements.append(item)
         if elements:
             entry["vocabularyElementList"] = elements
         vocabularies.append(entry)
@@ -385,6 +389,28 @@ def _find(element: etree._Element, *path: str) -> etree._Element | None:
             return None
         current = next((c for c in _children(current) if local(c) == name), None)
     return current
+
+
+def _header_vocabularies(root: etree._Element) -> etree._Element | None:
+    found = _find(root, "EPCISHeader", "extension", "EPCISMasterData", "VocabularyList")
+    return found if found is not None else _find(root, "EPCISHeader", "EPCISMasterData",
+                                                   "VocabularyList")
+
+
+def vocabulary_element_lines(root: etree._Element) -> dict[str, int]:
+    """The line of each VocabularyElement of a document, by its JSON pointer in the
+    document's JSON-LD form (header_from_xml): where a problem found in its master data is."""
+    lines: dict[str, int] = {}
+    lists = [("/epcisHeader/epcisMasterData/vocabularyList", _header_vocabularies(root))]
+    if local(root) == "EPCISMasterDataDocument":
+        lists.append(("/epcisBody/vocabularyList", _find(root, "EPCISBody", "VocabularyList")))
+    for where, vocab_list in lists:
+        vocabularies = (v for v in _children(vocab_list) if local(v) == "Vocabulary") \
+            if vocab_list is not None else ()
+        for i, vocabulary in enumerate(vocabularies):
+            for j, vel in enumerate(_vocabulary_elements(vocabulary)):
+                lines[f"{where}/{i}/vocabularyElementList/{j}"] = vel.sourceline or 0
+    return lines
 
 
 def header_from_xml(root: etree._Element, ns: Namespaces) -> dict:
@@ -403,9 +429,7 @@ def header_from_xml(root: etree._Element, ns: Namespaces) -> dict:
             found = _find(sbdh, *path)
             if found is not None:
                 header[field] = _text(found)
-    vocab_list = _find(root, "EPCISHeader", "extension", "EPCISMasterData", "VocabularyList")
-    if vocab_list is None:
-        vocab_list = _find(root, "EPCISHeader", "EPCISMasterData", "VocabularyList")
+    vocab_list = _header_vocabularies(root)
     if vocab_list is not None:
         header["epcisHeader"] = {"epcisMasterData": {
             "vocabularyList": _vocabulary_list(vocab_list, ns)}}

@@ -5,7 +5,8 @@ EPCISDocument) or `epcisBody.vocabularyList` (an EPCISMasterDataDocument). Captu
 itself, in the transaction of the document's events (corridor.capture.master_data reads and
 bounds them, the writer calls `write_vocabulary`); `vocabulary_rows` and
 `add_vocabulary_attributes` do the same for a caller with a parsed header at hand;
-`element_attributes` reads them back.
+`element_attributes` reads them back, `element_writers` who first wrote elements (the capture
+writer's ownership check, corridor.capture.ownership, decides with it).
 """
 
 from __future__ import annotations
@@ -83,24 +84,38 @@ def add_vocabulary_attributes(conn: Connection, rows: Sequence[VocabularyAttribu
                             for r in rows])
 
 
-def write_vocabulary(conn: Connection, rows: Sequence[VocabularyRow]) -> None:
+def write_vocabulary(conn: Connection, rows: Sequence[VocabularyRow],
+                     writers: Sequence[tuple[str, str, int | None]] = ()) -> None:
     """Store attributes, in the caller's transaction. An element is kept under its canonical
-    key; an attribute written again replaces the stored value (the last row wins)."""
-    if not rows:
+    key; an attribute written again replaces the stored value (the last row wins).
+    `writers`: (vocabulary type, element as written, party) of each element written, in
+    order, attributes or not: an element stored anew records its first party as
+    `written_by`, which later writes leave as it is."""
+    if not rows and not writers:
         return
     elements: dict[tuple[str, str], str] = {}
     values: dict[tuple[str, str, str], str] = {}
+    first: dict[tuple[str, str], int | None] = {}
+    for vtype, written, party in writers:
+        key = (vtype, canonical(written))
+        elements[key] = written
+        first.setdefault(key, party)
     for vtype, written, attribute, value in rows:
         key = (vtype, canonical(written))
         elements[key] = written
         values[(*key, attribute)] = value
     conn.executemany(
-        "INSERT INTO vocabulary_elements (vtype, element, written) VALUES (?, ?, ?)"
+        "INSERT INTO vocabulary_elements (vtype, element, written, written_by)"
+        " VALUES (?, ?, ?, ?)"
         " ON CONFLICT (vtype, element) DO UPDATE SET written = excluded.written",
-        [(vtype, element, written) for (vtype, element), written in elements.items()])
+        [(vtype, element, written, first.get((vtype, element)))
+         for (vtype, element), written in elements.items()])
+    if not values:
+        return
     ids: dict[tuple[str, str], int] = {}
-    for vtype in sorted({vtype for vtype, _ in elements}):
-        wanted = [element for t, element in elements if t == vtype]
+    valued = dict.fromkeys((vtype, element) for vtype, element, _ in values)
+    for vtype in sorted({vtype for vtype, _ in valued}):
+        wanted = [element for t, element in valued if t == vtype]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             marks = ",".join("?" * len(chunk))
@@ -140,3 +155,22 @@ def element_attributes(conn: Connection, vtypes: Iterable[str]) -> list[StoredEl
             found[pk] = StoredElement(vtype, element, written, {})
         found[pk].attributes[attribute] = json.loads(value)
     return list(found.values())
+
+
+def element_writers(conn: Connection, keys: Iterable[tuple[str, str]]
+                    ) -> dict[tuple[str, str], int | None]:
+    """Who first wrote the stored ones of these elements ((vocabulary type, canonical key)
+    pairs): their `written_by` party, None where not known. Elements not stored are absent."""
+    by_type: dict[str, list[str]] = {}
+    for vtype, element in set(keys):
+        by_type.setdefault(vtype, []).append(element)
+    found: dict[tuple[str, str], int | None] = {}
+    for vtype, wanted in sorted(by_type.items()):
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for element, party in conn.fetchall(
+                    "SELECT element, written_by FROM vocabulary_elements WHERE vtype = ?"
+                    f" AND element IN ({marks})", [vtype, *chunk]):
+                found[(vtype, element)] = None if party is None else int(party)
+    return found

@@ -213,6 +213,23 @@ def active_key_hashes(conn: Connection, key_hashes: set[str]) -> set[str]:
         tuple(key_hashes))}
 
 
+def roles_and_identifiers(conn: Connection, party_ids: set[int]
+                          ) -> dict[int, tuple[str, set[str]]]:
+    """Each of these parties' role and identifiers (its main one included), in one query."""
+    if not party_ids:
+        return {}
+    marks = ", ".join("?" * len(party_ids))
+    found: dict[int, tuple[str, set[str]]] = {}
+    for pk, role, main, other in conn.fetchall(
+            "SELECT p.id, p.role, p.identifier, i.identifier FROM parties p"
+            " LEFT JOIN party_identifiers i ON i.party_id = p.id"
+            f" WHERE p.id IN ({marks})", tuple(party_ids)):
+        entry = found.setdefault(int(pk), (role, {main}))
+        if other is not None:
+            entry[1].add(other)
+    return found
+
+
 def add_identifier(conn: Connection, ref: str | int, identifier: str) -> Party:
     """Let a party answer to one more identifier in sourceList/destinationList."""
     identifier = (identifier or "").strip()

@@ -6,7 +6,9 @@ attributes). The location hierarchy (`children`) is kept apart, in `location_chi
 
 `vocabulary_elements`: one row per (vocabulary type, element), the element under its canonical
 key (corridor.epcis.identifiers.canonical) and as last written; `id` follows first-capture
-order.
+order; `written_by` is the party whose capture first wrote it (NULL: not known, written before
+this was recorded or without a party), the owner of an element that is no GS1 key
+(corridor.capture.ownership).
 `vocabulary_attributes`: the element's attributes, each value as JSON text (a string, a number
 or an object, as the document gave it); a later capture of the same attribute replaces it.
 """
@@ -30,6 +32,12 @@ CREATE TABLE vocabulary_attributes (
   value TEXT NOT NULL,
   PRIMARY KEY (element_id, attribute)
 );
+""",
+    ),
+    Migration(
+        "master-data-0002-written-by",
+        """
+ALTER TABLE vocabulary_elements ADD COLUMN written_by {BIGINT} REFERENCES parties (id)
 """,
     ),
 ]

@@ -1,6 +1,7 @@
 """POST /epcis/capture of master data over HTTP, on SQLite and PostgreSQL: an
 EPCISMasterDataDocument (JSON-LD or XML) is a capture job of no events whose vocabulary the
-store keeps; master data past its bounds is a 400 naming the element."""
+store keeps; master data past its bounds, or naming an element of another party's GS1
+Company Prefix, is a 400 naming the element."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from corridor.capture.master_data import MAX_ELEMENT_ATTRIBUTES
+from corridor.capture.ownership import OWNER_RULE
 from corridor.query.places import stored_places
 from tests.api.e1_server import Node, all_events, capture, start_node
 from tests.api.e2_harness import module_db_url
@@ -55,12 +57,39 @@ def test_json_master_data_document_is_a_job_of_no_events(node: Node) -> None:
 
 
 def test_xml_master_data_document_is_a_job_of_no_events(node: Node, conformance: Path) -> None:
+    """Its places are of GS1 Company Prefix 0037000, nobody's here: an admin may write them,
+    a member not."""
     data = (conformance / "gs1-epcis" / "XML" / "Mimasu" / "Example-masterData.xml").read_bytes()
     with node.client("alice") as alice:
         r = capture(alice, data, media="application/xml")
+        assert r.status_code == 400, r.text
+        assert {e["rule"] for e in r.json()["errors"]} == {OWNER_RULE}
+        assert all(e["line"] > 1 for e in r.json()["errors"])
+    with node.client("admin") as admin:
+        r = capture(admin, data, media="application/xml")
         assert r.status_code == 202, r.text
-        job = alice.get(r.headers["Location"]).json()
+        job = admin.get(r.headers["Location"]).json()
         assert job["success"] and job["eventCount"] == 0
+
+
+def test_another_partys_place_is_a_400_naming_the_element(node: Node) -> None:
+    doc = master_data_document([{"id": "cbvmda:name", "attribute": "Bob's port"}])
+    with node.client("bob") as bob:
+        r = capture(bob, doc)
+        assert r.status_code == 400, r.text
+        problem = r.json()
+        assert problem["type"] == "epcisException:ValidationException"
+        (error,) = problem["errors"]
+        assert error["pointer"] == \
+            "/epcisHeader/epcisMasterData/vocabularyList/0/vocabularyElementList/0"
+        assert error["rule"] == OWNER_RULE
+        assert PORT in error["message"] and BUSINESS_LOCATION in error["message"]
+        assert "0614141" in error["message"]
+        job = bob.get(r.headers["Location"]).json()
+        assert job["success"] is False and job["errors"][0]["rule"] == OWNER_RULE
+    with node.db.connect() as conn:
+        names = {p.sgln: p.name for p in stored_places(conn)}
+    assert names.get(PORT) != "Bob's port"
 
 
 def test_master_data_past_its_bounds_is_a_400_naming_the_element(node: Node) -> None:

@@ -35,7 +35,7 @@ from corridor.query.places import stored_places
 from corridor.store.db import Connection, Database
 from corridor.store.master_data import element_attributes
 from corridor.store.migrations import migrate
-from corridor.store.parties import add_party
+from corridor.store.parties import add_identifier, add_party
 
 PARTY = "urn:epc:id:pgln:0614141.00001"
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -338,6 +338,8 @@ def test_xml_master_data_document_is_captured(node: Node) -> None:
 def test_the_official_master_data_example_in_xml_and_as_json(node: Node, conformance: Path
                                                             ) -> None:
     data = (conformance / "gs1-epcis" / "XML" / "Mimasu" / "Example-masterData.xml").read_bytes()
+    # its locations are of GS1 Company Prefix 0037000: the party answers to that prefix too
+    add_identifier(node.conn, node.party_id, "urn:epc:id:pgln:0037000.00000")
     assert isinstance(node.capture(data, XML), Accepted)
     from_xml = (node.attributes(), node.attributes(READ_POINT), node.master_data_counts())
     assert from_xml[0]["urn:epc:id:sgln:0037000.00729.0"][
@@ -352,11 +354,16 @@ def test_the_official_master_data_example_in_xml_and_as_json(node: Node, conform
 
 
 def test_the_demo_captures_its_places_as_master_data_documents(node: Node) -> None:
+    """Each operator sends its own sites (their SGLNs carry its GS1 Company Prefix)."""
+    from corridor.demo.actors import ACTOR_BY_SLUG
     from corridor.demo.scenario import master_data_documents
 
-    for _, doc in master_data_documents():
+    for slug, doc in master_data_documents():
         assert doc["type"] == "EPCISMasterDataDocument"
-        outcome = node.capture(body(doc))
+        actor = ACTOR_BY_SLUG[slug]
+        operator, _ = add_party(node.conn, actor.name, actor.pgln)
+        outcome = asyncio.run(node.service.capture_document(body(doc), JSON_LD,
+                                                            party_id=operator.id))
         assert isinstance(outcome, Accepted) and outcome.job["eventCount"] == 0
     places = stored_places(node.conn)
     assert len(places.all) > 5 and all(p.name for p in places)
