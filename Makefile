@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# npm packages of the independent credential verifier (tests/js), where npm is installed;
+# without npm those tests are skipped with the reason shown.
+JS_STAMP := tests/js/node_modules/.installed-stamp
+JS_DEPS  := $(if $(shell command -v npm 2>/dev/null),$(JS_STAMP))
 
 .PHONY: run test setup lint bench clean
 
@@ -14,12 +18,18 @@ $(STAMP): pyproject.toml setup.py corridor/epcis/_hashcore.c corridor/ledger/_jc
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	@echo "npm ci in tests/js (packages of the independent credential verifier)"
+	@cd tests/js && npm ci --no-audit --no-fund --loglevel=error \
+	  && touch node_modules/.installed-stamp \
+	  || echo "npm ci failed in tests/js: the Node.js credential tests will be skipped"
+
+setup: $(STAMP) $(JS_DEPS)
 
 run: $(STAMP)
 	$(BIN)/corridor serve --demo
 
-test: $(STAMP)
+test: $(STAMP) $(JS_DEPS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -29,4 +39,4 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache corridor.egg-info
+	rm -rf $(VENV) .pytest_cache corridor.egg-info tests/js/node_modules

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from corridor.api import (
+    credential_routes,
     epcis_routes,
     fx_routes,
     log_routes,
@@ -90,6 +91,7 @@ def _routes(ctx: AppContext) -> list[BaseRoute]:
             *subscription_routes.routes(ctx),
             *web_routes.routes(ctx),
             *party_routes.routes(ctx),
+            *credential_routes.routes(ctx),
             *openapi_routes.routes(ctx),
             *generic]
 

@@ -53,6 +53,10 @@ class Settings:
         default_factory=lambda: int(_env("CAPTURE_WORKERS", str(min(os.cpu_count() or 1, 4)))))
     capture_process_bytes: int = field(
         default_factory=lambda: int(_env("CAPTURE_PROCESS_BYTES", str(128 * 1024))))
+    # The node's public base URL (CORRIDOR_PUBLIC_URL): credentials name their status lists
+    # under it and the node's did:web is made from its host. `serve` sets it from --host and
+    # --port when it is not given.
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL", "http://127.0.0.1:8000"))
     # Webhook destinations on loopback/private/link-local addresses are refused (SSRF) unless
     # CORRIDOR_ALLOW_PRIVATE_WEBHOOKS=1 (tests and closed networks).
     allow_private_webhooks: bool = field(

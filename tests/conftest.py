@@ -1,9 +1,10 @@
 """Shared test fixtures.
 
 Parts of the suite need things outside the repository: the conformance material in
-../shared/conformance, a PostgreSQL server and Chromium. Where one is missing the tests that
-need it are skipped with the reason shown; CI sets CORRIDOR_REQUIRE_<PART>=1 so that a missing
-part fails instead of skipping.
+../shared/conformance, a PostgreSQL server, Chromium, and Node.js with the npm packages of
+tests/js (which `make setup` installs where npm is). Where one is missing the tests that need
+it are skipped with the reason shown; CI sets CORRIDOR_REQUIRE_<PART>=1 so that a missing part
+fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = Path(os.environ.get("CORRIDOR_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 PG_URL = os.environ.get("CORRIDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CHROMIUM = os.environ.get("CORRIDOR_CHROMIUM", "/usr/bin/chromium")
+NODE = os.environ.get("CORRIDOR_NODE", "node")
+JS = ROOT / "tests" / "js"
 
 
 def _missing(part: str, reason: str) -> None:
@@ -79,6 +82,17 @@ def chromium() -> str:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _missing("BROWSER", f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def node_js() -> str:
+    """Path of Node.js, once tests/js has its npm packages (`make setup` runs `npm ci` there)."""
+    node = shutil.which(NODE)
+    if not node:
+        _missing("NODE", f"Node.js not found ({NODE}): apt-get install nodejs npm")
+    if not (JS / "node_modules" / ".installed-stamp").exists():
+        _missing("NODE", f"npm packages not installed in {JS}: make setup runs npm ci there")
+    return str(node)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

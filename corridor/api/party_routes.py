@@ -35,6 +35,7 @@ from corridor.serving import (
     AppContext,
     AuthError,
     ProblemError,
+    by_method,
     openapi,
     read_db,
     read_json_body,
@@ -215,18 +216,6 @@ async def _openapi(request: Request) -> Response:
     return JSONResponse(openapi.subset(openapi.PARTIES_TAGS))
 
 
-def _by_method(endpoints: dict[str, Callable[[Request], Awaitable[Response]]]
-               ) -> Callable[[Request], Awaitable[Response]]:
-    """One endpoint for several methods of a path, so that a 405 lists all of them in Allow."""
-
-    async def endpoint(request: Request) -> Response:
-        # Starlette answers HEAD wherever GET is routed.
-        method = "GET" if request.method == "HEAD" else request.method
-        return await endpoints[method](request)
-
-    return endpoint
-
-
 def routes(ctx: AppContext) -> list[BaseRoute]:
     r = _Routes(ctx)
     shares = {"POST": r.wrap(r.share), "DELETE": r.wrap(r.unshare)}
@@ -235,8 +224,8 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     return [
         Route("/openapi/parties.json", _openapi, methods=["GET"]),
         Route("/parties/me", r.wrap(r.me), methods=["GET"]),
-        Route("/parties/shares", _by_method(shares), methods=list(shares)),
-        Route("/parties/grants", _by_method(grants), methods=list(grants)),
-        Route("/parties", _by_method(parties), methods=list(parties)),
+        Route("/parties/shares", by_method(shares), methods=list(shares)),
+        Route("/parties/grants", by_method(grants), methods=list(grants)),
+        Route("/parties", by_method(parties), methods=list(parties)),
         Route("/parties/{ref}/revoke", r.wrap(r.revoke, admin=True), methods=["POST"]),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import os
 import socket
 import sys
 from pathlib import Path
@@ -59,6 +60,8 @@ def serve(db_url: str | None, data_dir: Path | None, host: str, port: int, demo:
     local = _plan_witnesses(settings, witnesses, quorum, demo)
     sock = _listen(host, port)  # a busy port fails here, before anything is loaded
     port = sock.getsockname()[1]
+    if "CORRIDOR_PUBLIC_URL" not in os.environ:  # credentials name their status lists here
+        settings.public_url = f"http://{host}:{port}"
     started: LocalWitnesses | None = None
     try:
         if local:

@@ -48,6 +48,8 @@ ACTORS: tuple[Actor, ...] = (
     Actor("buyer", "Metalli Padani S.p.A.", "8010603", "member", "buyer"),
     Actor("insurer", "Adriatica Cargo Insurance S.p.A.", "8010605", "auditor", "insurer"),
     Actor("auditor", "Corridor Consortium Audit Office", "8010606", "auditor", "auditor"),
+    Actor("certifier", "Steppe Metals Certification Body LLP", "4870107", "auditor",
+          "certifier"),
 )
 
 ACTOR_BY_SLUG: dict[str, Actor] = {a.slug: a for a in ACTORS}
@@ -60,7 +62,13 @@ PLACE_OPERATOR: dict[str, str] = {
 }
 
 # Auditor grants: the insurer reads what the buyer reads (it insures the buyer's cargo); the
-# consortium auditor reads what both shippers read.
+# consortium auditor reads what both shippers read; the certifier reads what the producers it
+# certifies read (the smelter, the ferro-alloy works and the Italian plant).
 AUDITOR_GRANTS: tuple[tuple[str, str], ...] = (
     ("insurer", "buyer"), ("auditor", "smelter"), ("auditor", "ferro"),
+    ("certifier", "smelter"), ("certifier", "ferro"), ("certifier", "buyer"),
 )
+
+# The certifier's accreditation (corridor.credentials: an accredited verification body issues
+# the certificates, never the exporter itself). Invented, like the parties.
+CERTIFIER_ACCREDITATION = "National Accreditation Centre of Kazakhstan KZ.O.02.0417 (demo)"

@@ -150,3 +150,14 @@ def utc_offset(place: Place, when: datetime) -> timedelta:
         if start <= when < end:
             hours += 1
     return timedelta(hours=hours)
+
+
+def event_time(place: Place | None, when: datetime) -> tuple[str, str]:
+    """eventTime in the place's local offset, and eventTimeZoneOffset."""
+    offset = utc_offset(place, when) if place else timedelta(0)
+    local = when.astimezone(UTC) + offset
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    tz = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    stamp = local.replace(tzinfo=None, microsecond=0).isoformat()  # faster than strftime
+    return f"{stamp}.000{tz}", tz

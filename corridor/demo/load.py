@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from corridor.capture import capture_document
 from corridor.config import Settings
 from corridor.demo.actors import ACTORS, AUDITOR_GRANTS, Actor
+from corridor.demo.credentials import issue_demo_credentials
 from corridor.demo.fx_history import seed_history
 from corridor.demo.scenario import AS_OF, Scenario, documents, generate, master_data_documents
 from corridor.epcis.documents import read_document
@@ -53,6 +54,8 @@ class DemoSummary:
     parties: list[DemoParty] = field(default_factory=list)
     fx_rates: int = 0
     checkpoint_size: int = 0
+    credentials_issued: int = 0  # by this call (0 when they were already issued)
+    credentials_revoked: int = 0
     as_of: str = AS_OF.isoformat()
     already_loaded: bool = False
 
@@ -62,7 +65,9 @@ class DemoSummary:
                 f" as of {self.as_of}; "
                 + ("already loaded" if self.already_loaded
                    else f"captured {self.events_captured} in {self.documents} documents")
-                + f"; log checkpoint size {self.checkpoint_size}; {self.fx_rates} FX rates")
+                + f"; log checkpoint size {self.checkpoint_size}; {self.fx_rates} FX rates"
+                + (f"; {self.credentials_issued} certificates issued"
+                   f" ({self.credentials_revoked} revoked)" if self.credentials_issued else ""))
         out = [head, "Demo parties (API keys derived from the seed: demo data only):"]
         width = max((len(p.name) for p in self.parties), default=0)
         out += [f"  {p.name:<{width}}  {p.role:<7}  {p.api_key}" for p in self.parties]
@@ -159,6 +164,14 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
                 summary.documents += 1
         note = ledger.sign_now()
         summary.checkpoint_size = int(note.decode().split("\n")[1])
+        # certificates carry receipts: they need the checkpoint cosigned by the quorum first
+        ledger.witness_now()
+        if ledger.checkpoint() is None:
+            raise DemoError(f"no witnessed checkpoint to issue certificates against: "
+                            f"{ledger.waiting_for()}")
+        certificates = issue_demo_credentials(settings, db, conn, ledger, scenario, seed)
+        summary.credentials_issued = certificates.issued
+        summary.credentials_revoked = certificates.revoked
     finally:
         conn.close()
         if own_ledger:

@@ -26,9 +26,10 @@ from corridor.demo.geography import (
     TYPICAL_DWELL_DAYS,
     TYPICAL_LEG_DAYS,
     Place,
+    event_time,
     location_vocabulary,
-    utc_offset,
 )
+from corridor.demo.production import lot_production, parts_production
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 # Namespace of the demo's own extension fields (invoice value, CN code, hold reason).
@@ -106,17 +107,6 @@ class Scenario:
         return events
 
 
-def _iso(place: Place | None, when: datetime) -> tuple[str, str]:
-    """eventTime in the place's local offset, and eventTimeZoneOffset."""
-    offset = utc_offset(place, when) if place else timedelta(0)
-    local = when.astimezone(UTC) + offset
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    tz = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    stamp = local.replace(tzinfo=None, microsecond=0).isoformat()  # faster than strftime
-    return f"{stamp}.000{tz}", tz
-
-
 def _bt(actor: Actor, kind: str, ident: str) -> dict[str, str]:
     return {"type": kind, "bizTransaction": f"urn:epcglobal:cbv:bt:{actor.gln}:{ident}"}
 
@@ -142,9 +132,9 @@ class _Builder:
              ) -> None:
         if when > AS_OF:
             return
-        event_time, tz = _iso(place, when)
+        stamp, tz = event_time(place, when)
         event: dict[str, Any] = {"type": body.pop("type", "ObjectEvent"),
-                                 "eventTime": event_time, "eventTimeZoneOffset": tz}
+                                 "eventTime": stamp, "eventTimeZoneOffset": tz}
         event.update(body)
         self.plan.events.append(PlannedEvent(party, when, event))
 
@@ -186,7 +176,7 @@ class _Builder:
             else:
                 reports.append({"type": "Acceleration", "maxValue": shock, "uom": "MSK"})
             elements.append({
-                "sensorMetadata": {"time": _iso(None, at)[0].replace(".000+00:00", ".000Z"),
+                "sensorMetadata": {"time": event_time(None, at)[0].replace(".000+00:00", ".000Z"),
                                    "deviceID": device},
                 "sensorReport": reports,
             })
@@ -368,7 +358,10 @@ def _deliver(b: _Builder, leave: datetime, po: str) -> None:
     })
 
 
-def _order(seed: int, g: int, numbers: list[int]) -> tuple[list[ShipmentPlan], PlannedEvent]:
+def _order(seed: int, g: int, numbers: list[int]
+           ) -> tuple[list[ShipmentPlan], list[PlannedEvent]]:
+    """Order `g`: its shipments, and the events that made its lot (and, for ferro-chromium,
+    the parts the buyer made of it)."""
     rng = random.Random(f"{seed}/{g}")
     shipper = "smelter" if rng.random() < 0.6 else "ferro"
     actor = ACTOR_BY_SLUG[shipper]
@@ -417,17 +410,22 @@ def _order(seed: int, g: int, numbers: list[int]) -> tuple[list[ShipmentPlan], P
         _travel(_Builder(plan, rng), depart)
         plans.append(plan)
     made = depart0 - timedelta(days=rng.uniform(2, 5))
-    place = PLACE_BY_KEY[origin]
-    event_time, tz = _iso(place, made)
-    commissioning = PlannedEvent(shipper, made, {
-        "type": "ObjectEvent", "eventTime": event_time, "eventTimeZoneOffset": tz,
-        "epcList": [], "action": "ADD", "bizStep": "commissioning", "disposition": "active",
-        "readPoint": {"id": place.sgln}, "bizLocation": {"id": place.sgln},
-        "quantityList": [{"epcClass": lot, "quantity": lot_kg, "uom": "KGM"}],
-        "ilmd": {"cbvmda:countryOfOrigin": "KZ", "cbvmda:lotNumber": lot_number,
-                 "cor:cnCode": product.cn},
-    })
-    return plans, commissioning
+    events = [lot_production(seed, g, shipper=shipper, product=product.code, cn=product.cn,
+                             lot=lot, lot_number=lot_number, lot_kg=lot_kg, made=made)]
+    if product.code == "fecr":
+        events.append(parts_production(seed, g, lot, [_received(p) for p in plans]))
+    return plans, [PlannedEvent(m.party, m.when, m.event) for m in events if m is not None]
+
+
+def _received(plan: ShipmentPlan) -> tuple[int, datetime | None]:
+    """(kg the buyer's inspection found, when the container was unpacked, if it was)."""
+    kg, unpacked = plan.net_kg, None
+    for e in plan.events:
+        if e.party == "buyer" and e.event.get("bizStep") == "inspecting":
+            kg = int(e.event["quantityList"][0]["quantity"])
+        elif e.party == "buyer" and e.event.get("bizStep") == "unpacking":
+            unpacked = e.time
+    return kg, unpacked
 
 
 def generate(shipments: int = 200, seed: int = 7) -> Scenario:
@@ -438,11 +436,10 @@ def generate(shipments: int = 200, seed: int = 7) -> Scenario:
     lot_events: list[PlannedEvent] = []
     numbers = list(range(1, shipments + 1))
     for g in range(0, len(numbers), CONTAINERS_PER_ORDER):
-        order, commissioning = _order(seed, g // CONTAINERS_PER_ORDER,
-                                      numbers[g:g + CONTAINERS_PER_ORDER])
+        order, made = _order(seed, g // CONTAINERS_PER_ORDER,
+                             numbers[g:g + CONTAINERS_PER_ORDER])
         plans.extend(order)
-        if commissioning.time <= AS_OF:
-            lot_events.append(commissioning)
+        lot_events.extend(m for m in made if m.time <= AS_OF)
     return Scenario(plans, lot_events)
 
 

@@ -3,7 +3,8 @@
 
 AppContext (the node's settings, database and long-lived parts, handed to every route
 module); who is asking (parse_bearer, viewer_for, require_party, AuthError, CaptureKeys);
-short reads on a per-thread connection (read_db); bounded request bodies (read_limited,
+short reads on a per-thread connection (read_db); one endpoint for several methods of a
+path (by_method); bounded request bodies (read_limited,
 read_body, read_json_body, parse_json_body); and RFC 7807 problem details: one exception,
 ProblemError, one renderer, problem_response, and the EXCEPTION_HANDLERS that render a raised
 ProblemError with the request's URI (instance_uri) as its instance.
@@ -27,6 +28,7 @@ from corridor.serving._bodies import (
 )
 from corridor.serving._context import AppContext
 from corridor.serving._db import read_db
+from corridor.serving._methods import by_method
 from corridor.serving._problems import (
     EXCEPTION_HANDLERS,
     GS1_HEADERS,
@@ -47,6 +49,7 @@ __all__ = [
     "CaptureKeys",
     "ProblemError",
     "SafeJSONResponse",
+    "by_method",
     "instance_uri",
     "must_be_party",
     "parse_bearer",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from corridor.capture import CaptureService
 from corridor.config import Settings
+from corridor.credentials.service import CredentialService
 from corridor.node import RunningLog, open_ledger
 from corridor.store.db import Database
 from corridor.subscriptions import SubscriptionService
@@ -23,9 +24,16 @@ class AppContext:
     capture: CaptureService | None = None
     # Query subscriptions (corridor.subscriptions.service_for makes it on first use).
     subscriptions: SubscriptionService | None = None
+    # Certificates (corridor.credentials), made on first use.
+    credentials: CredentialService | None = None
 
     def running_log(self) -> RunningLog:
         """The node's log, opened here if the app factory did not."""
         if self.ledger is None:
             self.ledger = open_ledger(self.settings, self.db)
         return self.ledger
+
+    def credential_service(self) -> CredentialService:
+        if self.credentials is None:
+            self.credentials = CredentialService(self.settings, self.db, self.running_log())
+        return self.credentials

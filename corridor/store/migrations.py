@@ -5,6 +5,7 @@ applied once, in the order of `_SCHEMA_MODULES` and then of each list."""
 from __future__ import annotations
 
 from corridor.store import (
+    schema_credentials,
     schema_events,
     schema_fx,
     schema_ledger,
@@ -19,7 +20,7 @@ __all__ = ["Migration", "all_migrations", "apply", "migrate"]
 
 # Order matters only where one concern's tables refer to another's.
 _SCHEMA_MODULES = (schema_parties, schema_events, schema_ledger, schema_fx,
-                   schema_subscriptions, schema_master_data)
+                   schema_subscriptions, schema_master_data, schema_credentials)
 
 
 def all_migrations() -> list[Migration]:

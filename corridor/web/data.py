@@ -261,7 +261,10 @@ def lot(conn: Connection, viewer: ViewerLike, epc_class: str, places: Places = N
     written = epc_class
     for e in events:
         d = e.doc
-        for q in (d.get("quantityList") or []) + (d.get("childQuantityList") or []):
+        # A lot is commissioned by an ObjectEvent ADD (quantityList) or made by a
+        # TransformationEvent (outputQuantityList).
+        for q in (d.get("quantityList") or []) + (d.get("childQuantityList") or []) \
+                + (d.get("outputQuantityList") or []):
             if isinstance(q.get("epcClass"), str) and canonical(q["epcClass"]) == key:
                 written = q["epcClass"]
                 if e.biz_step == "commissioning" and commissioned is None:

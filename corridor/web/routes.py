@@ -1,7 +1,8 @@
 """The dashboard: server-rendered pages (Jinja2) and plain static files, no build step.
 
 Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /place/{key}, /event/{log index},
-/ledger (the log), /search, /login, /api-reference (the OpenAPI description as a page). Event
+/ledger (the log), /search, /login, /api-reference (the OpenAPI description as a page),
+/certificate/{credential id} (printable) and /verify?credential= (checked in the browser). Event
 data obeys the same visibility as the REST API; the public sees the log (a log entry's page
 too, without its event), the places and the ticker. docs/dashboard.md describes each page."""
 
@@ -21,10 +22,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from corridor.credentials.service import CredentialService
 from corridor.query.events_view import stored_document
 from corridor.serving import AppContext, ProblemError, read_db, read_limited
 from corridor.store.db import Connection
-from corridor.web import api_reference, labels, views
+from corridor.web import api_reference, certificates, labels, views
 from corridor.web.log_entry import log_entry
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
 
@@ -36,6 +38,8 @@ _env.filters["urlq"] = lambda s: quote(str(s), safe=":/")
 _env.filters["days"] = lambda v: "" if v is None else f"{v:.1f} d"
 _env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
 _env.filters["with_unit"] = labels.with_unit
+_env.filters["term"] = lambda code, section: certificates.term(section, code)
+_env.filters["percent"] = certificates.percent
 
 
 def _time(stored: str | None) -> str:
@@ -107,7 +111,39 @@ class Pages:
             request, lambda conn, s: views.lot_page(conn, s, ref, self.ctx.db.url))
         if ctx is None:
             return self.not_found(request, session, f"lot {ref}")
-        return self.render("lot.html", request, session, **ctx)
+        return self.render("lot.html", request, session, **ctx,
+                           cred_verify=certificates.verify_config(self.credentials, self.info()))
+
+    @property
+    def credentials(self) -> CredentialService:
+        return self.ctx.credential_service()
+
+    async def certificate(self, request: Request) -> Response:
+        """A credential as a printable certificate (public: a credential is meant to be shown),
+        with a QR code of its verification page."""
+        credential_id = request.path_params["id"][:certificates.MAX_REF]
+        session, cert = await self._run(
+            request, lambda conn, s: certificates.certificate(conn, credential_id))
+        if cert is None:
+            return self.not_found(request, session, f"certificate {credential_id}")
+        link = certificates.verify_url(self.credentials.base_url, cert.id)
+        return self.render("certificate.html", request, session, cert=cert,
+                           qr=certificates.qr_svg(link), verify_link=link,
+                           json_href=f"/credentials/{quote(cert.id, safe=':')}",
+                           cred_verify=certificates.verify_config(self.credentials, self.info()))
+
+    async def verify_credential(self, request: Request) -> Response:
+        """The verification page: ?credential= an id or this node's URL of one; the browser
+        checks it (static/verify-credential.js), or a pasted credential."""
+        ref = request.query_params.get("credential", "")[:certificates.MAX_REF]
+        bases = [self.credentials.base_url, str(request.base_url)]
+        credential_id = certificates.credential_ref(ref, bases) if ref else None
+        session, cert = await self._run(request, lambda conn, s: certificates.certificate(
+            conn, credential_id) if credential_id else None)
+        return self.render("verify.html", request, session, status=404 if ref and not cert
+                           else 200, cert=cert, ref=ref, foreign=bool(ref) and not credential_id,
+                           cred_verify=certificates.verify_config(
+                               self.credentials, self.info(), autorun=cert is not None))
 
     async def event(self, request: Request) -> Response:
         """The log entry at an index (public log data, for anyone) and, for a viewer that may
@@ -246,6 +282,8 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/event/{index:logindex}/receipt", pages.receipt, name="web_receipt"),
         Route("/event/{index:logindex}/event.json", pages.event_json, name="web_event_json"),
         Route("/ledger", pages.ledger, name="web_ledger"),
+        Route("/certificate/{id:path}", pages.certificate, name="web_certificate"),
+        Route("/verify", pages.verify_credential, name="web_verify_credential"),
         Route("/search", pages.search, name="web_search"),
         Route("/login", pages.login, methods=["GET", "POST"], name="web_login"),
         Route("/logout", pages.logout, methods=["POST"], name="web_logout"),

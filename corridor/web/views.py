@@ -27,7 +27,7 @@ from corridor.query.places import Places, stored_places
 from corridor.query.run import known_namespaces
 from corridor.store.db import Connection
 from corridor.store.fx_store import effective_dates
-from corridor.web import data, labels
+from corridor.web import certificates, data, labels
 from corridor.web.corridor_map import render_map
 from corridor.web.sensor_chart import sensor_chart
 from corridor.web.session import Session
@@ -206,7 +206,8 @@ def lot_page(conn: Connection, session: Session, ref: str,
     attributes = labels.master_data(ilmd, known_namespaces(conn)) \
         if isinstance(ilmd, dict) else []
     return {"lot": lot, "shipments": shipments, "dl": canonical(lot.epc_class), "names": names,
-            "attributes": attributes}
+            "attributes": attributes,
+            "credentials": certificates.lot_credentials(conn, lot.epc_class)}
 
 
 def event_page(conn: Connection, session: Session, index: int,

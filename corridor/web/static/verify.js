@@ -381,8 +381,9 @@
     render(box, result);
   }
 
+  // The pieces verify-credential.js builds on (credentials' evidence receipts, Ed25519, JCS).
   window.CorridorVerify = { verifyEvent, jcs, parseReceipt, rootFromInclusion, sameRecordTime,
-    entryDocument };
+    entryDocument, parseEntry, checkSignature, ed25519, sha256, hex, concat, equal, b64decode };
   document.addEventListener("DOMContentLoaded", () => {
     const button = document.getElementById("verify");
     if (button) button.addEventListener("click", onVerify);
