@@ -5,13 +5,10 @@ boundary (corridor/credentials/data/green_metal_classes.yml), from the ILMD of t
 produced it (TransformationEvents with the lot in their outputQuantityList, or ObjectEvents ADD
 with it in their quantityList), per batch:
 
-- `cor:cnCode`: the lot's CN code (data/cn_codes.yml says which headings may be certified);
-- `cor:electricityKWh` (or Energy sensor reports of the event): electricity used;
-- `cor:electricitySource`: [{`cor:source`, `cor:share`}], shares adding up to 1, each source
-  one of data/electricity_factors.yml (IPCC AR5 life-cycle medians);
-- `cor:directEmissions`: [{`cor:source`, `cor:co2eKg`}]: the plant's process emissions;
-- `cor:upstreamEmissions`: [{`cor:source`, `cor:co2eKg`}]: the inputs' footprint (needed when
-  the boundary is cradle-to-gate).
+read by corridor.emissions.batch (the emissions model CBAM uses too): the CN code
+(data/cn_codes.yml says which headings may be certified), electricity and its sources
+(factors in corridor/emissions/data/electricity_factors.yml), direct emissions, and upstream
+emissions (needed when the boundary is cradle-to-gate).
 
 The net mass is the lot's quantity in the producing events (KGM or TNE). Intensity =
 (direct + electricity [+ upstream]) / net tonnes; each class of the lot's material is met when
@@ -27,7 +24,7 @@ events and list each difference.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -41,19 +38,22 @@ from corridor.credentials.logged import (
     Claim,
     ClaimRefused,
     LoggedEvent,
-    checked_namespaces,
     differences,
-    expand,
     in_log_order,
-    mass_kg,
-    number,
     out,
     place_of,
     rounded,
     same_item,
 )
-from corridor.credentials.logged import field as ext
-from corridor.epcis.cbv import normalise
+from corridor.emissions.batch import (
+    BatchEmissions,
+    ElectricityFactors,
+    electricity_factors,
+    produces,
+    read_batch,
+    totals,
+)
+from corridor.emissions.events import FiguresMissing
 from corridor.ledger.entry import LogEntry
 from corridor.ledger.entry_document import entry_document
 
@@ -61,11 +61,6 @@ __all__ = ["Claim", "ClaimRefused", "GreenMetalConfig", "LoggedEvent", "green_me
            "green_metal_config", "origin_claim", "recompute", "recompute_pairs"]
 
 GREEN, ORIGIN = "GreenMetalCredential", "OriginCredential"
-LOT_NUMBER = "urn:epcglobal:cbv:mda:lotNumber"
-SHARE_TOLERANCE = Decimal("0.001")
-# Energy sensor report units (UN/CEFACT Recommendation 20) in kWh.
-ENERGY_UNITS = {"WHR": Decimal("0.001"), "KWH": Decimal(1), "MWH": Decimal(1000),
-                "GWH": Decimal(1000000)}
 
 
 @dataclass(frozen=True)
@@ -108,8 +103,8 @@ def _data(name: str) -> Any:
 @cache
 def green_metal_config(boundary: str | None = None) -> GreenMetalConfig:
     """The configuration of data/*.yml; `boundary` overrides the default boundary."""
-    factors, cn, classes = (_data("electricity_factors.yml"), _data("cn_codes.yml"),
-                            _data("green_metal_classes.yml"))
+    factors = electricity_factors()
+    cn, classes = _data("cn_codes.yml"), _data("green_metal_classes.yml")
     materials = {
         name: Material(name, str(m["method"]), tuple(
             MetalClass(str(c["id"]), str(c["label"]), str(c["boundary"]),
@@ -123,135 +118,29 @@ def green_metal_config(boundary: str | None = None) -> GreenMetalConfig:
     if chosen not in boundaries:
         raise ClaimRefused(f"boundary {chosen!r} is not one of {', '.join(boundaries)}")
     return GreenMetalConfig(
-        {str(k): Decimal(str(v)) for k, v in factors["factors"].items()},
-        str(factors["source"]),
+        factors.factors, factors.source,
         {str(k): (str(v["material"]), str(v["text"])) for k, v in cn["headings"].items()},
         materials, boundaries, chosen)
 
 
-@dataclass
-class _Batch:
-    event: LoggedEvent
-    mass_kg: Decimal
-    cn: str
-    lot_number: str | None
-    kwh: Decimal
-    shares: dict[str, Decimal]
-    direct: dict[str, Decimal]  # kgCO2e by source
-    upstream: dict[str, Decimal] = field(default_factory=dict)
-
-
-def _produces(event: LoggedEvent, lot: str) -> bool:
-    ev = event.event
-    if ev.get("type") == "TransformationEvent":
-        entries = ev.get("outputQuantityList")
-    elif ev.get("type") == "ObjectEvent" and ev.get("action") == "ADD" \
-            and isinstance(ev.get("ilmd"), Mapping):
-        entries = ev.get("quantityList")
-    else:
-        return False
-    return isinstance(entries, list) and any(
-        isinstance(q, Mapping) and same_item(q.get("epcClass"), lot) for q in entries)
-
-
-def _entries(value: Any) -> list[Any]:
-    # One element of a list may come back as an object from an XML capture.
-    return value if isinstance(value, list) else [value] if isinstance(value, Mapping) else []
-
-
-def _by_source(ilmd: Mapping[str, Any], name: str, amount: str, ns: Mapping[str, str],
-               where: str, missing: list[str]) -> dict[str, Decimal]:
-    """cor:<name> entries [{cor:source, cor:<amount>}] summed by source."""
-    value = ext(ilmd, name, ns)
-    found: dict[str, Decimal] = {}
-    if value is None:
-        missing.append(f"{where}: ILMD lacks cor:{name}")
-        return found
-    entries = _entries(value)
-    if not entries:
-        missing.append(f"{where}: cor:{name} is empty")
-    for k, entry in enumerate(entries):
-        source, figure = ext(entry, "source", ns), number(ext(entry, amount, ns))
-        if not isinstance(source, str) or not source:
-            missing.append(f"{where}: cor:{name} entry {k} lacks cor:source")
-        elif figure is None or figure < 0:
-            missing.append(f"{where}: cor:{name} entry {k} ({source}) lacks a cor:{amount}"
-                           " that is a number >= 0")
-        else:
-            found[source] = found.get(source, Decimal(0)) + figure
-    return found
-
-
-def _sensor_kwh(event: Mapping[str, Any]) -> Decimal | None:
-    """Energy reported by the event's Energy sensor reports, in kWh (None: no such report)."""
-    total: Decimal | None = None
-    for element in _entries(event.get("sensorElementList")):
-        for report in _entries(element.get("sensorReport") if isinstance(element, Mapping)
-                               else None):
-            if not isinstance(report, Mapping):
-                continue
-            kind = normalise("measurementType", str(report.get("type", "")))
-            unit = ENERGY_UNITS.get(str(report.get("uom")))
-            value = number(report.get("value"))
-            if kind.removeprefix("MT-") == "Energy" and unit is not None and value is not None:
-                total = (total or Decimal(0)) + value * unit
-    return total
-
-
-def _electricity(ilmd: Mapping[str, Any], event: LoggedEvent, ns: Mapping[str, str],
-                 cfg: GreenMetalConfig, where: str,
-                 missing: list[str]) -> tuple[Decimal, dict[str, Decimal]]:
-    kwh = number(ext(ilmd, "electricityKWh", ns))
-    if kwh is None:
-        kwh = _sensor_kwh(event.event)
-    if kwh is None or kwh < 0:
-        missing.append(f"{where}: ILMD lacks cor:electricityKWh, a number >= 0 (and no "
-                       "Energy sensor report gives it)")
-    shares = _by_source(ilmd, "electricitySource", "share", ns, where, missing)
-    for source in shares:
-        if source not in cfg.factors:
-            missing.append(f"{where}: electricity source {source!r} has no emission factor "
-                           f"(known: {', '.join(cfg.factors)})")
-    if shares and abs(sum(shares.values()) - 1) > SHARE_TOLERANCE:
-        missing.append(f"{where}: cor:electricitySource shares add up to "
-                       f"{sum(shares.values())}, not 1")
-    return kwh or Decimal(0), shares
-
-
-def _batch(event: LoggedEvent, lot: str, cfg: GreenMetalConfig) -> _Batch:
+def _batch(event: LoggedEvent, lot: str, cfg: GreenMetalConfig) -> BatchEmissions:
     """One producing event's figures; ClaimRefused naming all that is missing."""
-    ns = checked_namespaces(event)
-    ev, where, missing = event.event, f"event {event.hash_id}", []
-    listed = "outputQuantityList" if ev.get("type") == "TransformationEvent" else "quantityList"
-    kg, problem = mass_kg(ev.get(listed), lot)
-    if kg is None:
-        missing.append(f"{where}: no net mass of lot {lot} in its {listed}"
-                       + (f": {problem}" if problem else ""))
-    ilmd = ev.get("ilmd")
-    if not isinstance(ilmd, Mapping):
-        raise ClaimRefused(*missing, f"{where}: no ILMD (the batch's production figures)")
-    cn = ext(ilmd, "cnCode", ns)
-    if not isinstance(cn, str) or not cn.strip():
-        missing.append(f"{where}: ILMD lacks cor:cnCode")
-    elif cn.strip()[:4] not in cfg.headings:
-        # Goods no GreenMetalCredential certifies: no figure would make the claim.
-        known = ", ".join(f"{h} {t}" for h, (_, t) in cfg.headings.items())
-        raise ClaimRefused(f"lot {lot}: CN code {cn.strip()} is not under a heading a "
-                           f"GreenMetalCredential certifies ({known})")
-    kwh, shares = _electricity(ilmd, event, ns, cfg, where, missing)
-    direct = _by_source(ilmd, "directEmissions", "co2eKg", ns, where, missing)
-    upstream: dict[str, Decimal] = {}
-    if "upstream" in cfg.boundaries[cfg.boundary]:
-        upstream = _by_source(ilmd, "upstreamEmissions", "co2eKg", ns, where, missing)
-    if missing:
-        raise ClaimRefused(*missing)
-    lot_number = next((v for k, v in ilmd.items()
-                       if expand(k, ns) == LOT_NUMBER and isinstance(v, str)), None)
-    assert kg is not None and isinstance(cn, str)
-    return _Batch(event, kg, cn.strip(), lot_number, kwh, shares, direct, upstream)
+    def certified(cn: str) -> None:
+        if cn[:4] not in cfg.headings:
+            # Goods no GreenMetalCredential certifies: no figure would make the claim.
+            known = ", ".join(f"{h} {t}" for h, (_, t) in cfg.headings.items())
+            raise ClaimRefused(f"lot {lot}: CN code {cn} is not under a heading a "
+                               f"GreenMetalCredential certifies ({known})")
+
+    try:
+        return read_batch(event, lot, factors=ElectricityFactors(cfg.factors, cfg.factor_source),
+                          upstream="upstream" in cfg.boundaries[cfg.boundary],
+                          check_cn=certified)
+    except FiguresMissing as exc:
+        raise ClaimRefused(*exc.missing) from None
 
 
-def _material(lot: str, batches: Sequence[_Batch], cfg: GreenMetalConfig
+def _material(lot: str, batches: Sequence[BatchEmissions], cfg: GreenMetalConfig
               ) -> tuple[str, Material]:
     codes = sorted({b.cn for b in batches})
     if len(codes) > 1:
@@ -259,14 +148,6 @@ def _material(lot: str, batches: Sequence[_Batch], cfg: GreenMetalConfig
                            f"({', '.join(codes)})")
     heading = cfg.headings[codes[0][:4]]
     return codes[0], cfg.materials[heading[0]]
-
-
-def _sum(parts: Sequence[Mapping[str, Decimal]]) -> dict[str, Decimal]:
-    total: dict[str, Decimal] = {}
-    for part in parts:
-        for key, value in part.items():
-            total[key] = total.get(key, Decimal(0)) + value
-    return total
 
 
 def _listed(amounts: Mapping[str, Decimal]) -> list[dict[str, Any]]:
@@ -278,11 +159,11 @@ def green_metal_claim(lot: str, events: Sequence[LoggedEvent], *,
                       config: GreenMetalConfig | None = None) -> Claim:
     """The GreenMetalCredential claim of `lot` (an LGTIN class) from its logged events."""
     cfg = config or green_metal_config()
-    producing = in_log_order(e for e in events if _produces(e, lot))
+    producing = in_log_order(e for e in events if produces(e, lot))
     if not producing:
         raise ClaimRefused(f"lot {lot}: no TransformationEvent (nor ObjectEvent ADD with "
                             "ILMD) produced it")
-    batches: list[_Batch] = []
+    batches: list[BatchEmissions] = []
     missing: list[str] = []
     for event in producing:
         try:
@@ -299,15 +180,13 @@ def green_metal_claim(lot: str, events: Sequence[LoggedEvent], *,
     return Claim(GREEN, subject, producing)
 
 
-def _green_subject(lot: str, cn: str, material: Material, batches: Sequence[_Batch],
+def _green_subject(lot: str, cn: str, material: Material, batches: Sequence[BatchEmissions],
                    tonnes: Decimal, cfg: GreenMetalConfig) -> dict[str, Any]:
-    kwh = sum((b.kwh for b in batches), Decimal(0))
-    by_source = _sum([{s: b.kwh * share for s, share in b.shares.items()} for b in batches])
-    direct, upstream = _sum([b.direct for b in batches]), _sum([b.upstream for b in batches])
-    parts = {"direct": sum(direct.values(), Decimal(0)) / THOUSAND,
-             "electricity": sum((k * cfg.factors[s] for s, k in by_source.items()),
-                                Decimal(0)) / Decimal(1000000),
-             "upstream": sum(upstream.values(), Decimal(0)) / THOUSAND}
+    sums = totals(batches, ElectricityFactors(cfg.factors, cfg.factor_source))
+    kwh, by_source = sums.kwh, sums.kwh_by_source
+    direct, upstream = sums.direct_by_source, sums.upstream_by_source
+    parts = {"direct": sums.direct, "electricity": sums.electricity,
+             "upstream": sums.upstream}
     included = cfg.boundaries[cfg.boundary]
 
     def intensity(boundary: str) -> Decimal:
