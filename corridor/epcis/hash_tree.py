@@ -10,7 +10,8 @@ falls back to this module for everything else.
 Where the reference generator 1.9.3 and the newer GS1 vectors differ, the vectors win:
 `ignore_fields` drops listed top-level fields. Where the reference's JSON and XML readers
 disagree, the XML reading wins (booleans `true`/`false`; only GS1 prefixes `gs1:`/`cbv:` are
-expanded in values).
+expanded in values; an element with text and attributes, `{"@value": "3.5", "unit": "KGM"}` in
+corridor's JSON-LD, hashes its text as the element's value: `text_with_attributes`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ GROUP = "\x00"  # name of a (type, value) pair of bizTransactionList / sourceLis
 PARTY_LISTS = frozenset({"bizTransactionList", "sourceList", "destinationList"})
 _UNSORTED_KEYS = ("bizTransaction", "source", "destination")
 _SKIPPED_KEYS = frozenset({"#text", "rdfs:comment", "comment"})
+_SKIPPED_WITH_VALUE = _SKIPPED_KEYS | {"@value"}
+_SCALARS = (str, int, float, bool)
 ALWAYS_IGNORED = frozenset({"recordTime", "eventID", "type", "errorDeclaration"})
 
 _QTY = [("epcClass", None), ("quantity", None), ("uom", None)]
@@ -134,6 +137,18 @@ def vocabulary_uris(event: Mapping) -> frozenset[str]:
 
 # ---- JSON -> the reference's XML-shaped tree ----
 
+def text_with_attributes(obj: Mapping) -> bool:
+    """Whether `obj` (holding "@value") is an XML element with text and attributes as
+    corridor writes it in JSON-LD (xml_read.extension_value, xml_write._extension): a scalar
+    `@value`, no `#text`, and at least one member that is not a JSON-LD keyword. Its text is
+    `@value`, as the reference's XML reader takes the element's text (`name=3.5unit=KGM`;
+    its JSON reader's spelling of the text is `#text`). A JSON-LD value object (keywords
+    only: `{"@value": "3.5"}`, with `@type` or `@language`) keeps `@value` as a member, as
+    the reference's JSON reader hashes it (`name@value=3.5`)."""
+    return (obj["@value"].__class__ in _SCALARS and "#text" not in obj
+            and any(not (key.__class__ is str and key.startswith("@")) for key in obj))
+
+
 class _Builder:
     def __init__(self, namespaces: Mapping[str, str], swaps: Mapping[str, str]) -> None:
         self.keys = namespaces
@@ -153,7 +168,8 @@ class _Builder:
             return "false"
         return str(value)
 
-    def node(self, obj: object) -> Node:
+    def node(self, obj: object, top: bool = False) -> Node:
+        """The tree of `obj`; `top`: the event itself (never an element with text)."""
         if isinstance(obj, list):
             kids = [self.node(x) for x in obj]
             if not any(k in obj for k in _UNSORTED_KEYS):
@@ -162,11 +178,14 @@ class _Builder:
         if isinstance(obj, dict):
             name = obj.get("type", "")
             name = self.swaps.get(name, name) if isinstance(name, str) else str(name)
+            skipped = _SKIPPED_KEYS
             text = obj.get("#text", "")
+            if not top and "@value" in obj and text_with_attributes(obj):
+                text, skipped = obj["@value"], _SKIPPED_WITH_VALUE
             text = self.scalar(text) if text != "" else ""
             kids = []
             for key, val in obj.items():
-                if key in _SKIPPED_KEYS or key.startswith("@xmlns"):
+                if key in skipped or key.startswith("@xmlns"):
                     continue
                 child = self.node(val)
                 key = key_name(key, self.keys)
@@ -293,7 +312,7 @@ def generic(kids: list) -> str:
 def prehash(event: Mapping, namespaces: Mapping[str, str], ignore: frozenset[str]) -> str:
     """Pre-hash string of one JSON-LD event; `ignore` holds expanded top-level names."""
     swaps = replacements(vocabulary_uris(event))
-    root = correct(_Builder(namespaces, swaps).node(dict(event)))
+    root = correct(_Builder(namespaces, swaps).node(dict(event), top=True))
     skip = ALWAYS_IGNORED | ignore if ignore else ALWAYS_IGNORED
     kids = [k for k in root[2] if k[0] not in ignore] if ignore else root[2]
     head = ordered(kids, PROP_ORDER)
