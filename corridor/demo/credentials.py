@@ -21,7 +21,7 @@ from corridor.query import Viewer
 from corridor.store import credentials as store
 from corridor.store.db import Connection, Database
 
-REVOCATION_REASON = ("superseded: the smelter corrected the lot's electricity meter reading "
+REVOCATION_REASON = ("superseded: the producer corrected the lot's electricity meter reading "
                      "after issue")
 
 

@@ -177,3 +177,20 @@ def for_year(table: Mapping[int | str, Decimal], year: int, what: str) -> Decima
             return value
     raise CbamError(f"no {what} for the year {year} (the rules give "
                     f"{', '.join(str(k) for k in table)})")
+
+
+@dataclass(frozen=True)
+class MemberStates:
+    codes: frozenset[str]  # ISO 3166-1 alpha-2
+    source: str
+
+    def __contains__(self, country: object) -> bool:
+        return isinstance(country, str) and country.upper() in self.codes
+
+
+@cache
+def eu_member_states() -> MemberStates:
+    """The EU Member States (data/eu_member_states.yml, citing TEU Article 52)."""
+    raw = data_file("eu_member_states.yml")
+    return MemberStates(frozenset(str(c).upper() for c in raw["member_states"]),
+                        str(raw["source"]))
