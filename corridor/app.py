@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from corridor.api import (
+    cbam_routes,
     credential_routes,
     epcis_routes,
     fx_routes,
@@ -92,6 +93,7 @@ def _routes(ctx: AppContext) -> list[BaseRoute]:
             *web_routes.routes(ctx),
             *party_routes.routes(ctx),
             *credential_routes.routes(ctx),
+            *cbam_routes.routes(ctx),
             *openapi_routes.routes(ctx),
             *generic]
 

@@ -3,9 +3,19 @@ importer may read (corridor.query.imports) and the GreenMetalCredentials the nod
 the lots (corridor.store.credentials), through the pure model of corridor.emissions.
 
 service (importer_declaration, actual_values: a lot's communicated values from its valid
-credential).
+credential; installation_communication; who may read), communication (an installation's
+communication for a period, pure) and outputs (JSON, CSV, HTML, xlsx).
 """
 
-from corridor.cbam.service import CredentialCheck, actual_values, importer_declaration, lots
+from corridor.cbam.service import (
+    CredentialCheck,
+    NotAllowed,
+    UnknownInstallation,
+    actual_values,
+    importer_declaration,
+    installation_communication,
+    lots,
+)
 
-__all__ = ["CredentialCheck", "actual_values", "importer_declaration", "lots"]
+__all__ = ["CredentialCheck", "NotAllowed", "UnknownInstallation", "actual_values",
+           "importer_declaration", "installation_communication", "lots"]

@@ -11,6 +11,12 @@
    the installation's communicated values: SEE = directEmissions / netMass of the lot.
    A credential set aside is named on the lot's line, with why.
 3. The declaration: corridor.emissions.declaration, pure.
+
+Who may read (`check_reader`): the party itself (the importer of its declaration, the
+operator of an installation's communication: the party registered under the installation's
+GS1 company prefix), an admin, or an auditor the party granted; the events are read through
+the reader's own visibility all the same. `installation_communication` gives an installation's
+communication for a period (corridor.cbam.communication) from its production events.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from corridor.cbam.communication import Communication, Site, communication, parse_period
+from corridor.emissions.cbam_data import CbamError, cbam_data
 from corridor.emissions.declaration import (
     ActualValues,
     Adjustment,
@@ -29,10 +37,21 @@ from corridor.emissions.declaration import (
     ImportedLot,
     declaration,
 )
-from corridor.emissions.events import number, same_item
-from corridor.query import Imports, ViewerLike, imports_of
+from corridor.emissions.events import LoggedEvent, number, same_item
+from corridor.epcis.identifiers import canonical, company_prefix_key
+from corridor.query import (
+    Imports,
+    QueryError,
+    ViewerLike,
+    imports_of,
+    known_namespaces,
+    matching_events,
+    stored_places,
+)
+from corridor.query.parties import party_names
 from corridor.store.credentials import StoredCredential, list_credentials
 from corridor.store.db import Connection
+from corridor.store.parties import grants_of
 
 GREEN = "GreenMetalCredential"
 # The failed checks of a credential (names or sentences); empty when it is valid.
@@ -138,3 +157,114 @@ def importer_declaration(conn: Connection, viewer: ViewerLike, importer: str, ye
         declaration(importer, year, records, actual, price_eur=price_eur,
                     price_period=price_period, adjustment=adjustment, set_aside=set_aside),
         found)
+
+
+# -- who may read, and the default price ---------------------------------------------------
+
+class NotAllowed(PermissionError):
+    """The reader may not read this party's CBAM report."""
+
+
+class UnknownInstallation(LookupError):
+    """No installation by that identifier on this node."""
+
+
+def party_of(conn: Connection, identifier: str) -> int | None:
+    """The registered party answering to `identifier` (by canonical key), if any."""
+    if not identifier or "\x00" in identifier:
+        return None
+    row = conn.fetchone("SELECT party_id FROM party_identifiers WHERE canonical = ?",
+                        (canonical(identifier),))
+    return int(row[0]) if row else None
+
+
+def check_reader(conn: Connection, viewer: ViewerLike, party: int | None, what: str) -> None:
+    """NotAllowed unless `viewer` is the party, an admin or an auditor the party granted."""
+    if viewer.role == "admin":
+        return
+    if party is not None and viewer.party_id is not None and (
+            viewer.party_id == party
+            or viewer.role == "auditor" and party in grants_of(conn, viewer.party_id)):
+        return
+    raise NotAllowed(f"{what}: only that party, an admin or an auditor it granted may read it")
+
+
+def default_price() -> tuple[Decimal, str]:
+    """(EUR per certificate, period) a report uses when given no price: the published price
+    of cbam_rules.yml certificate_price.default_period."""
+    return published_price(cbam_data().rules.default_price_period)
+
+
+def published_price(period: str) -> tuple[Decimal, str]:
+    """The published certificate price of `period` (cbam_rules.yml); CbamError when the
+    data file has none for it."""
+    rules = cbam_data().rules
+    found = rules.prices.get(period)
+    if found is None or found.eur_per_tonne is None:
+        known = [p for p, v in rules.prices.items() if v.eur_per_tonne is not None]
+        raise CbamError(f"no published certificate price for {period!r} in cbam_rules.yml "
+                        f"(published: {', '.join(known)}); give the price")
+    return found.eur_per_tonne, period
+
+
+# -- an installation's communication ------------------------------------------------------
+
+def _operator(conn: Connection, site: str) -> tuple[int | None, str | None]:
+    """The party registered under the site's GS1 company prefix: (party id, identifier)."""
+    key = company_prefix_key(site)
+    if key is None:
+        return None, None
+    digits, written = key
+    lengths = [len(written)] if written else range(12, 5, -1)
+    for n in lengths:
+        prefix = digits[:n]
+        pgln = f"urn:epc:id:pgln:{prefix}.{'0' * (12 - n)}"
+        party = party_of(conn, pgln)
+        if party is not None:
+            row = conn.fetchone("SELECT identifier FROM parties WHERE id = ?", (party,))
+            return party, str(row[0]) if row else pgln
+    return None, None
+
+
+def installation_site(conn: Connection, site: str) -> tuple[Site, int | None]:
+    """The installation as the node knows it (master data, operator) and its operator's
+    party id; UnknownInstallation when neither is known."""
+    place = stored_places(conn).at(canonical(site), None) if site else None
+    party, operator = _operator(conn, site) if site else (None, None)
+    if place is None and party is None:
+        raise UnknownInstallation(f"no installation {site!r}: neither its master data nor "
+                                  "the party of its GS1 company prefix is known")
+    name = party_names(conn).by_id.get(party) if party is not None else None
+    return Site(site, place.name if place else site, place.locode if place else "",
+                place.country if place else "", operator, name), party
+
+
+def production_events(conn: Connection, viewer: ViewerLike, site: str, start: str, end: str
+                      ) -> list[LoggedEvent]:
+    """The viewer's visible events at `site` (bizLocation or readPoint) with an eventTime in
+    [start, end) (UTC, ISO 8601)."""
+    ns, found = known_namespaces(conn), {}
+    for where in ("EQ_bizLocation", "EQ_readPoint"):
+        try:
+            rows = matching_events(conn, viewer, {where: [site], "GE_eventTime": [start],
+                                                  "LT_eventTime": [end]}, limit=100_000)
+        except QueryError:
+            return []
+        for row in rows:
+            if row.event_type in ("TransformationEvent", "ObjectEvent"):
+                found[row.hash_id] = LoggedEvent(row.hash_id, row.log_index or 0, row.doc, ns)
+    return sorted(found.values(), key=lambda e: (e.log_index, e.hash_id))
+
+
+def installation_communication(conn: Connection, viewer: ViewerLike, site: str,
+                               period: str) -> Communication:
+    """The communication of the installation `site` (an SGLN) for `period` (YYYY or
+    YYYY-Qn): PeriodError, UnknownInstallation or NotAllowed when it cannot be given."""
+    when = parse_period(period)
+    installation, operator = installation_site(conn, site)
+    check_reader(conn, viewer, operator, f"the communication of {site}")
+    # a day either side: an event belongs to the period by its local date
+    start = f"{date.fromordinal(when.start.toordinal() - 1).isoformat()}T00:00:00Z"
+    end = f"{date.fromordinal(when.end.toordinal() + 2).isoformat()}T00:00:00Z"
+    return communication(installation, when,
+                         production_events(conn, viewer, site, start, end))

@@ -18,7 +18,7 @@ COMMAND_MODULES: dict[str, str] = {
     "validate": "epcis", "convert": "epcis", "hash": "epcis",
     "keygen": "ledger", "log": "ledger", "receipt": "ledger", "witness": "ledger",
     "fx": "fx", "serve": "service", "party": "parties", "demo": "demo",
-    "credential": "credentials", "certifier": "credentials",
+    "credential": "credentials", "certifier": "credentials", "cbam": "cbam",
 }
 
 

@@ -46,6 +46,8 @@ ACTORS: tuple[Actor, ...] = (
     Actor("trieste", "Trieste Marine Terminal", "8010601", "member", "port"),
     Actor("genoa", "Genoa Bulk & Container Terminal", "8010602", "member", "port"),
     Actor("buyer", "Metalli Padani S.p.A.", "8010603", "member", "buyer"),
+    # a second, smaller importer: one container a year, under the CBAM threshold
+    Actor("foundry", "Fonderia Berica S.r.l.", "8010607", "member", "buyer"),
     Actor("insurer", "Adriatica Cargo Insurance S.p.A.", "8010605", "auditor", "insurer"),
     Actor("auditor", "Corridor Consortium Audit Office", "8010606", "auditor", "auditor"),
     Actor("certifier", "Steppe Metals Certification Body LLP", "4870107", "auditor",
@@ -59,6 +61,7 @@ PLACE_OPERATOR: dict[str, str] = {
     "pavlodar": "smelter", "aktobe": "ferro", "aktau": "aktau", "kuryk": "kuryk",
     "alat": "alat", "baku": "alat", "border": "gerail", "poti": "poti", "batumi": "batumi",
     "constanta": "constanta", "trieste": "trieste", "genoa": "genoa", "brescia": "buyer",
+    "vicenza": "foundry",
 }
 
 # Auditor grants: the insurer reads what the buyer reads (it insures the buyer's cargo); the

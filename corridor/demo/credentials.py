@@ -1,25 +1,33 @@
 """The demo's certificates: the certifier (an accredited verification body, corridor.demo.actors)
-issues a GreenMetalCredential for every lot the smelter and the ferro-alloy works produced and an
-OriginCredential for every parts lot the Italian plant made, through the same service the API
-uses, so each claim is computed from the logged events; then revokes one, as a certifier does
-when a figure behind it is corrected. Loading twice issues nothing new."""
+issues a GreenMetalCredential for every lot the smelter and the ferro-alloy works produced
+before VERIFIED_UNTIL and an OriginCredential for every parts lot the Italian plant made,
+through the same service the API uses, so each claim is computed from the logged events; then
+revokes one, as a certifier does when a figure behind it is corrected. Loading twice issues
+nothing new."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from corridor.config import Settings
 from corridor.credentials.errors import CredentialError
 from corridor.credentials.keys import IssuerKey
 from corridor.credentials.service import CredentialService, IssueRequest
 from corridor.demo.actors import ACTOR_BY_SLUG, CERTIFIER_ACCREDITATION
-from corridor.demo.scenario import Scenario
+from corridor.demo.scenario import PlannedEvent, Scenario
 from corridor.node import RunningLog
 from corridor.query import Viewer
 from corridor.store import credentials as store
 from corridor.store.db import Connection, Database
+
+# The certifier has verified the installations' emissions for the first quarter of 2026 only:
+# a metal lot made from 1 April on has no GreenMetalCredential yet, so the importers' CBAM
+# declarations show both bases, the installations' actual values (lots of the first quarter)
+# and the fallback to the Commission's default values (the later ones), as a demo should.
+VERIFIED_UNTIL = datetime(2026, 4, 1, tzinfo=UTC)
 
 REVOCATION_REASON = ("superseded: the producer corrected the lot's electricity meter reading "
                      "after issue")
@@ -32,17 +40,17 @@ class DemoCredentials:
     revoked: int = 0
 
 
-def _produced_lots(scenario: Scenario) -> list[tuple[str, str]]:
-    """(credential type, lot) for each lot a TransformationEvent of the scenario made: the
-    smelter's and the works' metal lots, and the buyer's parts lots."""
-    found: list[tuple[str, str]] = []
+def _produced_lots(scenario: Scenario) -> list[tuple[str, str, PlannedEvent]]:
+    """(credential type, lot, the event that made it) for each lot a TransformationEvent of the
+    scenario made: the smelter's and the works' metal lots, and the buyer's parts lots."""
+    found: list[tuple[str, str, PlannedEvent]] = []
     for planned in scenario.lot_events:
         event = planned.event
         if event.get("type") != "TransformationEvent":
             continue
         kind = "OriginCredential" if planned.party == "buyer" else "GreenMetalCredential"
         for quantity in event.get("outputQuantityList", []):
-            found.append((kind, quantity["epcClass"]))
+            found.append((kind, quantity["epcClass"], planned))
     return found
 
 
@@ -72,7 +80,9 @@ def issue_demo_credentials(settings: Settings, db: Database, conn: Connection,
     actor = ACTOR_BY_SLUG["certifier"]
     viewer = Viewer(certifier.party_id, (actor.pgln,), "auditor")
     first_high_carbon: str | None = None
-    for n, (kind, lot) in enumerate(_produced_lots(scenario)):
+    for n, (kind, lot, made) in enumerate(_produced_lots(scenario)):
+        if kind == "GreenMetalCredential" and made.time >= VERIFIED_UNTIL:
+            continue  # not verified yet; n still counts it, the other lots keep their suites
         # one in eight signed with eddsa-rdfc-2022, so the demo shows both cryptosuites
         suite = "eddsa-rdfc-2022" if n % 8 == 7 else "eddsa-jcs-2022"
         try:

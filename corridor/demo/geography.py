@@ -53,6 +53,8 @@ PLACES: tuple[Place, ...] = (
           "urn:epc:id:sgln:8010602.00010.0", 1, True),
     Place("brescia", "Buyer's plant, Brescia", "", "IT", 45.54, 10.22,
           "urn:epc:id:sgln:8010603.00010.0", 1, True),
+    Place("vicenza", "Foundry, Vicenza", "", "IT", 45.52, 11.51,
+          "urn:epc:id:sgln:8010607.00010.0", 1, True),
 )
 
 PLACE_BY_KEY: dict[str, Place] = {p.key: p for p in PLACES}
@@ -80,6 +82,8 @@ TYPICAL_LEG_DAYS: dict[tuple[str, str], float] = {
     ("constanta", "genoa"): 8.5,
     ("trieste", "brescia"): 0.8,
     ("genoa", "brescia"): 0.6,
+    ("trieste", "vicenza"): 0.5,
+    ("genoa", "vicenza"): 0.8,
 }
 
 # Typical time spent at a place between its first and last event (port dwell, border
@@ -87,7 +91,7 @@ TYPICAL_LEG_DAYS: dict[tuple[str, str], float] = {
 TYPICAL_DWELL_DAYS: dict[str, float] = {
     "pavlodar": 0.5, "aktobe": 0.5, "aktau": 1.5, "kuryk": 1.5, "alat": 0.8, "baku": 0.8,
     "border": 0.1, "poti": 4.5, "batumi": 4.5, "constanta": 2.5, "trieste": 0.3,
-    "genoa": 0.3, "brescia": 0.8,
+    "genoa": 0.3, "brescia": 0.8, "vicenza": 0.8,
 }
 
 # The usual next place on the corridor, for placing a departed shipment on its current leg
@@ -113,7 +117,7 @@ def leg_mode(a: str, b: str) -> str:
         return "ferry"
     if a in ("poti", "batumi", "constanta"):
         return "sea"
-    if b == "brescia":
+    if b in ("brescia", "vicenza"):
         return "road"
     return "rail"
 

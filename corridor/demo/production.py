@@ -82,11 +82,13 @@ def _emissions(amounts: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def lot_production(seed: int, g: int, *, shipper: str, product: str, cn: str, lot: str,
-                   lot_number: str, lot_kg: int, made: datetime) -> Made:
+                   lot_number: str, lot_kg: int, made: datetime, key: str | None = None
+                   ) -> Made:
     """The TransformationEvent that made order `g`'s lot (`product`: a key of
-    production.yml's metals, the scenario's product code)."""
+    production.yml's metals, the scenario's product code). `key` names a lot outside the
+    numbered orders: it stands for `g` in the random stream and the input lots' numbers."""
     spec = _data()["metals"][product]
-    rng = random.Random(f"{seed}/{g}/production")
+    rng = random.Random(f"{seed}/{key if key else g}/production")
     actor, place = ACTOR_BY_SLUG[shipper], PLACE_BY_KEY["pavlodar" if shipper == "smelter"
                                                          else "aktobe"]
     tonnes = lot_kg / 1000
@@ -94,7 +96,7 @@ def lot_production(seed: int, g: int, *, shipper: str, product: str, cn: str, lo
     kwh = _kg(_draw(rng, spec["electricity_kwh_per_t"]) * tonnes)
     inputs: dict[str, tuple[str, int]] = {}
     for item in spec["inputs"]:
-        number = f"{item['lot_prefix']}26-{g + 1:04d}"
+        number = f"{item['lot_prefix']}26-{key if key else f'{g + 1:04d}'}"
         inputs[item["name"]] = (f"urn:epc:class:lgtin:{actor.prefix}.{item['item_ref']}.{number}",
                                 _kg(_draw(rng, item["kg_per_t"]) * tonnes))
     direct = {name: _kg(inputs[rule["input"]][1] * float(rule["kg_co2_per_kg"])

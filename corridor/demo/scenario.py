@@ -6,8 +6,8 @@ shipments asked for: a bigger demo extends a smaller one instead of replacing it
 
 Each container travels: plant -> rail -> Aktau or Kuryk -> Caspian ferry -> Alat or Baku ->
 Azerbaijani and Georgian rail -> Poti or Batumi -> Black Sea -> Constanta -> Trieste or Genoa
--> the buyer's plant near Brescia. Events are emitted only up to `AS_OF`, so the latest
-shipments are still on their way.
+-> the buyer's plant near Brescia (a second importer's order: corridor.demo.foundry). Events
+are emitted only up to `AS_OF`, so the latest shipments are still on their way.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ WINDOW_START = datetime(2026, 1, 12, tzinfo=UTC)
 WINDOW_DAYS = 128
 AS_OF = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 CONTAINERS_PER_ORDER = 3
+# A demo of at least this many shipments (ten orders) carries the second importer's order.
+FOUNDRY_FROM = 30
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,12 @@ class ShipmentPlan:
     delayed_days: float = 0.0
     outcome: str = "conformant"  # conformant | damaged | mismatch_quantity
     has_logger: bool = False
+    buyer: str = "buyer"  # slug of the importer the container is for
     events: list[PlannedEvent] = field(default_factory=list)
 
     @property
     def delivered(self) -> bool:
-        return any(e.event.get("bizStep") == "receiving" and e.party == "buyer"
+        return any(e.event.get("bizStep") == "receiving" and e.party == self.buyer
                    for e in self.events)
 
 
@@ -98,10 +101,11 @@ class ShipmentPlan:
 class Scenario:
     shipments: list[ShipmentPlan]
     lot_events: list[PlannedEvent]
+    others: list[ShipmentPlan] = field(default_factory=list)  # for other importers
 
     def all_events(self) -> list[PlannedEvent]:
         events = list(self.lot_events)
-        for s in self.shipments:
+        for s in [*self.shipments, *self.others]:
             events.extend(s.events)
         events.sort(key=lambda e: (e.time, e.party))
         return events
@@ -118,7 +122,7 @@ class _Builder:
         self.plan = plan
         self.rng = rng
         self.shipper = ACTOR_BY_SLUG[plan.shipper]
-        self.buyer = ACTOR_BY_SLUG["buyer"]
+        self.buyer = ACTOR_BY_SLUG[plan.buyer]
 
     def transfer(self) -> dict[str, Any]:
         # Every transport event of the container is part of one business transfer, from the
@@ -208,11 +212,11 @@ def _dwell(rng: random.Random, place: str, low: float = 0.7, high: float = 1.3) 
     return timedelta(days=TYPICAL_DWELL_DAYS[place] * rng.uniform(low, high))
 
 
-def _travel(b: _Builder, depart: datetime) -> None:
+def _travel(b: _Builder, depart: datetime, po: str | None = None) -> None:
     """All events of one container from its plant to the buyer. Leg transit times and port
     dwell times are drawn around geography.TYPICAL_LEG_DAYS / TYPICAL_DWELL_DAYS, in the
     order of the journey (the stages draw from `b.rng` one after the other)."""
-    po = f"PO-2026-{1000 + (b.plan.number - 1) // CONTAINERS_PER_ORDER}"
+    po = po or f"PO-2026-{1000 + (b.plan.number - 1) // CONTAINERS_PER_ORDER}"
     _dispatch(b, depart, po)
     leave = _through_kazakh_port(b, depart)
     leave = _across_caspian(b, leave)
@@ -339,21 +343,21 @@ def _to_italy(b: _Builder, leave: datetime) -> datetime:
 def _deliver(b: _Builder, leave: datetime, po: str) -> None:
     """Road to the buyer, receipt, inspection (with the quantity received) and unpacking."""
     plan, rng = b.plan, b.rng
-    brescia = PLACE_BY_KEY["brescia"]
-    t = leave + _leg(rng, plan.route[6], "brescia")
-    b.observe("buyer", t, brescia, "receiving", "in_progress", {
+    plant = PLACE_BY_KEY[plan.route[-1]]
+    t = leave + _leg(rng, plan.route[6], plan.route[-1])
+    b.observe(plan.buyer, t, plant, "receiving", "in_progress", {
         "bizTransactionList": [_bt(b.buyer, "po", po),
                                _bt(b.buyer, "recadv", f"RECADV-{plan.number:06d}")]})
     t += _hours(rng, 4, 20)
     received = plan.net_kg
     if plan.outcome == "mismatch_quantity":
         received -= 1000 * rng.randint(1, 3) + rng.randint(0, 400)
-    b.observe("buyer", t, brescia, "inspecting", plan.outcome, {
+    b.observe(plan.buyer, t, plant, "inspecting", plan.outcome, {
         "quantityList": [{"epcClass": plan.lot, "quantity": received, "uom": "KGM"}]})
-    b.emit("buyer", t + _hours(rng, 1, 6), brescia, {
+    b.emit(plan.buyer, t + _hours(rng, 1, 6), plant, {
         "type": "AggregationEvent", "parentID": plan.container, "childEPCs": list(plan.units),
         "action": "DELETE", "bizStep": "unpacking", "disposition": "in_progress",
-        "readPoint": {"id": brescia.sgln}, "bizLocation": {"id": brescia.sgln},
+        "readPoint": {"id": plant.sgln}, "bizLocation": {"id": plant.sgln},
         **b.transfer(),
     })
 
@@ -421,9 +425,9 @@ def _received(plan: ShipmentPlan) -> tuple[int, datetime | None]:
     """(kg the buyer's inspection found, when the container was unpacked, if it was)."""
     kg, unpacked = plan.net_kg, None
     for e in plan.events:
-        if e.party == "buyer" and e.event.get("bizStep") == "inspecting":
+        if e.party == plan.buyer and e.event.get("bizStep") == "inspecting":
             kg = int(e.event["quantityList"][0]["quantity"])
-        elif e.party == "buyer" and e.event.get("bizStep") == "unpacking":
+        elif e.party == plan.buyer and e.event.get("bizStep") == "unpacking":
             unpacked = e.time
     return kg, unpacked
 
@@ -440,7 +444,9 @@ def generate(shipments: int = 200, seed: int = 7) -> Scenario:
                              numbers[g:g + CONTAINERS_PER_ORDER])
         plans.extend(order)
         lot_events.extend(m for m in made if m.time <= AS_OF)
-    return Scenario(plans, lot_events)
+    from corridor.demo.foundry import foundry_order  # it travels by this module's journey
+    others, made = foundry_order(seed) if shipments >= FOUNDRY_FROM else ([], [])
+    return Scenario(plans, [*lot_events, *(m for m in made if m.time <= AS_OF)], others)
 
 
 def documents(scenario: Scenario) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -91,6 +91,7 @@ class Rules:
     de_minimis_provision: str
     de_minimis_excluded: tuple[str, ...]  # CN codes Article 2a(4) leaves out
     prices: Mapping[str, PublishedPrice]
+    default_price_period: str  # the period whose published price a report uses by default
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def _rules(raw: Mapping[str, Any]) -> Rules:
         str(markup["provision"]),
         _by_year(raw["cbam_factor"]["by_year"]), str(raw["cbam_factor"]["provision"]),
         Decimal(str(raw["de_minimis"]["threshold_tonnes_net_mass"])),
-        str(raw["de_minimis"]["provision"]), excluded, prices)
+        str(raw["de_minimis"]["provision"]), excluded, prices,
+        str(raw["certificate_price"]["default_period"]))
 
 
 @cache

@@ -2,7 +2,8 @@
 
 Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /place/{key}, /event/{log index},
 /ledger (the log), /search, /login, /api-reference (the OpenAPI description as a page),
-/certificate/{credential id} (printable) and /verify?credential= (checked in the browser). Event
+/certificate/{credential id} (printable), /verify?credential= (checked in the browser) and
+/cbam?year= (an importer's EU CBAM exposure). Event
 data obeys the same visibility as the REST API; the public sees the log (a log entry's page
 too, without its event), the places and the ticker. docs/dashboard.md describes each page."""
 
@@ -26,7 +27,7 @@ from corridor.credentials.service import CredentialService
 from corridor.query.events_view import stored_document
 from corridor.serving import AppContext, ProblemError, read_db, read_limited
 from corridor.store.db import Connection
-from corridor.web import api_reference, certificates, labels, views
+from corridor.web import api_reference, cbam_page, certificates, labels, views
 from corridor.web.log_entry import log_entry
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
 
@@ -40,6 +41,7 @@ _env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=F
 _env.filters["with_unit"] = labels.with_unit
 _env.filters["term"] = lambda code, section: certificates.term(section, code)
 _env.filters["percent"] = certificates.percent
+_env.filters["fig"] = cbam_page.fig
 
 
 def _time(stored: str | None) -> str:
@@ -108,11 +110,26 @@ class Pages:
     async def lot(self, request: Request) -> Response:
         ref = request.path_params["ref"][:MAX_QUERY]
         session, ctx = await self._run(
-            request, lambda conn, s: views.lot_page(conn, s, ref, self.ctx.db.url))
+            request, lambda conn, s: views.lot_page(
+                conn, s, ref, self.ctx.db.url,
+                check=cbam_page.node_check(self.credentials, conn)))
         if ctx is None:
             return self.not_found(request, session, f"lot {ref}")
         return self.render("lot.html", request, session, **ctx,
                            cred_verify=certificates.verify_config(self.credentials, self.info()))
+
+    async def cbam(self, request: Request) -> Response:
+        """An importer's EU CBAM page for a year: the logged-in party's own, or (an admin, an
+        auditor granted over it) the party ?importer= names."""
+        year = cbam_page.page_year(request.query_params.get("year", "")[:MAX_QUERY])
+        ref = request.query_params.get("importer", "")[:MAX_QUERY] or None
+        session, ctx = await self._run(request, lambda conn, s: None if year is None else
+                                       cbam_page.cbam_page(conn, s, ref, year,
+                                                           cbam_page.node_check(
+                                                               self.credentials, conn)))
+        if ctx is None:
+            return self.not_found(request, session, "CBAM page")
+        return self.render("cbam.html", request, session, **ctx)
 
     @property
     def credentials(self) -> CredentialService:
@@ -283,6 +300,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/event/{index:logindex}/event.json", pages.event_json, name="web_event_json"),
         Route("/ledger", pages.ledger, name="web_ledger"),
         Route("/certificate/{id:path}", pages.certificate, name="web_certificate"),
+        Route("/cbam", pages.cbam, name="web_cbam"),
         Route("/verify", pages.verify_credential, name="web_verify_credential"),
         Route("/search", pages.search, name="web_search"),
         Route("/login", pages.login, methods=["GET", "POST"], name="web_login"),

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from corridor.cbam import CredentialCheck
 from corridor.epcis.documents import EpcisDocument, to_xml
 from corridor.epcis.identifiers import SSCC_KEY_PREFIX, canonical
 from corridor.fx.model import HOME_BANK
@@ -27,7 +28,7 @@ from corridor.query.places import Places, stored_places
 from corridor.query.run import known_namespaces
 from corridor.store.db import Connection
 from corridor.store.fx_store import effective_dates
-from corridor.web import certificates, data, labels
+from corridor.web import cbam_page, certificates, data, labels
 from corridor.web.corridor_map import render_map
 from corridor.web.sensor_chart import sensor_chart
 from corridor.web.session import Session
@@ -186,8 +187,8 @@ def _view_ends(conn: Connection, session: Session, ship: data.Shipment, names: P
         ship.last_seen = last_seen(ship.events, names, places)
 
 
-def lot_page(conn: Connection, session: Session, ref: str,
-             cache_key: str | None = None) -> dict[str, Any] | None:
+def lot_page(conn: Connection, session: Session, ref: str, cache_key: str | None = None, *,
+             check: CredentialCheck | None = None) -> dict[str, Any] | None:
     known = corridor(conn, cache_key)
     try:
         lot = data.lot(conn, session.viewer, data.epc_key(ref), known.places)
@@ -205,9 +206,22 @@ def lot_page(conn: Connection, session: Session, ref: str,
     ilmd = lot.commissioned.doc.get("ilmd") if lot.commissioned else None
     attributes = labels.master_data(ilmd, known_namespaces(conn)) \
         if isinstance(ilmd, dict) else []
+    listed = certificates.lot_credentials(conn, lot.epc_class)
+    subjects = [str(c.subject["id"]) for c in listed if c.kind == "GreenMetalCredential"
+                and isinstance(c.subject.get("id"), str)]
     return {"lot": lot, "shipments": shipments, "dl": canonical(lot.epc_class), "names": names,
-            "attributes": attributes,
-            "credentials": certificates.lot_credentials(conn, lot.epc_class)}
+            "attributes": attributes, "credentials": listed,
+            "cbam": cbam_page.lot_cbam(conn, list(dict.fromkeys(subjects)) or [lot.epc_class],
+                                       ilmd, check, first_seen=_first_seen(lot),
+                                       shipped=[e.doc for s in shipments for e in s.events
+                                                if e.biz_step == "shipping"])}
+
+
+def _first_seen(lot: data.Lot) -> tuple[str, str] | None:
+    """(place name, country) of the lot's earliest visible event at a place with a country."""
+    placed = [e for e in lot.events if e.place is not None and e.place.country]
+    first = min(placed, key=lambda e: e.time, default=None)
+    return (first.place.name, first.place.country) if first and first.place else None
 
 
 def event_page(conn: Connection, session: Session, index: int,

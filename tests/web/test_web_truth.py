@@ -360,6 +360,7 @@ def _pages(node: Node, client: httpx.Client) -> list[tuple[str | None, str]]:
             ("buyer", f"/lot/{logger.lot}"), ("buyer", f"/event/{index}"),
             ("buyer", "/place/aktau"), ("buyer", "/search?q=KZAAU"),
             ("buyer", "/search?party=urn:epc:id:pgln:4870102.00000"),
+            ("buyer", "/cbam?year=2026"),
             ("smelter", f"/lot/{plan.lot}"), ("aktau", "/"),
             ("aktau", f"/shipment/{plan.container}"), ("aktau", "/place/aktau")]
 
