@@ -33,10 +33,10 @@ _LABEL_AT = {
     "pavlodar": (-8, -8, "end"),
     "batumi": (-8, 12, "end"), "poti": (-8, -8, "end"), "kuryk": (8, 14, "start"),
     "baku": (8, -4, "start"), "alat": (-8, 14, "end"), "border": (0, -10, "middle"),
-    "aktau": (-8, -8, "end"),
+    "aktau": (-8, -8, "end"), "vicenza": (0, 16, "middle"),
 }
-_SHORT = {"brescia": "Buyer", "border": "AZ/GE border", "pavlodar": "KZPWQ Pavlodar",
-          "aktobe": "KZAKX Aktobe"}
+_SHORT = {"brescia": "Buyer", "vicenza": "Foundry", "border": "AZ/GE border",
+          "pavlodar": "KZPWQ Pavlodar", "aktobe": "KZAKX Aktobe"}
 # Schematic sea routes: intermediate waypoints (lat, lon) so that the map does not draw ships
 # across land. Rail and the Caspian crossing are drawn straight.
 _WAYPOINTS: dict[tuple[str, str], tuple[tuple[float, float], ...]] = {
@@ -46,10 +46,11 @@ _WAYPOINTS: dict[tuple[str, str], tuple[tuple[float, float], ...]] = {
                              (38.3, 15.6), (41.5, 10.5)),
 }
 # Mode of transport of the corridor's legs (a CSS class): the Caspian ferries, the sea legs
-# out of the Black Sea ports, the road to the buyer's plant; rail from the other known places.
+# out of the Black Sea ports, the road to the importers' plants; rail from the other known
+# places.
 _FERRIES = {("aktau", "alat"), ("aktau", "baku"), ("kuryk", "alat"), ("kuryk", "baku")}
 _SEA_PORTS = {"poti", "batumi", "constanta"}
-_ROAD_ENDS = {"brescia"}
+_ROAD_ENDS = {"brescia", "vicenza"}
 _RAIL_STARTS = {"pavlodar", "aktobe", "aktau", "kuryk", "alat", "baku", "border", "trieste",
               "genoa"}
 
