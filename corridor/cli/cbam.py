@@ -12,8 +12,7 @@ prefix). A credential's communicated values count once the node verifies it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -30,34 +29,22 @@ from corridor.cbam.service import (
     installation_site,
     published_price,
 )
-from corridor.cli.node_dir import data_dir_option, node_settings, require_node
+from corridor.cli.credentials import open_node
+from corridor.cli.node_dir import data_dir_option
+from corridor.config import Settings
 from corridor.credentials.service import CredentialService
 from corridor.emissions.cbam_data import CbamError
-from corridor.node import open_ledger
 from corridor.query import Viewer
-from corridor.store.db import Connection, Database
-from corridor.store.migrations import migrate
-from corridor.store.parties import PartyError, find_party, get_party
+from corridor.store.db import Connection
+from corridor.store.parties import find_party, get_party
 
 _db_option = click.option("--db", "db_url", default=None, metavar="URL",
                           help="Database URL (default: CORRIDOR_DB or the data directory's).")
 
 
-@contextmanager
-def _node(db_url: str | None) -> Iterator[tuple[Connection, CredentialService]]:
-    settings = node_settings(db_url)
-    require_node(settings, log_key=True)
-    db = Database(settings.db_url)
-    conn = db.connect()
-    ledger = open_ledger(settings, db)
-    try:
-        migrate(db, conn)
-        yield conn, CredentialService(settings, db, ledger)
-    except (CbamError, PartyError, PeriodError, NotAllowed, UnknownInstallation) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        ledger.close()
-        conn.close()
+def _node(db_url: str | None) -> AbstractContextManager[
+        tuple[Settings, Connection, CredentialService]]:
+    return open_node(db_url, (CbamError, PeriodError, NotAllowed, UnknownInstallation))
 
 
 def _price(price: str | None, period: str | None) -> tuple[Decimal, str]:
@@ -106,7 +93,7 @@ def cbam() -> None:
 def declaration(importer: str, year: int, fmt: str, out: str | None, price: str | None,
                 period: str | None, db_url: str | None) -> None:
     """The importer's CBAM declaration data for YEAR."""
-    with _node(db_url) as (conn, service):
+    with _node(db_url) as (_, conn, service):
         eur, price_period = _price(price, period)
         party = find_party(conn, importer)
         viewer = Viewer(party.id, party.identifiers, party.role)
@@ -137,7 +124,7 @@ def communication(installation: str, period: str, out: str, fmt: str,
                   db_url: str | None) -> None:
     """The installation's communication (SEE per product) for a period, read as its
     operator."""
-    with _node(db_url) as (conn, _service):
+    with _node(db_url) as (_, conn, _service):
         _, operator = installation_site(conn, installation)
         party = get_party(conn, operator) if operator is not None else None
         if party is None:

@@ -39,7 +39,10 @@ _db_option = click.option("--db", "db_url", default=None, metavar="URL",
 
 
 @contextmanager
-def _node(db_url: str | None) -> Iterator[tuple[Settings, Connection, CredentialService]]:
+def open_node(db_url: str | None, errors: tuple[type[Exception], ...] = ()
+              ) -> Iterator[tuple[Settings, Connection, CredentialService]]:
+    """The node's database, log and credential service; `errors` (and the credentials' own)
+    become the command's error message."""
     settings = node_settings(db_url)
     require_node(settings, log_key=True)
     db = Database(settings.db_url)
@@ -48,7 +51,7 @@ def _node(db_url: str | None) -> Iterator[tuple[Settings, Connection, Credential
     try:
         migrate(db, conn)
         yield settings, conn, CredentialService(settings, db, ledger)
-    except (CredentialError, PartyError, store.CredentialStoreError) as exc:
+    except (CredentialError, PartyError, store.CredentialStoreError, *errors) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         ledger.close()
@@ -76,7 +79,7 @@ def certifier() -> None:
 def certifier_add(party_ref: str, name: str, accreditation: str, scope: tuple[str, ...],
                   db_url: str | None) -> None:
     """Accredit PARTY (an auditor reading the lots' events by grants) with a new did:key."""
-    with _node(db_url) as (_, conn, service):
+    with open_node(db_url) as (_, conn, service):
         made = service.accredit(conn, party_ref, display_name=name, accreditation=accreditation,
                                 scope=scope or KINDS)
     click.echo(f"{made.display_name}: {made.did} ({', '.join(made.scope)})")
@@ -87,7 +90,7 @@ def certifier_add(party_ref: str, name: str, accreditation: str, scope: tuple[st
 @data_dir_option
 def certifier_list(db_url: str | None) -> None:
     """The accredited certifiers and their DIDs (the issuers a verifier may trust)."""
-    with _node(db_url) as (_, conn, _service):
+    with open_node(db_url) as (_, conn, _service):
         for c in store.certifiers(conn):
             click.echo(f"{c.party_id}\t{c.did}\t{c.display_name}\t{c.accreditation}\t"
                        f"{','.join(c.scope)}")
@@ -112,7 +115,7 @@ def credential() -> None:
 def issue(kind: str, lot: str, as_party: str, cryptosuite: str, out: str | None,
           db_url: str | None) -> None:
     """Issue a KIND credential for LOT from the events the certifier may read."""
-    with _node(db_url) as (_, conn, service):
+    with open_node(db_url) as (_, conn, service):
         try:
             stored = service.issue(conn, _viewer(conn, as_party),
                                    IssueRequest(kind, lot, cryptosuite))
@@ -127,7 +130,7 @@ def issue(kind: str, lot: str, as_party: str, cryptosuite: str, out: str | None,
 @data_dir_option
 def list_(subject: str | None, db_url: str | None) -> None:
     """Issued credentials, newest first."""
-    with _node(db_url) as (_, conn, _service):
+    with open_node(db_url) as (_, conn, _service):
         for c in store.list_credentials(conn, subject=subject):
             state = f"revoked {c.revoked_at}" if c.revoked_at else "valid"
             click.echo(f"{c.id}\t{c.kind}\t{c.subject}\t{c.issued_at}\t{state}")
@@ -142,7 +145,7 @@ def list_(subject: str | None, db_url: str | None) -> None:
 @data_dir_option
 def revoke(credential_id: str, reason: str, as_party: str, db_url: str | None) -> None:
     """Revoke a credential: its bit in the issuer's status list is set."""
-    with _node(db_url) as (_, conn, service):
+    with open_node(db_url) as (_, conn, service):
         try:
             done = service.revoke(conn, _viewer(conn, as_party), credential_id, reason)
         except NotCertifier as exc:

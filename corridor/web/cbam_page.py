@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from corridor.cbam import CredentialCheck, actual_values, importer_declaration
-from corridor.cbam.service import ImporterDeclaration
+from corridor.cbam import CredentialCheck, NotAllowed, actual_values, importer_declaration
+from corridor.cbam.service import ImporterDeclaration, check_reader
 from corridor.credentials.service import CredentialService
 from corridor.emissions.cbam import Scope, default_see, in_scope
 from corridor.emissions.cbam_data import CbamError, cbam_data
@@ -33,7 +33,7 @@ from corridor.query.places import stored_places
 from corridor.query.run import known_namespaces
 from corridor.store.credentials import get_credential, list_credentials
 from corridor.store.db import Connection
-from corridor.store.parties import PartyError, find_party, get_party, grants_of
+from corridor.store.parties import PartyError, find_party, get_party
 from corridor.web.session import Session
 
 ZERO = Decimal(0)
@@ -89,13 +89,12 @@ def importer_for(conn: Connection, session: Session, ref: str | None) -> Importe
         return None
     if not ref or ref == me.identifier or ref in viewer.identifiers:
         return Importer(me.identifier, me.name, True)
-    if viewer.role not in ("admin", "auditor") or "\x00" in ref:
+    if "\x00" in ref:
         return None
     try:
         party = find_party(conn, ref)
-    except PartyError:
-        return None
-    if viewer.role == "auditor" and party.id not in grants_of(conn, viewer.party_id):
+        check_reader(conn, viewer, party.id, f"the CBAM page of {party.identifier}")
+    except (PartyError, NotAllowed):
         return None
     return Importer(party.identifier, party.name, party.id == me.id)
 
