@@ -25,6 +25,8 @@ from corridor.credentials.claims import recompute_pairs
 from corridor.credentials.credential import CRYPTOSUITES, KINDS
 from corridor.credentials.service import CredentialService, IssueRequest, NotCertifier
 from corridor.credentials.verify import LogTrust, verify_credential
+from corridor.epcis.documents import read_document, sniff_media_type
+from corridor.epcis.problems import EpcisError
 from corridor.ledger.note import NoteError, parse_vkey
 from corridor.ledger.policy import threshold_policy
 from corridor.node import open_ledger
@@ -202,19 +204,24 @@ def _status_list(credential: dict[str, Any], given: str | None, online: bool
 
 
 def _events(path: str | None) -> list[dict[str, Any]] | None:
-    """Events from a JSON file: an EPCIS document (as GET /epcis/events returns), a list of
-    events, or one event."""
+    """Events from a file: an EPCIS document, JSON or XML (the capture document, or what GET
+    /epcis/events returns), a JSON list of events, or one JSON event."""
     if path is None:
         return None
-    data = _load_json(path, "events file")
-    if isinstance(data, dict) and isinstance(data.get("epcisBody"), dict):
-        body = data["epcisBody"]
-        found = body.get("eventList") or body.get("queryResults", {}).get(
-            "resultsBody", {}).get("eventList", [])
-        return [e for e in found if isinstance(e, dict)]
+    try:
+        raw = Path(path).read_bytes()
+        data = json.loads(raw) if sniff_media_type(raw) == "json" else None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{path}: events file not readable ({exc})") from None
     if isinstance(data, list):
         return [e for e in data if isinstance(e, dict)]
-    return [data] if isinstance(data, dict) else []
+    if isinstance(data, dict) and data.get("type") not in ("EPCISDocument",
+                                                            "EPCISQueryDocument"):
+        return [data]
+    try:
+        return read_document(raw, validate=False).events
+    except EpcisError as exc:
+        raise click.ClickException(f"{path}: not an EPCIS document: {exc}") from None
 
 
 @credential.command("verify")

@@ -27,6 +27,7 @@ from corridor.emissions.events import (
     mass_kg,
     namespace_map,
     number,
+    place_of,
     rounded,
     same_item,
 )
@@ -69,15 +70,6 @@ def out(value: Decimal, places: int = 3) -> int | float:
     after any JSON round trip)."""
     figure = rounded(value, places)
     return int(figure) if figure == figure.to_integral_value() else float(figure)
-
-
-def place_of(event: Mapping[str, Any]) -> str | None:
-    """Where the event happened: its bizLocation, else its readPoint."""
-    for key in ("bizLocation", "readPoint"):
-        place = event.get(key)
-        if isinstance(place, Mapping) and isinstance(place.get("id"), str):
-            return str(place["id"])
-    return None
 
 
 def party_of(event: LoggedEvent) -> str | None:

@@ -138,7 +138,7 @@ def _to_rdf(expanded: list) -> dict:
 _PYLD_ABSOLUTE = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
 
 # pyld writes N-Quads as URDNA2015 did; RDFC-1.0 also escapes these characters (\b, \f, other
-# controls as \uXXXX in literals; controls, space and <>"{}|^`\ in IRIs). Where they occur the
+# controls as a \u escape of four hex digits in literals; controls, space and <>"{}|^`\ in IRIs). Where they occur the
 # two canonical forms differ, so such documents are refused rather than signed or verified wrongly.
 _LITERAL_UNESCAPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _IRI_UNESCAPED = re.compile(r'[\x00-\x20<>"{}|^`\\]')

@@ -136,3 +136,12 @@ def mass_kg(entries: object, item: str) -> tuple[Decimal | None, str | None]:
 def in_log_order(events: Iterable[LoggedEvent]) -> list[LoggedEvent]:
     unique = {e.hash_id: e for e in events}
     return sorted(unique.values(), key=lambda e: (e.log_index, e.hash_id))
+
+
+def place_of(event: Mapping[str, Any]) -> str | None:
+    """Where the event happened: its bizLocation, else its readPoint."""
+    for key in ("bizLocation", "readPoint"):
+        place = event.get(key)
+        if isinstance(place, Mapping) and isinstance(place.get("id"), str):
+            return str(place["id"])
+    return None

@@ -34,7 +34,7 @@ from typing import Any
 
 from corridor.emissions.batch import produces
 from corridor.emissions.cbam_data import MemberStates, eu_member_states
-from corridor.emissions.events import THOUSAND, LoggedEvent, field, mass_kg
+from corridor.emissions.events import THOUSAND, LoggedEvent, field, mass_kg, place_of
 from corridor.epcis.identifiers import canonical, company_prefix_key, gln13
 from corridor.query.events_view import EventRow, matching_events
 from corridor.query.parties import PartyNames, party_names
@@ -128,17 +128,9 @@ class _Reader:
                 cn = self.ext(ilmd, "cnCode")
                 country = next((ilmd[k] for k in ORIGIN_KEYS if isinstance(ilmd.get(k), str)),
                                None)
-                site = _location(row.doc)
+                site = place_of(row.doc)
                 return _Produced(row, str(cn) if cn else None, country, site)
         return None
-
-
-def _location(doc: Mapping[str, Any]) -> str | None:
-    for key in ("bizLocation", "readPoint"):
-        value = doc.get(key)
-        if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-            return str(value["id"])
-    return None
 
 
 def _producer_prefix(lot: str, site: str | None) -> str | None:
@@ -257,7 +249,7 @@ def _origin(reader: _Reader, lot: str, packed: EventRow
         how = ("the lot's ILMD cbvmda:countryOfOrigin" if produced.country
                else "the production site's country (master data)")
         return inst, country, how, [produced.event]
-    site = _location(packed.doc)
+    site = place_of(packed.doc)
     prefix = _producer_prefix(lot, site) if site else None
     if site and prefix:
         inst = _installation(reader, site, (
