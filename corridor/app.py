@@ -26,13 +26,16 @@ from corridor.api import (
     credential_routes,
     epcis_routes,
     fx_routes,
+    insurance_routes,
     log_routes,
+    notice_routes,
     openapi_routes,
     party_routes,
     subscription_routes,
 )
 from corridor.api.epcis_http import version_problem
 from corridor.config import Settings
+from corridor.insurance.schedule import InsuranceRunner
 from corridor.node import open_ledger
 from corridor.serving import (
     EXCEPTION_HANDLERS,
@@ -94,6 +97,8 @@ def _routes(ctx: AppContext) -> list[BaseRoute]:
             *party_routes.routes(ctx),
             *credential_routes.routes(ctx),
             *cbam_routes.routes(ctx),
+            *insurance_routes.routes(ctx),
+            *notice_routes.routes(ctx),
             *openapi_routes.routes(ctx),
             *generic]
 
@@ -110,8 +115,15 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ledger.start()
         try:
-            async with subscription_lifespan(ctx):
-                yield
+            async with subscription_lifespan(ctx) as subscriptions:
+                # claims open as logged events: wake the subscriptions that deliver them
+                runner = InsuranceRunner(db, ctx.insurance_service(),
+                                         on_claims=lambda _: subscriptions.notify())
+                runner.start()
+                try:
+                    yield
+                finally:
+                    await asyncio.to_thread(runner.stop)
         finally:
             if ctx.capture is not None:  # commits what is queued, then stops the workers
                 await asyncio.to_thread(ctx.capture.close)

@@ -19,6 +19,7 @@ COMMAND_MODULES: dict[str, str] = {
     "keygen": "ledger", "log": "ledger", "receipt": "ledger", "witness": "ledger",
     "fx": "fx", "serve": "service", "party": "parties", "demo": "demo",
     "credential": "credentials", "certifier": "credentials", "cbam": "cbam",
+    "policy": "insurance", "claim": "insurance", "insurance": "insurance",
 }
 
 

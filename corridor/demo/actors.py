@@ -48,7 +48,8 @@ ACTORS: tuple[Actor, ...] = (
     Actor("buyer", "Metalli Padani S.p.A.", "8010603", "member", "buyer"),
     # a second, smaller importer: one container a year, under the CBAM threshold
     Actor("foundry", "Fonderia Berica S.r.l.", "8010607", "member", "buyer"),
-    Actor("insurer", "Adriatica Cargo Insurance S.p.A.", "8010605", "auditor", "insurer"),
+    # reads only the events of the units it insures: the insured's grant at binding
+    Actor("insurer", "Adriatica Cargo Insurance S.p.A.", "8010605", "member", "insurer"),
     Actor("auditor", "Corridor Consortium Audit Office", "8010606", "auditor", "auditor"),
     Actor("certifier", "Steppe Metals Certification Body LLP", "4870107", "auditor",
           "certifier"),
@@ -64,11 +65,11 @@ PLACE_OPERATOR: dict[str, str] = {
     "vicenza": "foundry",
 }
 
-# Auditor grants: the insurer reads what the buyer reads (it insures the buyer's cargo); the
-# consortium auditor reads what both shippers read; the certifier reads what the producers it
-# certifies read (the smelter, the ferro-alloy works and the Italian plant).
+# Auditor grants: the consortium auditor reads what both shippers read; the certifier reads
+# what the producers it certifies read (the smelter, the ferro-alloy works and the Italian
+# plant). The insurer has none (corridor.demo.insurance).
 AUDITOR_GRANTS: tuple[tuple[str, str], ...] = (
-    ("insurer", "buyer"), ("auditor", "smelter"), ("auditor", "ferro"),
+    ("auditor", "smelter"), ("auditor", "ferro"),
     ("certifier", "smelter"), ("certifier", "ferro"), ("certifier", "buyer"),
 )
 

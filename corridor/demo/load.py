@@ -14,9 +14,12 @@ from corridor.config import Settings
 from corridor.demo.actors import ACTORS, AUDITOR_GRANTS, Actor
 from corridor.demo.credentials import issue_demo_credentials
 from corridor.demo.fx_history import seed_history
+from corridor.demo.insurance import InsuranceSummary, insure_demo
 from corridor.demo.scenario import AS_OF, Scenario, documents, generate, master_data_documents
 from corridor.epcis.documents import read_document
 from corridor.fx.importer import import_bundled
+from corridor.insurance.service import BIND_STEP, CLAIM_STEP
+from corridor.monitoring.notices import NOTICE_BIZ_STEP
 from corridor.node import RunningLog, open_ledger
 from corridor.store.db import Connection, Database
 from corridor.store.fx_store import count_rates
@@ -28,6 +31,8 @@ from corridor.store.parties import (
     grant_auditor,
     hash_api_key,
 )
+
+INSURANCE_STEPS = (BIND_STEP, CLAIM_STEP, NOTICE_BIZ_STEP)
 
 
 class DemoError(RuntimeError):
@@ -56,6 +61,7 @@ class DemoSummary:
     checkpoint_size: int = 0
     credentials_issued: int = 0  # by this call (0 when they were already issued)
     credentials_revoked: int = 0
+    insurance: InsuranceSummary = field(default_factory=InsuranceSummary)
     as_of: str = AS_OF.isoformat()
     already_loaded: bool = False
 
@@ -68,7 +74,8 @@ class DemoSummary:
                 + f"; log checkpoint size {self.checkpoint_size}; {self.fx_rates} FX rates"
                 + (f"; {self.credentials_issued} certificates issued"
                    f" ({self.credentials_revoked} revoked)" if self.credentials_issued else ""))
-        out = [head, "Demo parties (API keys derived from the seed: demo data only):"]
+        out = [head, f"Insurance: {self.insurance.line()}",
+               "Demo parties (API keys derived from the seed: demo data only):"]
         width = max((len(p.name) for p in self.parties), default=0)
         out += [f"  {p.name:<{width}}  {p.role:<7}  {p.api_key}" for p in self.parties]
         return out
@@ -146,7 +153,10 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
         total = sum(1 for _ in scenario.all_events())
         ids = [p.party_id for p in parties.values()]
         marks = ",".join("?" * len(ids))
-        row = conn.fetchone(f"SELECT COUNT(*) FROM events WHERE captured_by IN ({marks})", ids)
+        # the scenario's own events: not the insurance's nor the notices, which add to them
+        row = conn.fetchone(f"SELECT COUNT(*) FROM events WHERE captured_by IN ({marks}) AND "
+                            f"(biz_step IS NULL OR biz_step NOT IN (?, ?, ?))",
+                            [*ids, *INSURANCE_STEPS])
         summary = DemoSummary(shipments, seed, total, 0, 0, list(parties.values()),
                               fx_rates=rates)
         if row and int(row[0]) >= total:
@@ -172,6 +182,8 @@ def load_demo(settings: Settings, shipments: int = 200, seed: int = 7, *,
         certificates = issue_demo_credentials(settings, db, conn, ledger, scenario, seed)
         summary.credentials_issued = certificates.issued
         summary.credentials_revoked = certificates.revoked
+        summary.insurance = insure_demo(conn, ledger, parties, scenario)
+        summary.checkpoint_size = ledger.size()  # insure_demo signed what it added
     finally:
         conn.close()
         if own_ledger:

@@ -30,6 +30,7 @@ from corridor.demo.geography import (
     location_vocabulary,
 )
 from corridor.demo.production import lot_production, parts_production
+from corridor.demo.sensors import logger_elements
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 # Namespace of the demo's own extension fields (invoice value, CN code, hold reason).
@@ -41,6 +42,9 @@ AS_OF = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 CONTAINERS_PER_ORDER = 3
 # A demo of at least this many shipments (ten orders) carries the second importer's order.
 FOUNDRY_FROM = 30
+# The demo's insurer covers every third container (corridor.demo.insurance); one heat
+# excursion in every HEAT_BLOCK shipments falls on a covered one, so that its claim shows.
+INSURED_EVERY, HEAT_BLOCK = 3, 100
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class ShipmentPlan:
     delayed_days: float = 0.0
     outcome: str = "conformant"  # conformant | damaged | mismatch_quantity
     has_logger: bool = False
+    heat_excursion: bool = False  # the logger's first readings of the Caspian crossing > 40 CEL
     buyer: str = "buyer"  # slug of the importer the container is for
     events: list[PlannedEvent] = field(default_factory=list)
 
@@ -157,39 +162,15 @@ class _Builder:
         self.emit(party, when, place, body)
 
     def sensor(self, party: str, start: datetime, end: datetime, vessel_sgln: str,
-               place: Place, alarm: bool) -> None:
+               place: Place, alarm: bool, heat: bool = False) -> None:
         """Readings of the container's data logger over a sea crossing, reported on arrival."""
-        elements = []
-        hours = max(6, int((end - start).total_seconds() // 3600))
-        steps = max(3, min(10, hours // 12))
-        base_temp = self.rng.uniform(4.0, 22.0)
-        alarm_step = self.rng.randrange(1, steps) if alarm else -1
-        device = f"urn:epc:id:giai:{ACTOR_BY_SLUG['euxine'].prefix}.LOG{self.plan.number:05d}"
-        for k in range(steps):
-            at = start + (end - start) * (k + 1) / (steps + 1)
-            shock = round(self.rng.uniform(1.5, 9.0), 1)
-            reports: list[dict[str, Any]] = [
-                {"type": "Temperature", "value": round(base_temp + self.rng.uniform(-3, 3), 1),
-                 "uom": "CEL"},
-                {"type": "RelativeHumidity", "value": round(self.rng.uniform(55, 88), 1),
-                 "uom": "P1"},
-            ]
-            if k == alarm_step:
-                reports.append({"type": "Acceleration", "maxValue": round(
-                    self.rng.uniform(38, 61), 1), "uom": "MSK", "exception": "ALARM_CONDITION"})
-            else:
-                reports.append({"type": "Acceleration", "maxValue": shock, "uom": "MSK"})
-            elements.append({
-                "sensorMetadata": {"time": event_time(None, at)[0].replace(".000+00:00", ".000Z"),
-                                   "deviceID": device},
-                "sensorReport": reports,
-            })
         body = {
             "epcList": [self.plan.container],
             "action": "OBSERVE",
             "bizStep": "sensor_reporting",
             "readPoint": {"id": vessel_sgln},
-            "sensorElementList": elements,
+            "sensorElementList": logger_elements(self.rng, self.plan.number, start, end,
+                                                 alarm=alarm, heat=heat),
         }
         body.update(self.transfer())
         self.emit(party, end + timedelta(minutes=30), place, body)
@@ -281,7 +262,8 @@ def _across_caspian(b: _Builder, leave: datetime) -> datetime:
     t = leave + _leg(rng, kz_port, key)
     if plan.has_logger:
         b.sensor("ferry", leave, t, _vessel("ferry", rng), port,
-                 alarm=plan.outcome == "damaged" and rng.random() < 0.5)
+                 alarm=plan.outcome == "damaged" and rng.random() < 0.5,
+                 heat=plan.heat_excursion)
     b.observe("ferry", t, port, "arriving", "in_transit")
     leave = t + _dwell(rng, key)
     b.observe(PLACE_OPERATOR[key], t + _hours(rng, 1, 4), port, "unloading", "in_progress")
@@ -362,7 +344,23 @@ def _deliver(b: _Builder, leave: datetime, po: str) -> None:
     })
 
 
-def _order(seed: int, g: int, numbers: list[int]
+def insured(number: int) -> bool:
+    """Whether the demo's insurer covers shipment `number` (corridor.demo.insurance)."""
+    return number % INSURED_EVERY == 2
+
+
+def _heat(plan: ShipmentPlan, heated: set[int]) -> bool:
+    """A heat excursion for the first insured, logger-carrying, undisturbed container of each
+    HEAT_BLOCK shipments (`heated`: the blocks that have one), from what the plan drew."""
+    block = (plan.number - 1) // HEAT_BLOCK
+    hot = block not in heated and plan.has_logger and insured(plan.number) \
+        and not plan.delayed_days and plan.outcome == "conformant"
+    if hot:
+        heated.add(block)
+    return hot
+
+
+def _order(seed: int, g: int, numbers: list[int], heated: set[int]
            ) -> tuple[list[ShipmentPlan], list[PlannedEvent]]:
     """Order `g`: its shipments, and the events that made its lot (and, for ferro-chromium,
     the parts the buyer made of it)."""
@@ -411,6 +409,7 @@ def _order(seed: int, g: int, numbers: list[int]
             invoice_date=depart, invoice_id=f"INV-{depart.year}-{n:06d}",
             delayed_days=delayed, outcome=outcome, has_logger=rng.random() < 0.4,
         )
+        plan.heat_excursion = _heat(plan, heated)
         _travel(_Builder(plan, rng), depart)
         plans.append(plan)
     made = depart0 - timedelta(days=rng.uniform(2, 5))
@@ -439,9 +438,10 @@ def generate(shipments: int = 200, seed: int = 7) -> Scenario:
     plans: list[ShipmentPlan] = []
     lot_events: list[PlannedEvent] = []
     numbers = list(range(1, shipments + 1))
+    heated: set[int] = set()
     for g in range(0, len(numbers), CONTAINERS_PER_ORDER):
         order, made = _order(seed, g // CONTAINERS_PER_ORDER,
-                             numbers[g:g + CONTAINERS_PER_ORDER])
+                             numbers[g:g + CONTAINERS_PER_ORDER], heated)
         plans.extend(order)
         lot_events.extend(m for m in made if m.time <= AS_OF)
     from corridor.demo.foundry import foundry_order  # it travels by this module's journey

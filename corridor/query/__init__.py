@@ -16,6 +16,7 @@ from corridor.query.engine import compile_query
 from corridor.query.events_view import (
     EventRow,
     event_at_log_index,
+    events_naming,
     matching_events,
     stored_document,
 )
@@ -30,8 +31,8 @@ from corridor.query.visible_set import reading_parties, visible_ids
 __all__ = [
     "NOTHING_KNOWN", "NO_PLACES", "Corridor", "EventRow", "Import", "Imports", "Installation",
     "Place", "Places", "Position", "Query", "QueryError", "Typical", "UnitIndex", "Viewer",
-    "ViewerLike", "compile_query", "event_at_log_index", "from_json", "from_url_pairs",
-    "imports_of", "known_namespaces", "matching_events",
+    "ViewerLike", "compile_query", "event_at_log_index", "events_naming", "from_json",
+    "from_url_pairs", "imports_of", "known_namespaces", "matching_events",
     "overview", "parse_query", "reading_parties", "stored_document", "stored_places",
     "unit_index", "visibility_clause", "visible_ids",
 ]

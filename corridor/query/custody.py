@@ -135,7 +135,8 @@ def handover(doc: Mapping[str, Any], names: PartyNames, places: Places) -> Hando
 def last_seen(events: Sequence[EventRow], names: PartyNames, places: Places) -> LastSeen | None:
     """Where the viewer last saw a unit, from its visible events oldest first (with their
     documents); the handover is the latest one told by an event at that last place."""
-    seen = [e for e in events if e.biz_step != "sensor_reporting"]
+    seen = [e for e in events if e.biz_step != "sensor_reporting"
+            and (e.biz_location or e.read_point)]
     if not seen:
         return None
     last = seen[-1]

@@ -114,8 +114,9 @@ _unit_index_lock = threading.Lock()
 
 
 def _index_rows(conn: Connection, after: int) -> tuple[dict[int, Facts], dict[str, list]]:
-    """Facts of the events with id > after, and their SSCC rows (sensor reports left out: they
-    come from a vessel and say nothing about where the unit stands)."""
+    """Facts of the events with id > after, and their SSCC rows (sensor reports and events
+    without a place left out: they come from a vessel, or are business records such as an
+    insurance binding, and say nothing about where the unit stands)."""
     facts: dict[int, Facts] = {r[0]: r for r in conn.fetchall(
         "SELECT id, event_time, biz_step, event_type, action, disposition, biz_location,"
         " read_point FROM events WHERE id > ?", (after,))}
@@ -124,7 +125,7 @@ def _index_rows(conn: Connection, after: int) -> tuple[dict[int, Facts], dict[st
             "SELECT x.epc, x.event_pk FROM event_epcs x WHERE x.role IN ('epc', 'parent')"
             " AND x.epc LIKE ? AND x.event_pk > ?", [SSCC_KEY_PREFIX + "%", after]):
         f = facts.get(pk)
-        if f is not None and f[2] != "sensor_reporting":
+        if f is not None and f[2] != "sensor_reporting" and (f[6] or f[7]):
             units.setdefault(epc, []).append((f[1], pk))
     return facts, units
 

@@ -109,3 +109,26 @@ def stored_document(conn: Connection, pk: int) -> str | None:
     rule: for an event the caller read through one."""
     row = conn.fetchone("SELECT doc FROM events WHERE id = ?", (pk,))
     return str(row[0]) if row else None
+
+
+def events_naming(conn: Connection, viewer: ViewerLike, keys: list[str], *, below: int,
+                  since: int = 0, with_doc: bool = True) -> dict[str, list[EventRow]]:
+    """For each canonical EPC or class key, the visible events that name it in any role
+    (the event_epcs rows), logged at [since, below), by log index. One query per 500 keys:
+    what a pass over many insured units needs, where matching_events would parse and run a
+    query per unit."""
+    vis_sql, vis_params = visibility_clause(viewer)
+    found: dict[str, dict[int, EventRow]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.fetchall(
+                f"SELECT {_COLUMNS}, {'e.doc' if with_doc else 'NULL'}, ep.epc FROM"
+                " event_epcs ep JOIN events e ON"
+                f" e.id = ep.event_pk WHERE ep.epc IN ({marks}) AND e.log_index < ?"
+                f" AND e.log_index >= ? AND ({vis_sql}) ORDER BY e.log_index",
+                [*chunk, below, since, *vis_params]):
+            rows = found.setdefault(str(r[15]), {})
+            if int(r[0]) not in rows:
+                rows[int(r[0])] = _row(r, r[14], NO_PLACES)
+    return {key: list(rows.values()) for key, rows in found.items()}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from corridor.capture import CaptureService
 from corridor.config import Settings
 from corridor.credentials.service import CredentialService
+from corridor.insurance.service import InsuranceService
 from corridor.node import RunningLog, open_ledger
 from corridor.store.db import Database
 from corridor.subscriptions import SubscriptionService
@@ -26,6 +27,8 @@ class AppContext:
     subscriptions: SubscriptionService | None = None
     # Certificates (corridor.credentials), made on first use.
     credentials: CredentialService | None = None
+    # Parametric cover (corridor.insurance), made on first use.
+    insurance: InsuranceService | None = None
 
     def running_log(self) -> RunningLog:
         """The node's log, opened here if the app factory did not."""
@@ -37,3 +40,8 @@ class AppContext:
         if self.credentials is None:
             self.credentials = CredentialService(self.settings, self.db, self.running_log())
         return self.credentials
+
+    def insurance_service(self) -> InsuranceService:
+        if self.insurance is None:
+            self.insurance = InsuranceService(self.running_log())
+        return self.insurance

@@ -8,8 +8,10 @@ from corridor.store import (
     schema_credentials,
     schema_events,
     schema_fx,
+    schema_insurance,
     schema_ledger,
     schema_master_data,
+    schema_notices,
     schema_parties,
     schema_subscriptions,
 )
@@ -20,7 +22,8 @@ __all__ = ["Migration", "all_migrations", "apply", "migrate"]
 
 # Order matters only where one concern's tables refer to another's.
 _SCHEMA_MODULES = (schema_parties, schema_events, schema_ledger, schema_fx,
-                   schema_subscriptions, schema_master_data, schema_credentials)
+                   schema_subscriptions, schema_master_data, schema_credentials,
+                   schema_insurance, schema_notices)
 
 
 def all_migrations() -> list[Migration]:

@@ -119,7 +119,9 @@ class Shipment:
 
     @property
     def status(self) -> str:
-        last = self.events[-1]
+        # where the unit stands: its last event at a place (a binding or a claim has none)
+        last = next((e for e in reversed(self.events) if e.biz_location or e.read_point),
+                    self.events[-1])
         if self.typical.arrived(last.biz_step, last.event_type, last.action, last.place):
             return "delivered"
         if self.last_seen is not None:
@@ -140,8 +142,8 @@ class Shipment:
 def _stops(events: list[EventRow], typical: Typical) -> list[Stop]:
     stops: list[Stop] = []
     for e in events:
-        if e.biz_step == "sensor_reporting":
-            continue  # reported from a vessel, not a place on the route
+        if e.biz_step == "sensor_reporting" or not (e.biz_location or e.read_point):
+            continue  # reported from a vessel, or a record with no place: not a stop
         place = e.place
         label = place.name if place else e.where
         if stops and stops[-1].label == label:

@@ -2,8 +2,9 @@
 
 Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /place/{key}, /event/{log index},
 /ledger (the log), /search, /login, /api-reference (the OpenAPI description as a page),
-/certificate/{credential id} (printable), /verify?credential= (checked in the browser) and
-/cbam?year= (an importer's EU CBAM exposure). Event
+/certificate/{credential id} (printable), /verify?credential= (checked in the browser),
+/cbam?year= (an importer's EU CBAM exposure) and /insurance (the viewer's parametric cover:
+portfolio, exposures, claims, loss ratio). Event
 data obeys the same visibility as the REST API; the public sees the log (a log entry's page
 too, without its event), the places and the ticker. docs/dashboard.md describes each page."""
 
@@ -24,10 +25,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from corridor.credentials.service import CredentialService
+from corridor.insurance.evidence import claim_bundle
+from corridor.insurance.service import InsuranceError, witnessed_size
 from corridor.query.events_view import stored_document
 from corridor.serving import AppContext, ProblemError, read_db, read_limited
 from corridor.store.db import Connection
-from corridor.web import api_reference, cbam_page, certificates, labels, views
+from corridor.web import api_reference, cbam_page, certificates, insurance_page, labels, views
 from corridor.web.log_entry import log_entry
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
 
@@ -101,8 +104,14 @@ class Pages:
 
     async def shipment(self, request: Request) -> Response:
         ref = request.path_params["ref"][:MAX_QUERY]
-        session, ctx = await self._run(
-            request, lambda conn, s: views.shipment_page(conn, s, ref, self.ctx.db.url))
+
+        def page(conn: Connection, s: Session) -> dict[str, Any] | None:
+            ctx = views.shipment_page(conn, s, ref, self.ctx.db.url)
+            if ctx is not None:  # its cover, for the policies' parties only
+                ctx.update(insurance_page.shipment_cover(conn, s, ctx["ship"].epc))
+            return ctx
+
+        session, ctx = await self._run(request, page)
         if ctx is None:
             return self.not_found(request, session, f"shipment {ref}")
         return self.render("shipment.html", request, session, **ctx)
@@ -130,6 +139,43 @@ class Pages:
         if ctx is None:
             return self.not_found(request, session, "CBAM page")
         return self.render("cbam.html", request, session, **ctx)
+
+    async def insurance(self, request: Request) -> Response:
+        """The signed-in party's parametric cover: the policies it is insurer or insured of."""
+        ledger = self.ctx.ledger
+
+        def page(conn: Connection, s: Session) -> dict[str, Any] | None:
+            # only events a witness-quorum checkpoint covers place a unit, as they trigger
+            witnessed = witnessed_size(ledger.checkpoint()) if ledger is not None else None
+            return insurance_page.insurance_page(conn, s, witnessed, self.ctx.db.url)
+
+        session, ctx = await self._run(request, page)
+        if ctx is None:
+            return self.not_found(request, session, "insurance page")
+        return self.render("insurance.html", request, session, **ctx)
+
+    async def claim_bundle(self, request: Request) -> Response:
+        """A claim's evidence bundle as a download, for the signed-in insurer or insured (the
+        API's /api/claims/{id}/bundle wants a key; the dashboard has a session)."""
+        claim_id = request.path_params["id"][:MAX_QUERY]
+        service = self.ctx.insurance_service()
+
+        def build(conn: Connection, s: Session) -> dict[str, Any] | str | None:
+            try:
+                return claim_bundle(conn, service, s.viewer, claim_id)
+            except InsuranceError as exc:
+                return str(exc) if exc.status == 409 else None
+
+        session, bundle = await self._run(request, build)
+        if bundle is None:
+            return self.not_found(request, session, f"claim {claim_id}")
+        if isinstance(bundle, str):
+            return Response(bundle + "\n", status_code=409, media_type="text/plain",
+                            headers={"Retry-After": "1"})
+        name = claim_id.rsplit(":", 1)[-1]
+        return Response(json.dumps(bundle, indent=1), media_type="application/json", headers={
+            "Content-Disposition": f'attachment; filename="claim-{name}.json"',
+            "Cache-Control": "no-store"})
 
     @property
     def credentials(self) -> CredentialService:
@@ -301,6 +347,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/ledger", pages.ledger, name="web_ledger"),
         Route("/certificate/{id:path}", pages.certificate, name="web_certificate"),
         Route("/cbam", pages.cbam, name="web_cbam"),
+        Route("/insurance", pages.insurance, name="web_insurance"),
+        Route("/insurance/claim/{id:path}/bundle.json", pages.claim_bundle,
+              name="web_claim_bundle"),
         Route("/verify", pages.verify_credential, name="web_verify_credential"),
         Route("/search", pages.search, name="web_search"),
         Route("/login", pages.login, methods=["GET", "POST"], name="web_login"),

@@ -19,6 +19,8 @@ from corridor.config import Settings
 from corridor.demo import demo_api_key, load_demo
 from corridor.demo.actors import ACTOR_BY_SLUG
 from corridor.emissions.events import rounded
+from corridor.store.db import Database
+from corridor.store.parties import grant_auditor
 from tests.api.e2_harness import add_party
 
 SHIPMENTS = 24
@@ -107,7 +109,14 @@ def test_html_report_is_standalone_and_escaped(client: TestClient) -> None:
 
 
 def test_who_may_read_the_declaration(client: TestClient) -> None:
-    assert _declaration(client, "insurer").status_code == 200  # an auditor the buyer granted
+    settings: Settings = client.app.state.ctx.settings
+    _, key = add_party(settings.db_url, "Customs Broker", "urn:example:cbam-broker",
+                       role="auditor")
+    with Database(settings.db_url).connect() as conn:
+        grant_auditor(conn, "urn:example:cbam-broker", IMPORTER)
+    granted = client.get(DECLARATION, params={"importer": IMPORTER, "year": "2026"},
+                         headers={"Authorization": f"Bearer {key}"})
+    assert granted.status_code == 200  # an auditor the buyer granted
     for slug in ("smelter", "auditor"):  # a member; an auditor granted by others only
         refused = _declaration(client, slug)
         assert refused.status_code == 403, slug

@@ -132,9 +132,12 @@ def test_who_may_not_see_a_cbam_page_gets_404(client: httpx.Client, node: Node) 
     try:
         buyer = find_party(conn, BUYER).id
         granted = {slug: buyer in grants_of(conn, find_party(conn, ACTOR_BY_SLUG[slug].pgln).id)
-                   for slug in ("insurer", "auditor")}
+                   for slug in ("certifier", "auditor", "insurer")}
     finally:
         conn.close()
+    # the certifier is an auditor the buyer granted; the insurer, a member, reads only what
+    # its policies share (corridor.demo.insurance), not the buyer's pages
+    assert granted == {"certifier": True, "auditor": False, "insurer": False}
     for slug, may in granted.items():
         answer = client.get(f"/cbam?year=2026&importer={BUYER}", headers=_as(node, slug))
         assert answer.status_code == (200 if may else 404), slug

@@ -1,0 +1,1 @@
+"""corridor.insurance: parametric export-risk cover that pays on verified corridor events."""

@@ -1,0 +1,1 @@
+"""corridor.monitoring: places, legs, dwell, notices and arrival forecasts."""
