@@ -7,6 +7,11 @@ STAMP  := $(VENV)/.installed-stamp
 # without npm those tests are skipped with the reason shown.
 JS_STAMP := tests/js/node_modules/.installed-stamp
 JS_DEPS  := $(if $(shell command -v npm 2>/dev/null),$(JS_STAMP))
+# The map's basemap: Natural Earth country shapes (public domain) from the world-atlas npm
+# package, simplified by geo/build_basemap.py, where npm is installed; without it the map
+# draws nodes and legs on plain water and says "basemap not built".
+GEO_MAP  := corridor/web/static/geo/basemap.json
+GEO_DEPS := $(if $(shell command -v npm 2>/dev/null),$(GEO_MAP))
 
 .PHONY: run test setup lint bench clean
 
@@ -24,12 +29,18 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	  && touch node_modules/.installed-stamp \
 	  || echo "npm ci failed in tests/js: the Node.js credential tests will be skipped"
 
-setup: $(STAMP) $(JS_DEPS)
+$(GEO_MAP): geo/package.json geo/package-lock.json geo/build_basemap.py
+	@echo "npm ci in geo/ and the map's basemap (Natural Earth via world-atlas)"
+	@(cd geo && npm ci --no-audit --no-fund --loglevel=error) \
+	  && $(PYTHON) geo/build_basemap.py \
+	  || echo "basemap not built: the map is drawn without land and says so"
 
-run: $(STAMP)
+setup: $(STAMP) $(JS_DEPS) $(GEO_DEPS)
+
+run: $(STAMP) $(GEO_DEPS)
 	$(BIN)/corridor serve --demo
 
-test: $(STAMP) $(JS_DEPS)
+test: $(STAMP) $(JS_DEPS) $(GEO_DEPS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -39,4 +50,5 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache corridor.egg-info tests/js/node_modules
+	rm -rf $(VENV) .pytest_cache corridor.egg-info tests/js/node_modules geo/node_modules \
+	  corridor/web/static/geo

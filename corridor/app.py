@@ -23,8 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from corridor.api import (
     cbam_routes,
+    corridor_routes,
     credential_routes,
     epcis_routes,
+    eta_routes,
     fx_routes,
     insurance_routes,
     log_routes,
@@ -35,8 +37,9 @@ from corridor.api import (
 )
 from corridor.api.epcis_http import version_problem
 from corridor.config import Settings
-from corridor.insurance.schedule import InsuranceRunner
+from corridor.monitoring.eta import eta_service
 from corridor.node import open_ledger
+from corridor.node.passes import BackgroundPass
 from corridor.serving import (
     EXCEPTION_HANDLERS,
     AppContext,
@@ -44,7 +47,7 @@ from corridor.serving import (
     instance_uri,
     problem_response,
 )
-from corridor.store.db import Database
+from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
 from corridor.subscriptions import subscription_lifespan
 from corridor.web import routes as web_routes
@@ -99,6 +102,8 @@ def _routes(ctx: AppContext) -> list[BaseRoute]:
             *cbam_routes.routes(ctx),
             *insurance_routes.routes(ctx),
             *notice_routes.routes(ctx),
+            *eta_routes.routes(ctx),
+            *corridor_routes.routes(ctx),
             *openapi_routes.routes(ctx),
             *generic]
 
@@ -117,13 +122,24 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with subscription_lifespan(ctx) as subscriptions:
                 # claims open as logged events: wake the subscriptions that deliver them
-                runner = InsuranceRunner(db, ctx.insurance_service(),
-                                         on_claims=lambda _: subscriptions.notify())
-                runner.start()
+                insurance = ctx.insurance_service()
+
+                def claims(conn: Connection) -> None:
+                    if insurance.evaluate(conn).claims:
+                        subscriptions.notify()
+
+                # forecasts kept fresh; their alerts wake the deliveries and WebSocket listeners
+                forecasts = eta_service(db)
+                forecasts.on_alerts = lambda _: subscriptions.notify()
+                passes = [BackgroundPass("insurance", db, claims, interval=1.0),
+                          BackgroundPass("eta", db, forecasts.refresh, interval=0.25)]
+                for p in passes:
+                    p.start()
                 try:
                     yield
                 finally:
-                    await asyncio.to_thread(runner.stop)
+                    for p in passes:
+                        await asyncio.to_thread(p.stop)
         finally:
             if ctx.capture is not None:  # commits what is queued, then stops the workers
                 await asyncio.to_thread(ctx.capture.close)

@@ -95,6 +95,16 @@ def node_js() -> str:
     return str(node)
 
 
+@pytest.fixture(scope="session")
+def basemap() -> Path:
+    """The map's basemap, which make builds from the world-atlas npm package."""
+    found = ROOT / "corridor" / "web" / "static" / "geo" / "basemap.json"
+    if not found.exists():
+        _missing("NODE", f"{found.relative_to(ROOT)} not built: make builds it where npm is "
+                 "installed (apt-get install nodejs npm)")
+    return found
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty store on each database in turn: an SQLite file, or a PostgreSQL schema

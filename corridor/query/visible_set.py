@@ -10,7 +10,7 @@ every demo party, auditor and the public.
 
 from __future__ import annotations
 
-from corridor.query.visibility import ViewerLike
+from corridor.query.visibility import ViewerLike, visibility_clause
 from corridor.store.db import Connection
 
 _UNION = (
@@ -45,3 +45,19 @@ def visible_ids(conn: Connection, viewer: ViewerLike) -> set[int] | None:
     marks = ",".join("?" * len(parties))
     # UNION ALL and a Python set: cheaper than the database de-duplicating the keys.
     return {r[0] for r in conn.fetchall(_UNION.format(marks=marks), parties * 3)}
+
+
+def readable_among(conn: Connection, viewer: ViewerLike, pks: list[int]) -> set[int]:
+    """Of these events, those the viewer may read: the visibility clause on just these rows,
+    where a page shows a few units out of many (visible_ids scans the viewer's whole set)."""
+    if viewer.role == "admin":
+        return set(pks)
+    vis_sql, vis_params = visibility_clause(viewer)
+    found: set[int] = set()
+    for start in range(0, len(pks), 500):
+        chunk = pks[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(int(r[0]) for r in conn.fetchall(
+            f"SELECT e.id FROM events e WHERE e.id IN ({marks}) AND ({vis_sql})",
+            [*chunk, *vis_params]))
+    return found

@@ -50,4 +50,6 @@ CREATE INDEX subscription_outbox_pending ON subscription_outbox (next_attempt_at
   WHERE delivered_at IS NULL AND failed_at IS NULL
 """,
     ),
+    # Subscriptions of another kind than a query's (forecast alerts): their rule, as JSON.
+    Migration("subscriptions-0002", "ALTER TABLE subscriptions ADD COLUMN settings TEXT"),
 ]

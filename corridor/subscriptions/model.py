@@ -205,17 +205,25 @@ class Subscription:
     created_at: str
     last_notified_at: str | None
     next_run_at: str | None
+    settings: dict[str, Any] | None = None  # a subscription of another kind: its rule
 
     COLUMNS = ("id, query_name, party_id, dest, secret, stream, schedule, report_if_empty, "
                "initial_record_time, min_record_time, cursor, epc_format, created_at, "
-               "last_notified_at, next_run_at")
+               "last_notified_at, next_run_at, settings")
 
     @classmethod
     def from_row(cls, row: tuple) -> Subscription:
         return cls(row[0], row[1], int(row[2]), row[3], row[4], bool(row[5]),
                    json.loads(row[6]) if row[6] else None, bool(row[7]), row[8], row[9],
                    None if row[10] is None else int(row[10]), row[11], row[12], row[13],
-                   row[14])
+                   row[14], json.loads(row[15]) if row[15] else None)
+
+    @property
+    def kind(self) -> str | None:
+        """None for a query subscription; for one of another kind (e.g. forecast alerts), the
+        kind its query_name holds instead of a query name: it holds a colon, which no named
+        query's name may (see store.create_other)."""
+        return self.query_name if ":" in self.query_name else None
 
     def to_json(self) -> dict[str, Any]:
         """The REST binding's subscription resource (the secret is never returned)."""

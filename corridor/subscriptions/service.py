@@ -192,6 +192,8 @@ class SubscriptionService:
             substore.prune(conn, self.tuning.keep_delivered)
             self._pruned = time.monotonic()
         for sub in substore.list_for(conn):
+            if sub.kind is not None:  # another kind's producer fills its outbox
+                continue
             try:
                 if sub.stream:
                     written += self._decide_stream(conn, sub)

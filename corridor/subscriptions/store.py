@@ -7,6 +7,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from corridor.store.db import Connection
 from corridor.subscriptions.model import Request, Subscription, iso, new_id, now_iso
@@ -27,11 +28,30 @@ def create(conn: Connection, query_name: str, party_id: int, req: Request, *,
     with conn.transaction():
         conn.execute(
             f"INSERT INTO subscriptions ({Subscription.COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (sub_id, query_name, party_id, req.dest, req.secret, int(req.stream), schedule,
              int(req.report_if_empty), initial, initial, cursor, epc_format, now_iso(), None,
-             next_run),
+             next_run, None),
         )
+    found = get(conn, sub_id)
+    assert found is not None
+    return found
+
+
+def create_other(conn: Connection, kind: str, party_id: int, dest: str, secret: str | None,
+                 settings: dict[str, Any]) -> Subscription:
+    """Store a webhook subscription of another kind than a query's: `kind` (with a colon, which
+    no query name has) stands in its query_name, its rule in `settings`. The decider leaves it
+    alone; its producer puts bodies in the outbox (enqueue) and they are delivered, signed and
+    retried like any other."""
+    assert ":" in kind
+    sub_id = new_id()
+    with conn.transaction():
+        conn.execute(
+            f"INSERT INTO subscriptions ({Subscription.COLUMNS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sub_id, kind, party_id, dest, secret, 0, None, 0, None, None,
+             None, None, now_iso(), None, None, json.dumps(settings)))
     found = get(conn, sub_id)
     assert found is not None
     return found

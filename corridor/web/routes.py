@@ -3,8 +3,9 @@
 Pages: / (overview), /shipment/{SSCC}, /lot/{LGTIN}, /place/{key}, /event/{log index},
 /ledger (the log), /search, /login, /api-reference (the OpenAPI description as a page),
 /certificate/{credential id} (printable), /verify?credential= (checked in the browser),
-/cbam?year= (an importer's EU CBAM exposure) and /insurance (the viewer's parametric cover:
-portfolio, exposures, claims, loss ratio). Event
+/cbam?year= (an importer's EU CBAM exposure), /insurance (the viewer's parametric cover:
+portfolio, exposures, claims, loss ratio) and /corridor?from=&to= (legs, dwell and flow, with
+/corridor.csv). Event
 data obeys the same visibility as the REST API; the public sees the log (a log entry's page
 too, without its event), the places and the ticker. docs/dashboard.md describes each page."""
 
@@ -27,10 +28,20 @@ from starlette.staticfiles import StaticFiles
 from corridor.credentials.service import CredentialService
 from corridor.insurance.evidence import claim_bundle
 from corridor.insurance.service import InsuranceError, witnessed_size
+from corridor.monitoring.eta import eta_service
+from corridor.monitoring.eta_alerts import unit_visible
 from corridor.query.events_view import stored_document
 from corridor.serving import AppContext, ProblemError, read_db, read_limited
 from corridor.store.db import Connection
-from corridor.web import api_reference, cbam_page, certificates, insurance_page, labels, views
+from corridor.web import (
+    api_reference,
+    cbam_page,
+    certificates,
+    corridor_page,
+    insurance_page,
+    labels,
+    views,
+)
 from corridor.web.log_entry import log_entry
 from corridor.web.session import COOKIE, Session, request_key, session_for_key
 
@@ -109,6 +120,9 @@ class Pages:
             ctx = views.shipment_page(conn, s, ref, self.ctx.db.url)
             if ctx is not None:  # its cover, for the policies' parties only
                 ctx.update(insurance_page.shipment_cover(conn, s, ctx["ship"].epc))
+                # the arrival forecast, for a viewer that sees where the unit is now
+                ctx["eta"] = eta_service(self.ctx.db).eta(conn, ctx["dl"]) \
+                    if unit_visible(conn, s.viewer, ctx["dl"]) else None
             return ctx
 
         session, ctx = await self._run(request, page)
@@ -153,6 +167,56 @@ class Pages:
         if ctx is None:
             return self.not_found(request, session, "insurance page")
         return self.render("insurance.html", request, session, **ctx)
+
+    def _dates(self, request: Request) -> tuple[str, str]:
+        q = request.query_params
+        return q.get("from", "")[:MAX_QUERY], q.get("to", "")[:MAX_QUERY]
+
+    async def corridor(self, request: Request) -> Response:
+        """Legs, dwell and flow: the corridor's figures for a party, the places for the
+        public (as the overview)."""
+        start, end = self._dates(request)
+        etas = eta_service(self.ctx.db)
+
+        def page(conn: Connection, s: Session) -> dict[str, Any]:
+            ctx = corridor_page.corridor_page(conn, s, start, end, self.ctx.db.url)
+            if not s.public:  # expected arrivals per destination: a corridor-wide figure
+                ctx["arrivals"] = etas.arrivals(conn)
+            return ctx
+
+        session, ctx = await self._run(request, page)
+        return self.render("corridor.html", request, session, **ctx)
+
+    async def corridor_forecasts(self, request: Request) -> Response:
+        """The arrival forecasts of the units in transit the signed-in party may see."""
+        etas = eta_service(self.ctx.db)
+
+        def page(conn: Connection, s: Session) -> dict[str, Any] | None:
+            return None if s.public else corridor_page.forecasts_page(conn, s, etas)
+
+        session, ctx = await self._run(request, page)
+        if ctx is None:
+            return self.not_found(request, session, "arrival forecasts")
+        return self.render("corridor_forecasts.html", request, session, **ctx)
+
+    async def corridor_overdue(self, request: Request) -> Response:
+        """The units over p90 now that the signed-in party may see."""
+        session, ctx = await self._run(request, lambda conn, s: corridor_page.overdue_page(
+            conn, s, self.ctx.db.url))
+        if ctx is None:
+            return self.not_found(request, session, "units over p90")
+        return self.render("corridor_overdue.html", request, session, **ctx)
+
+    async def corridor_csv(self, request: Request) -> Response:
+        """The corridor's figures as CSV, one row per leg and node (parties only)."""
+        start, end = self._dates(request)
+        session, text = await self._run(request, lambda conn, s: None if s.public else
+                                        corridor_page.corridor_csv(conn, start, end,
+                                                                   self.ctx.db.url))
+        if text is None:
+            return self.not_found(request, session, "corridor figures")
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="corridor-legs.csv"'})
 
     async def claim_bundle(self, request: Request) -> Response:
         """A claim's evidence bundle as a download, for the signed-in insurer or insured (the
@@ -348,6 +412,10 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         Route("/certificate/{id:path}", pages.certificate, name="web_certificate"),
         Route("/cbam", pages.cbam, name="web_cbam"),
         Route("/insurance", pages.insurance, name="web_insurance"),
+        Route("/corridor", pages.corridor, name="web_corridor"),
+        Route("/corridor.csv", pages.corridor_csv, name="web_corridor_csv"),
+        Route("/corridor/overdue", pages.corridor_overdue, name="web_corridor_overdue"),
+        Route("/corridor/forecasts", pages.corridor_forecasts, name="web_corridor_forecasts"),
         Route("/insurance/claim/{id:path}/bundle.json", pages.claim_bundle,
               name="web_claim_bundle"),
         Route("/verify", pages.verify_credential, name="web_verify_credential"),

@@ -28,8 +28,9 @@ from corridor.query.places import Places, stored_places
 from corridor.query.run import known_namespaces
 from corridor.store.db import Connection
 from corridor.store.fx_store import effective_dates
+from corridor.store.notices import list_notices
 from corridor.web import cbam_page, certificates, data, labels
-from corridor.web.corridor_map import render_map
+from corridor.web.geo_map import render_map
 from corridor.web.sensor_chart import sensor_chart
 from corridor.web.session import Session
 
@@ -116,7 +117,9 @@ def overview_page(conn: Connection, session: Session, info: dict[str, Any],
         return ctx
     ov = overview(conn, session.viewer, cache_key=cache_key)
     names = party_names(conn)
-    svg, stats = render_map(ov.positions, ov.corridor)
+    # the port notices in force when the view stands (its newest event), marked on their nodes
+    notices = [s.notice for s in list_notices(conn, at=ov.as_of)] if ov.as_of else []
+    svg, stats = render_map(ov.positions, ov.corridor, notices=notices, at=ov.as_of)
     ctx.update(map_svg=svg, map_stats=stats, ov=ov, names=names,
                view_ends=where_views_end(conn, ov.parts[:WHERE_VIEWS_END_SHOWN], names,
                                          ov.corridor.places))
