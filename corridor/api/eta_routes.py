@@ -55,7 +55,9 @@ from corridor.subscriptions import store as substore
 from corridor.subscriptions.model import Subscription, SubscriptionError, check_dest_address
 
 T = TypeVar("T")
-BODY_LIMIT = 64 * 1024
+# Above the largest body the description allows (1,000 units of up to 512 characters), so that
+# a body breaking a documented bound is refused for that bound (400), not for its size (413).
+BODY_LIMIT = 1024 * 1024
 
 
 def _bad(exc: SubscriptionError) -> ProblemError:

@@ -46,8 +46,10 @@ from corridor.serving import (
 from corridor.store.db import Connection
 
 T = TypeVar("T")
-# 500 units of up to ~2 KB each, 20 triggers: well under this
-MAX_TERMS_BYTES = 1024 * 1024
+# Above the largest terms the description allows (500 units and 20 triggers' places of up to
+# ~2 KB each), so that terms breaking a documented bound are refused for that bound (400), not
+# for their size (413).
+MAX_TERMS_BYTES = 4 * 1024 * 1024
 # Policy and claim ids are urn:uuid:...; anything else names nothing (and a NUL would break a
 # PostgreSQL query rather than find nothing).
 _ID = re.compile(r"[!-~]{1,512}")

@@ -24,7 +24,9 @@ SHEET = "Summary_Communication"  # the Commission template's sheet name; not to 
 CSV_COLUMNS = (
     "importer", "year", "cn_code", "aggregated_goods_category", "country_of_origin",
     "installation", "installation_name", "operator", "line_basis", "line_net_mass_t",
-    "line_see_tco2e_per_t", "line_embedded_tco2e", "line_certificates_due",
+    "line_see_tco2e_per_t", "line_embedded_tco2e", "line_carbon_price_paid",
+    "line_carbon_price_evidence", "line_carbon_price_deduction_eur",
+    "line_carbon_price_deduction", "line_certificates_due",
     "line_cost_eur", "container", "lot", "net_mass_t", "imported_on", "basis",
     "see_tco2e_per_t", "embedded_tco2e", "source", "credential", "evidence",
 )
@@ -36,6 +38,7 @@ def declaration_json(d: Declaration) -> dict[str, Any]:
 
 def _line_keys(document: Mapping[str, Any], line: Mapping[str, Any]) -> dict[str, Any]:
     certificates = line.get("certificates") or {}
+    paid = line.get("carbonPricePaid") or {}
     return {"importer": document["importer"], "year": document["year"],
             "cn_code": line["cnCode"],
             "aggregated_goods_category": line["aggregatedGoodsCategory"] or "",
@@ -46,6 +49,12 @@ def _line_keys(document: Mapping[str, Any], line: Mapping[str, Any]) -> dict[str
             "line_basis": line["basis"], "line_net_mass_t": line["netMass"],
             "line_see_tco2e_per_t": line["specificEmbeddedEmissions"] or "",
             "line_embedded_tco2e": line["embeddedEmissions"] or "",
+            "line_carbon_price_paid": (f"{paid['amount']} {paid['currency']}"
+                                       if paid else ""),
+            "line_carbon_price_evidence": " ".join(paid.get("evidence", [])),
+            "line_carbon_price_deduction_eur": certificates.get("carbonPriceDeductionEur")
+            or "",
+            "line_carbon_price_deduction": certificates.get("carbonPriceDeduction") or "",
             "line_certificates_due": certificates.get("certificatesDue") or "",
             "line_cost_eur": certificates.get("costEur") or ""}
 

@@ -10,7 +10,9 @@
    evidence receipts; corridor.credentials.service.CredentialService.verify). Its figures are
    the installation's communicated values: SEE = directEmissions / netMass of the lot.
    A credential set aside is named on the lot's line, with why.
-3. The declaration: corridor.emissions.declaration, pure.
+3. The declaration: corridor.emissions.declaration, pure. A carbon price paid at origin
+   (`paid`) is converted to EUR at the official rate of Corridor's FX store
+   (`eur_at_official_rate`: for KZT, the National Bank of Kazakhstan's).
 
 Who may read (`check_reader`): the party itself (the importer of its declaration, the
 operator of an installation's communication: the party registered under the installation's
@@ -29,16 +31,20 @@ from decimal import Decimal
 from typing import Any
 
 from corridor.cbam.communication import Communication, Site, communication, parse_period
+from corridor.emissions.cbam import CarbonPricePaid
 from corridor.emissions.cbam_data import CbamError, cbam_data
 from corridor.emissions.declaration import (
     ActualValues,
     Adjustment,
+    Conversion,
     Declaration,
     ImportedLot,
     declaration,
 )
 from corridor.emissions.events import LoggedEvent, number, same_item
 from corridor.epcis.identifiers import canonical, company_prefix_key
+from corridor.fx.model import CURRENCIES, RateNotFound
+from corridor.fx.valuation import value
 from corridor.query import (
     Imports,
     QueryError,
@@ -136,13 +142,41 @@ def actual_values(conn: Connection, lot: str, *, check: CredentialCheck | None =
     return None, "; ".join(reasons) or None
 
 
+def eur_at_official_rate(conn: Connection) -> Conversion:
+    """Converts to EUR at the official rate in force on the day (corridor.fx.valuation:
+    the latest published on or before it), saying which rate, rule and source."""
+    def convert(amount: Decimal, currency: str, on: date) -> tuple[Decimal, str]:
+        try:
+            found = value(conn, amount, currency, "EUR", on)
+        except (RateNotFound, ValueError) as exc:
+            raise CbamError(f"no EUR value of {amount} {currency} on {on.isoformat()}: "
+                            f"{exc}") from exc
+        label = f"; {found.label}" if found.label else ""
+        return found.result, (
+            f"EUR {found.result} at {found.rate} EUR per {found.currency}, rate of "
+            f"{found.describe_date()} ({found.rule}: {found.explanation}; source "
+            f"{found.source}{label}; {found.rounding})")
+    return convert
+
+
+def _check_paid(paid: Mapping[str, CarbonPricePaid]) -> None:
+    """Refuse, naming the field, a price paid in a currency Corridor has no rates for."""
+    for installation, price in paid.items():
+        if price.currency.strip().upper() not in CURRENCIES:
+            raise CbamError(f"paid[{installation}].currency: {price.currency!r} is not one of "
+                            f"{', '.join(CURRENCIES)}")
+
+
 def importer_declaration(conn: Connection, viewer: ViewerLike, importer: str, year: int, *,
                          price_eur: Decimal, price_period: str,
                          check: CredentialCheck | None = None,
                          adjustment: Adjustment | None = None,
+                         paid: Mapping[str, CarbonPricePaid] | None = None,
                          now: datetime | None = None) -> ImporterDeclaration:
     """The CBAM declaration of `importer` (a party identifier) for `year`, from what `viewer`
-    reads, at the certificate price `price_eur` of `price_period`."""
+    reads, at the certificate price `price_eur` of `price_period`, less the carbon price
+    `paid` at origin (per installation SGLN, or "SGLN#CN"), valued at the official rate."""
+    _check_paid(paid or {})
     found = imports_of(conn, viewer, importer, year)
     records = lots(found)
     actual: dict[str, ActualValues] = {}
@@ -155,7 +189,8 @@ def importer_declaration(conn: Connection, viewer: ViewerLike, importer: str, ye
             set_aside[lot] = why
     return ImporterDeclaration(
         declaration(importer, year, records, actual, price_eur=price_eur,
-                    price_period=price_period, adjustment=adjustment, set_aside=set_aside),
+                    price_period=price_period, adjustment=adjustment, set_aside=set_aside,
+                    paid=paid, convert=eur_at_official_rate(conn)),
         found)
 
 

@@ -2,6 +2,7 @@
 
   corridor cbam declaration --importer ID --year Y [--format json|csv|html] [--out FILE]
                             [--price EUR --period 2026-Qn]
+                            [--paid INSTALLATION=AMOUNT:CURRENCY[:YYYY-MM-DD]:EVIDENCE ...]
   corridor cbam communication --installation SGLN --period P --out FILE.xlsx [--format json]
 
 The declaration reads as the importer (ID: its party id, identifier or name); the
@@ -12,7 +13,9 @@ prefix). A credential's communicated values count once the node verifies it.
 from __future__ import annotations
 
 import json
+import re
 from contextlib import AbstractContextManager
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from corridor.cli.credentials import open_node
 from corridor.cli.node_dir import data_dir_option
 from corridor.config import Settings
 from corridor.credentials.service import CredentialService
+from corridor.emissions.cbam import CarbonPricePaid
 from corridor.emissions.cbam_data import CbamError
 from corridor.query import Viewer
 from corridor.store.db import Connection
@@ -62,6 +66,37 @@ def _price(price: str | None, period: str | None) -> tuple[Decimal, str]:
     return value, period
 
 
+def _paid(given: tuple[str, ...]) -> dict[str, CarbonPricePaid]:
+    """INSTALLATION=AMOUNT:CURRENCY[:YYYY-MM-DD]:EVIDENCE, evidence items separated by ","
+    (the INSTALLATION may be "SGLN#CN"); the date is the day it was paid, whose rate is used."""
+    found: dict[str, CarbonPricePaid] = {}
+    for item in given:
+        site, _, rest = item.partition("=")
+        parts = rest.split(":", 2)
+        if not site or len(parts) < 3:
+            raise click.BadParameter(f"{item!r}: INSTALLATION=AMOUNT:CURRENCY:EVIDENCE",
+                                     param_hint="--paid")
+        amount, currency, evidence = parts
+        paid_on = None
+        head, _, tail = evidence.partition(":")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", head) and tail:
+            try:
+                paid_on, evidence = date.fromisoformat(head), tail
+            except ValueError:
+                raise click.BadParameter(f"{item!r}: {head} is not a date",
+                                         param_hint="--paid") from None
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            value = Decimal(-1)
+        if not value.is_finite() or value < 0:
+            raise click.BadParameter(f"{item!r}: the amount, a number of at least 0",
+                                     param_hint="--paid")
+        found[site] = CarbonPricePaid(value, currency.strip().upper(), evidence=tuple(
+            e.strip() for e in evidence.split(",") if e.strip()), paid_on=paid_on)
+    return found
+
+
 def _write(content: str | bytes, out: str | None) -> None:
     if out is None:
         click.echo(content if isinstance(content, str) else content.decode())
@@ -88,18 +123,24 @@ def cbam() -> None:
               help="Certificate price; needs --period (default: the published price of "
                    "cbam_rules.yml certificate_price.default_period).")
 @click.option("--period", default=None, metavar="YYYY-Qn", help="The quarter of the price.")
+@click.option("--paid", "paid", multiple=True,
+              metavar="INSTALLATION=AMOUNT:CURRENCY[:YYYY-MM-DD]:EVIDENCE",
+              help="Carbon price paid at origin for an installation's line, with its evidence "
+                   "(e.g. the allowance surrender record and its SHA-256, separated by ','); "
+                   "valued in EUR at the official rate of the day paid, else of 31 December.")
 @_db_option
 @data_dir_option
 def declaration(importer: str, year: int, fmt: str, out: str | None, price: str | None,
-                period: str | None, db_url: str | None) -> None:
+                period: str | None, paid: tuple[str, ...], db_url: str | None) -> None:
     """The importer's CBAM declaration data for YEAR."""
+    prices_paid = _paid(paid)
     with _node(db_url) as (_, conn, service):
         eur, price_period = _price(price, period)
         party = find_party(conn, importer)
         viewer = Viewer(party.id, party.identifiers, party.role)
         found = importer_declaration(
             conn, viewer, party.identifier, year, price_eur=eur,
-            price_period=price_period,
+            price_period=price_period, paid=prices_paid,
             check=lambda doc: [c.name for c in service.verify(conn, doc).checks if not c.ok])
     if fmt == "csv":
         _write(declaration_csv(found.declaration), out)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from corridor.emissions.batch import (
@@ -295,7 +296,8 @@ class CarbonPricePaid:
     amount: Decimal
     currency: str
     rebate: Decimal = ZERO
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()  # e.g. the allowance surrender record and its SHA-256
+    paid_on: date | None = None  # the date of the rate it is converted to EUR at
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,11 @@ asks for the embedded emissions per type of goods and installation):
   sum over its net mass;
 - certificates due and their cost (corridor.emissions.cbam.certificates_due) at the given
   price, after the 50-tonne de minimis of the year (corridor.emissions.cbam.de_minimis), which
-  counts every CBAM good of the importer, resolved or not.
+  counts every CBAM good of the importer, resolved or not;
+- the carbon price paid at origin (`paid`, per installation, or per installation and CN code
+  as "SGLN#CN"), with its evidence: deducted on lines of actual values only (Article 9(1) and
+  9(4)), converted to EUR by `convert` at the rate of the day it was paid, else of the last day
+  of the year; the conversion's rate, rule and source are the line's notes.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from corridor.emissions.cbam import (
+    CarbonPricePaid,
     Certificates,
     DeMinimisStatus,
     FreeAllocation,
@@ -45,6 +50,8 @@ ZERO = Decimal(0)
 UNAVAILABLE = "default value not available: "
 # The free allocation adjustment of a line: (CN code, tonnes) -> FreeAllocation.
 Adjustment = Callable[[str, Decimal], FreeAllocation]
+# Converts (amount, currency, date of the rate) to EUR: (EUR, the rate, rule and source used).
+Conversion = Callable[[Decimal, str, date], tuple[Decimal, str]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class DeclarationLine:
     see: Decimal | None  # embedded / tonnes
     certificates: Certificates | None  # None while unresolved (exempt years: see de_minimis)
     unresolved: tuple[str, ...]  # "default value not available: <reason>" per reason
+    paid: CarbonPricePaid | None = None  # the carbon price paid at origin given for the line
 
     @property
     def resolved(self) -> bool:
@@ -195,33 +203,97 @@ def _basis(figures: Sequence[LotFigure]) -> str:
     return "actual and default" if len(kinds) > 1 else kinds.pop()
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """What every line's certificates are computed with."""
+    year: int
+    status: DeMinimisStatus
+    price: Decimal
+    adjustment: Adjustment
+    convert: Conversion | None
+
+
+def _certificates(key: tuple[str, str, str], embedded: Decimal, tonnes: Decimal, basis: str,
+                  paid: CarbonPricePaid | None, terms: _Terms) -> Certificates:
+    cn, _, site = key
+    how: list[str] = []
+
+    def to_eur(amount: Decimal, currency: str) -> Decimal:
+        if terms.convert is None or paid is None:
+            raise CbamError(f"carbon price paid for {site} in {currency}: give a conversion "
+                            "to EUR")
+        on = paid.paid_on or date(terms.year, 12, 31)
+        try:
+            eur, rate = terms.convert(amount, currency, on)
+        except CbamError as exc:
+            raise CbamError(f"carbon price paid for {site}: {exc}") from exc
+        how.append(f"{amount} {currency} in EUR: {rate}")
+        return eur
+
+    found = certificates_due(
+        embedded, basis="actual" if basis == "actual" else "default", price_eur=terms.price,
+        free_allocation=terms.adjustment(cn, tonnes), paid=paid, to_eur=to_eur,
+        de_minimis_status=terms.status)
+    if paid is not None and basis == "actual" and not terms.status.exempt:
+        how.append(f"evidence of the carbon price paid: {'; '.join(paid.evidence)}")
+    return dataclasses.replace(found, notes=(*found.notes, *how))
+
+
 def _line(key: tuple[str, str, str], items: Sequence[ImportedLot],
-          figures: Sequence[LotFigure], status: DeMinimisStatus, price: Decimal,
-          adjustment: Adjustment, data: CbamData) -> DeclarationLine:
+          figures: Sequence[LotFigure], terms: _Terms, paid: CarbonPricePaid | None,
+          data: CbamData) -> DeclarationLine:
     cn, country, site = key
     tonnes = sum((f.tonnes for f in figures), ZERO)
     basis = _basis(figures)
     unresolved = tuple(dict.fromkeys(f.source for f in figures if f.basis == "unresolved"))
     embedded = None if unresolved else sum((f.embedded or ZERO for f in figures), ZERO)
-    certificates = None if embedded is None else certificates_due(
-        embedded, basis="actual" if basis == "actual" else "default", price_eur=price,
-        free_allocation=adjustment(cn, tonnes), de_minimis_status=status)
+    certificates = None if embedded is None else _certificates(
+        key, embedded, tonnes, basis, paid, terms)
     first = items[0]
     return DeclarationLine(
         cn, in_scope(cn, data=data).category, country, site, first.installation_name,
         first.operator, tonnes, tuple(figures), basis, embedded,
         None if embedded is None or tonnes == 0 else embedded / tonnes, certificates,
-        unresolved)
+        unresolved, paid)
+
+
+def _paid_per_line(paid: Mapping[str, CarbonPricePaid],
+                   keys: Sequence[tuple[str, str, str]]
+                   ) -> dict[tuple[str, str, str], CarbonPricePaid]:
+    """Each line's carbon price paid: given for "SGLN#CN", else for its installation when
+    that is its only line (a price paid is never split between lines by a guess)."""
+    found: dict[tuple[str, str, str], CarbonPricePaid] = {}
+    for given, price in paid.items():
+        site, _, cn = given.strip().partition("#")
+        lines = [k for k in keys if k[2] == site and (not cn or k[0] == digits(cn))]
+        if not lines:
+            raise CbamError(f"carbon price paid for {given}: no line of the declaration is "
+                            "from that installation" + (f" and CN {cn}" if cn else ""))
+        if len(lines) > 1:
+            raise CbamError(f"carbon price paid for {given}: the installation has lines for "
+                            f"CN {', '.join(k[0] for k in lines)}; give it per line as "
+                            f"{site}#CN")
+        if not price.evidence:
+            raise CbamError(f"carbon price paid for {given}: give its evidence (Article 9(1): "
+                            "only a price effectively paid may be deducted)")
+        if lines[0] in found:
+            raise CbamError(f"carbon price paid for {given}: given twice for that line")
+        found[lines[0]] = price
+    return found
 
 
 def declaration(importer: str, year: int, imports: Sequence[ImportedLot],
                 actual: Mapping[str, ActualValues], *, price_eur: Decimal,
                 price_period: str, adjustment: Adjustment | None = None,
                 set_aside: Mapping[str, str] | None = None,
+                paid: Mapping[str, CarbonPricePaid] | None = None,
+                convert: Conversion | None = None,
                 data: CbamData | None = None) -> Declaration:
     """The declaration lines of `importer` for `year` from its `imports` of the year and the
     actual values communicated per lot (`actual`, keyed by lot). `set_aside`: per lot, why
-    communicated values were not used (e.g. a revoked credential), said on its line."""
+    communicated values were not used (e.g. a revoked credential), said on its line.
+    `paid`: the carbon price paid at origin, per installation (or "SGLN#CN"), converted to EUR
+    by `convert` unless in EUR."""
     set_aside = set_aside or {}
     data = data or cbam_data()
     adjustment = adjustment or _no_adjustment
@@ -240,12 +312,14 @@ def declaration(importer: str, year: int, imports: Sequence[ImportedLot],
     for item in scoped:
         groups.setdefault((digits(item.cn), item.country.upper(), item.installation),
                           []).append(item)
+    terms = _Terms(year, status, price_eur, adjustment, convert)
+    per_line = _paid_per_line(paid or {}, sorted(groups))
     lines = []
     for key in sorted(groups):
         items = sorted(groups[key], key=lambda i: (i.imported_on, i.container, i.lot))
         figures = [_lot_figure(i, actual.get(i.lot), year, data, set_aside.get(i.lot))
                    for i in items]
-        lines.append(_line(key, items, figures, status, price_eur, adjustment, data))
+        lines.append(_line(key, items, figures, terms, per_line.get(key), data))
     return Declaration(importer, year, price_eur, price_period, status, tuple(lines),
                        tuple(outside))
 
@@ -263,7 +337,9 @@ def _certificates_json(c: Certificates | None) -> dict[str, Any] | None:
     return {"embeddedEmissions": _fig(c.embedded, 3),
             "freeAllocationAdjustment": _fig(c.free_allocation.tonnes, 3),
             "freeAllocationBasis": c.free_allocation.basis,
-            "carbonPriceDeduction": _fig(c.deduction, 3), "certificatesDue": _fig(c.due, 3),
+            "carbonPriceDeduction": _fig(c.deduction, 3),
+            "carbonPriceDeductionEur": _fig(c.deduction_eur, 2),
+            "certificatesDue": _fig(c.due, 3),
             "priceEur": _fig(c.price_eur, 2), "costEur": _fig(c.cost_eur, 2),
             "notes": list(c.notes)}
 
@@ -279,6 +355,11 @@ def _line_json(line: DeclarationLine) -> dict[str, Any]:
         "embeddedEmissions": _fig(line.embedded, 3),
         "unresolved": list(line.unresolved),
         "certificates": _certificates_json(line.certificates),
+        "carbonPricePaid": None if line.paid is None else {
+            "amount": str(line.paid.amount), "currency": line.paid.currency,
+            "rebate": str(line.paid.rebate),
+            "paidOn": line.paid.paid_on.isoformat() if line.paid.paid_on else None,
+            "evidence": list(line.paid.evidence)},
         "lots": [{"container": f.container, "lot": f.lot, "netMass": _fig(f.tonnes, 3),
                   "importedOn": f.imported_on.isoformat(), "basis": f.basis,
                   "specificEmbeddedEmissions": _fig(f.see, 6),

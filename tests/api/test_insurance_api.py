@@ -161,7 +161,7 @@ def test_bad_bodies(client: TestClient) -> None:
     assert nul.status_code == 400 and nul.json()["errors"][0]["pointer"] == "/units/0"
     unknown = _offer(client, {**TERMS, "insured": "urn:epc:id:pgln:9999999.00000"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/insured"
-    big = client.post("/api/policies", content=b" " * (1024 * 1024 + 1),
+    big = client.post("/api/policies", content=b" " * (4 * 1024 * 1024 + 1),
                       headers=_auth("insurer"))
     assert big.status_code == 413
 

@@ -71,3 +71,24 @@ def test_refusals_say_why(node: Path, tmp_path: Path) -> None:
     assert unpriced.exit_code != 0 and "no published certificate price" in unpriced.output
     nobody = _run(node, "cbam", "declaration", "--importer", "nobody", "--year", "2026")
     assert nobody.exit_code != 0 and "no party" in nobody.output
+
+
+def test_declaration_with_the_carbon_price_paid_at_origin(node: Path) -> None:
+    # 1,000,000 KZT paid on 2026-04-01 for the Pavlodar line: at NBK's 548.62 KZT per EUR of
+    # that day, 1,000,000 / 548.62 = EUR 1822.76 (to the cent); 1822.76 / 75.36 = 24.187
+    # certificates not due
+    paid = f"{PAVLODAR}=1000000:KZT:2026-04-01:KZ ETS surrender KZ-ETS-2026-000417,sha256:ab12"
+    done = _run(node, "cbam", "declaration", "--importer", IMPORTER, "--year", "2026",
+                "--paid", paid)
+    assert done.exit_code == 0, done.output
+    line = next(x for x in json.loads(done.output)["lines"]
+                if x["installation"]["id"] == PAVLODAR)
+    assert line["basis"] == "actual"
+    assert line["carbonPricePaid"]["evidence"] == ["KZ ETS surrender KZ-ETS-2026-000417",
+                                                   "sha256:ab12"]
+    certificates = line["certificates"]
+    assert (certificates["carbonPriceDeductionEur"], certificates["carbonPriceDeduction"]) == \
+        ("1822.76", "24.187")
+    unknown = _run(node, "cbam", "declaration", "--importer", IMPORTER, "--year", "2026",
+                   "--paid", f"{PAVLODAR}=1000000:XYZ:evidence")
+    assert unknown.exit_code != 0 and "currency: 'XYZ' is not one of" in unknown.output
