@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from corridor.epcis.identifiers import SSCC_KEY_PREFIX, canonical
-from corridor.query.visibility import Viewer, ViewerLike, visibility_clause
+from corridor.query.visibility import ViewerLike, visibility_clause
 from corridor.store.db import Connection
-from corridor.store.parties import get_party
 from corridor.subscriptions import store as substore
+from corridor.subscriptions.matching import viewer_of
 from corridor.subscriptions.model import Subscription, SubscriptionError, check_dest, new_id
 
 ALERT_KIND = "corridor:eta-alerts"
@@ -225,13 +225,6 @@ def unit_visible(conn: Connection, viewer: ViewerLike, unit: str) -> bool:
     row = conn.fetchone(f"SELECT 1 FROM events e WHERE e.id = ? AND ({vis})",
                         [int(newest[0]), *params])
     return row is not None
-
-
-def viewer_of(conn: Connection, party_id: int) -> Viewer | None:
-    party = get_party(conn, party_id)
-    if party is None or not party.active:
-        return None
-    return Viewer(party.id, party.identifiers, party.role)
 
 
 def enqueue_alerts(conn: Connection, alerts: Sequence[Alert]) -> int:

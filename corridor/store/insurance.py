@@ -50,6 +50,16 @@ _CLAIM = ("id, policy_id, trigger_id, unit, triggered_at, payout, currency, deta
           " claim_event, claim_log_index")
 
 
+def _in_chunks(conn: Connection, sql: str, values: Sequence[str]) -> list[tuple]:
+    """Rows of `sql` (its one `{marks}` an IN list) over `values`, 500 at a time (the
+    databases bound the parameters of one statement)."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), 500):
+        chunk = list(values[start:start + 500])
+        rows += conn.fetchall(sql.format(marks=",".join("?" * len(chunk))), chunk)
+    return rows
+
+
 def _policy(row: Sequence[Any]) -> StoredPolicy:
     return StoredPolicy(str(row[0]), int(row[1]), int(row[2]), str(row[3]), str(row[4]),
                         str(row[5]), row[6], row[7],
@@ -94,24 +104,17 @@ def units_of_policies(conn: Connection, policy_ids: Sequence[str]
                       ) -> dict[str, list[tuple[str, str]]]:
     """units_of for many policies at once."""
     out: dict[str, list[tuple[str, str]]] = {p: [] for p in policy_ids}
-    for start in range(0, len(policy_ids), 500):
-        chunk = list(policy_ids[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        for policy_id, unit, via in conn.fetchall(
-                f"SELECT policy_id, unit, via FROM policy_units WHERE policy_id IN ({marks})"
-                " ORDER BY via, unit", chunk):
-            out[str(policy_id)].append((str(unit), str(via)))
+    for policy_id, unit, via in _in_chunks(
+            conn, "SELECT policy_id, unit, via FROM policy_units WHERE policy_id IN ({marks})"
+            " ORDER BY via, unit", policy_ids):
+        out[str(policy_id)].append((str(unit), str(via)))
     return out
 
 
 def get_policies(conn: Connection, policy_ids: Sequence[str]) -> list[StoredPolicy]:
-    found: list[StoredPolicy] = []
-    for start in range(0, len(policy_ids), 500):
-        chunk = list(policy_ids[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        found.extend(_policy(r) for r in conn.fetchall(
-            f"SELECT {_POLICY} FROM policies WHERE id IN ({marks})", chunk))
-    return sorted(found, key=lambda p: p.id)
+    rows = _in_chunks(conn, f"SELECT {_POLICY} FROM policies WHERE id IN ({{marks}})",
+                      policy_ids)
+    return sorted((_policy(r) for r in rows), key=lambda p: p.id)
 
 
 def mark_bound(conn: Connection, policy_id: str, bound_at: str, event: str,
@@ -142,15 +145,9 @@ def policies_of(conn: Connection, party_id: int | None, *, limit: int = 10000
 
 def bound_policies_touching(conn: Connection, keys: Sequence[str]) -> list[str]:
     """Ids of the bound policies one of whose unit keys is among `keys`."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = list(keys[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        found.update(str(r[0]) for r in conn.fetchall(
-            "SELECT DISTINCT pu.policy_id FROM policy_units pu JOIN policies p ON "
-            f"p.id = pu.policy_id WHERE pu.unit IN ({marks}) AND p.bound_at IS NOT NULL",
-            chunk))
-    return sorted(found)
+    return sorted({str(r[0]) for r in _in_chunks(
+        conn, "SELECT DISTINCT pu.policy_id FROM policy_units pu JOIN policies p ON "
+        "p.id = pu.policy_id WHERE pu.unit IN ({marks}) AND p.bound_at IS NOT NULL", keys)})
 
 
 def insert_claim(conn: Connection, claim: StoredClaim) -> bool:
@@ -171,14 +168,9 @@ def get_claim(conn: Connection, claim_id: str) -> StoredClaim | None:
 
 
 def claims_of_policies(conn: Connection, policy_ids: Sequence[str]) -> list[StoredClaim]:
-    out: list[StoredClaim] = []
-    for start in range(0, len(policy_ids), 500):
-        chunk = list(policy_ids[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        out.extend(_claim(r) for r in conn.fetchall(
-            f"SELECT {_CLAIM} FROM claims WHERE policy_id IN ({marks})", chunk))
-    out.sort(key=lambda c: (c.triggered_at, c.id))
-    return out
+    rows = _in_chunks(conn, f"SELECT {_CLAIM} FROM claims WHERE policy_id IN ({{marks}})",
+                      policy_ids)
+    return sorted((_claim(r) for r in rows), key=lambda c: (c.triggered_at, c.id))
 
 
 def evaluated_size(conn: Connection) -> int:

@@ -28,7 +28,8 @@ def named_query(conn: Connection, party_id: int, name: str) -> NamedQuery | None
     return named_queries.get(conn, party_id, name)
 
 
-def _viewer_of(conn: Connection, party_id: int) -> Viewer | None:
+def viewer_of(conn: Connection, party_id: int) -> Viewer | None:
+    """The reader a subscription of this party reads as; None once the party is revoked."""
     party = get_party(conn, party_id)
     if party is None or not party.active:
         return None
@@ -45,7 +46,7 @@ def matching_events(conn: Connection, party_id: int, query_name: str, *, after: 
     if nq is None:
         return None
     if viewer is None:
-        viewer = _viewer_of(conn, party_id)
+        viewer = viewer_of(conn, party_id)
         if viewer is None:  # a revoked party reads nothing from now on
             return []
     condition, cond_params = query_condition(conn, nq)
