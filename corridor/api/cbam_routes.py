@@ -1,9 +1,12 @@
 """HTTP routes of EU CBAM (corridor.cbam):
 
   GET /api/cbam/declaration?importer=&year=[&format=json|csv|html][&price=&period=]
+                            [&paid=INSTALLATION=AMOUNT:CURRENCY[:YYYY-MM-DD]:EVIDENCE ...]
       an importer's declaration data for a calendar year (the importer itself, an admin, or
       an auditor the importer granted); the certificate price defaults to the published price
-      of cbam_rules.yml certificate_price.default_period; a credential's communicated values
+      of cbam_rules.yml certificate_price.default_period (for 2026 the published price of
+      each quarter of importation wins for its imports); `paid` (repeatable): the carbon
+      price paid at origin for a line, with its evidence (corridor.cbam.paid); a credential's communicated values
       count once the node verifies it (signature, trusted issuer, status, evidence)
   GET /api/cbam/installations/{id}/communication?period=[&format=json|xlsx]
       an installation's communication (SEE per product) for a year or quarter (its operator,
@@ -26,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from corridor.cbam.communication import PeriodError
 from corridor.cbam.outputs import communication_xlsx, declaration_csv, declaration_html
+from corridor.cbam.paid import FORM, PaidError, parse_paid
 from corridor.cbam.service import (
     ImporterDeclaration,
     NotAllowed,
@@ -37,7 +41,8 @@ from corridor.cbam.service import (
     party_of,
     published_price,
 )
-from corridor.emissions.cbam_data import CbamError
+from corridor.emissions.cbam import CarbonPricePaid
+from corridor.emissions.cbam_data import CbamError, PaidPriceError
 from corridor.query import QueryError
 from corridor.serving import AppContext, AuthError, ProblemError, read_db, require_party
 from corridor.store.db import Connection
@@ -47,6 +52,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUARTER = re.compile(r"[0-9]{4}-Q[1-4]")
 PRICE = re.compile(r"[0-9]{1,5}(\.[0-9]{1,4})?")
 YEARS = (2026, 2100)  # the definitive period starts in 2026
+MAX_PAID = 200  # carbon prices paid in one request (one per declaration line at most)
 
 
 def _bad(name: str, message: str) -> ProblemError:
@@ -99,6 +105,19 @@ def _price(request: Request) -> tuple[Decimal, str]:
     return Decimal(raw), period
 
 
+def _paid(request: Request) -> dict[str, CarbonPricePaid]:
+    given = request.query_params.getlist("paid")
+    if len(given) > MAX_PAID:
+        raise _bad("paid", f"at most {MAX_PAID} values")
+    for value in given:
+        if not value.strip() or "\x00" in value or len(value) > 2048:
+            raise _bad("paid", f"each value: {FORM}, at most 2048 characters")
+    try:
+        return parse_paid(given)
+    except PaidError as exc:
+        raise _bad("paid", str(exc)) from None
+
+
 class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -111,6 +130,7 @@ class _Routes:
         importer = _one(request, "importer", required=True) or ""
         year, chosen = _year(request), _format(request, ("json", "csv", "html"))
         price, period = _price(request)
+        paid = _paid(request)
 
         verifier = self.ctx.credential_service()
 
@@ -118,7 +138,7 @@ class _Routes:
             check_reader(conn, viewer, party_of(conn, importer),
                          f"the CBAM declaration of {importer}")
             return importer_declaration(
-                conn, viewer, importer, year, price_eur=price, price_period=period,
+                conn, viewer, importer, year, price_eur=price, price_period=period, paid=paid,
                 check=lambda doc: [c.name for c in verifier.verify(conn, doc).checks
                                    if not c.ok])
 
@@ -126,6 +146,8 @@ class _Routes:
             found = await self._db(read)
         except NotAllowed as exc:
             raise AuthError(403, str(exc), rule="not-the-importer") from None
+        except PaidPriceError as exc:
+            raise _bad("paid", str(exc)) from None
         except (CbamError, QueryError) as exc:
             raise _bad("importer", str(exc)) from None
         if chosen == "csv":

@@ -32,7 +32,7 @@ from typing import Any
 
 from corridor.cbam.communication import Communication, Site, communication, parse_period
 from corridor.emissions.cbam import CarbonPricePaid
-from corridor.emissions.cbam_data import CbamError, cbam_data
+from corridor.emissions.cbam_data import CbamError, PaidPriceError, cbam_data
 from corridor.emissions.declaration import (
     ActualValues,
     Adjustment,
@@ -163,7 +163,7 @@ def _check_paid(paid: Mapping[str, CarbonPricePaid]) -> None:
     """Refuse, naming the field, a price paid in a currency Corridor has no rates for."""
     for installation, price in paid.items():
         if price.currency.strip().upper() not in CURRENCIES:
-            raise CbamError(f"paid[{installation}].currency: {price.currency!r} is not one of "
+            raise PaidPriceError(f"paid[{installation}].currency: {price.currency!r} is not one of "
                             f"{', '.join(CURRENCIES)}")
 
 
@@ -174,7 +174,9 @@ def importer_declaration(conn: Connection, viewer: ViewerLike, importer: str, ye
                          paid: Mapping[str, CarbonPricePaid] | None = None,
                          now: datetime | None = None) -> ImporterDeclaration:
     """The CBAM declaration of `importer` (a party identifier) for `year`, from what `viewer`
-    reads, at the certificate price `price_eur` of `price_period`, less the carbon price
+    reads, at the certificate price `price_eur` of `price_period` (for the years priced at the
+    quarter of importation, the published price of each quarter wins for its imports and
+    `price_eur` stands in for the quarters without one), less the carbon price
     `paid` at origin (per installation SGLN, or "SGLN#CN"), valued at the official rate."""
     _check_paid(paid or {})
     found = imports_of(conn, viewer, importer, year)
@@ -190,7 +192,8 @@ def importer_declaration(conn: Connection, viewer: ViewerLike, importer: str, ye
     return ImporterDeclaration(
         declaration(importer, year, records, actual, price_eur=price_eur,
                     price_period=price_period, adjustment=adjustment, set_aside=set_aside,
-                    paid=paid, convert=eur_at_official_rate(conn)),
+                    paid=paid, convert=eur_at_official_rate(conn),
+                    quarter_prices=published_prices()),
         found)
 
 
@@ -228,6 +231,12 @@ def default_price() -> tuple[Decimal, str]:
     """(EUR per certificate, period) a report uses when given no price: the published price
     of cbam_rules.yml certificate_price.default_period."""
     return published_price(cbam_data().rules.default_price_period)
+
+
+def published_prices() -> dict[str, Decimal]:
+    """Every period's published certificate price in cbam_rules.yml."""
+    return {p: v.eur_per_tonne for p, v in cbam_data().rules.prices.items()
+            if v.eur_per_tonne is not None}
 
 
 def published_price(period: str) -> tuple[Decimal, str]:

@@ -13,9 +13,7 @@ prefix). A credential's communicated values count once the node verifies it.
 from __future__ import annotations
 
 import json
-import re
 from contextlib import AbstractContextManager
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import click
 
 from corridor.cbam.communication import PeriodError
 from corridor.cbam.outputs import communication_xlsx, declaration_csv, declaration_html
+from corridor.cbam.paid import PaidError, parse_paid
 from corridor.cbam.service import (
     NotAllowed,
     UnknownInstallation,
@@ -67,34 +66,10 @@ def _price(price: str | None, period: str | None) -> tuple[Decimal, str]:
 
 
 def _paid(given: tuple[str, ...]) -> dict[str, CarbonPricePaid]:
-    """INSTALLATION=AMOUNT:CURRENCY[:YYYY-MM-DD]:EVIDENCE, evidence items separated by ","
-    (the INSTALLATION may be "SGLN#CN"); the date is the day it was paid, whose rate is used."""
-    found: dict[str, CarbonPricePaid] = {}
-    for item in given:
-        site, _, rest = item.partition("=")
-        parts = rest.split(":", 2)
-        if not site or len(parts) < 3:
-            raise click.BadParameter(f"{item!r}: INSTALLATION=AMOUNT:CURRENCY:EVIDENCE",
-                                     param_hint="--paid")
-        amount, currency, evidence = parts
-        paid_on = None
-        head, _, tail = evidence.partition(":")
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", head) and tail:
-            try:
-                paid_on, evidence = date.fromisoformat(head), tail
-            except ValueError:
-                raise click.BadParameter(f"{item!r}: {head} is not a date",
-                                         param_hint="--paid") from None
-        try:
-            value = Decimal(amount)
-        except InvalidOperation:
-            value = Decimal(-1)
-        if not value.is_finite() or value < 0:
-            raise click.BadParameter(f"{item!r}: the amount, a number of at least 0",
-                                     param_hint="--paid")
-        found[site] = CarbonPricePaid(value, currency.strip().upper(), evidence=tuple(
-            e.strip() for e in evidence.split(",") if e.strip()), paid_on=paid_on)
-    return found
+    try:
+        return parse_paid(given)
+    except PaidError as exc:
+        raise click.BadParameter(str(exc), param_hint="--paid") from None
 
 
 def _write(content: str | bytes, out: str | None) -> None:

@@ -29,7 +29,15 @@ from corridor.emissions.batch import (
     electricity_factors,
     totals,
 )
-from corridor.emissions.cbam_data import CbamData, CbamError, Good, cbam_data, digits, for_year
+from corridor.emissions.cbam_data import (
+    CbamData,
+    CbamError,
+    Good,
+    PaidPriceError,
+    cbam_data,
+    digits,
+    for_year,
+)
 from corridor.emissions.events import THOUSAND, in_log_order
 
 ZERO = Decimal(0)
@@ -324,7 +332,7 @@ def _deduction_eur(embedded: Decimal, basis: str, paid: CarbonPricePaid | None,
         if paid.currency.upper() == "EUR":
             eur = net
         elif to_eur is None:
-            raise CbamError(f"carbon price paid in {paid.currency}: give a conversion to EUR")
+            raise PaidPriceError(f"carbon price paid in {paid.currency}: give a conversion to EUR")
         else:
             eur = to_eur(net, paid.currency.upper())
         notes.append(f"Article 9(1): carbon price effectively paid, {net} {paid.currency} "

@@ -24,6 +24,11 @@ class CbamError(ValueError):
     """A CBAM figure that cannot be given; the message names the CN code (or input) and why."""
 
 
+class PaidPriceError(CbamError):
+    """A carbon price paid at origin that cannot be deducted as given (its line, currency,
+    evidence or conversion); the message names the installation and why."""
+
+
 @dataclass(frozen=True)
 class Good:
     cn: str  # digits only
@@ -82,6 +87,15 @@ class PublishedPrice:
 
 
 @dataclass(frozen=True)
+class Holding:
+    """The quarterly holding requirement (cbam_rules.yml quarterly_holding)."""
+    from_year: int
+    share: Decimal
+    provision: str
+    caveat: str
+
+
+@dataclass(frozen=True)
 class Rules:
     markup: Mapping[str, Mapping[int | str, Decimal]]  # sector -> year (or "2029+") -> fraction
     markup_provision: str
@@ -92,6 +106,8 @@ class Rules:
     de_minimis_excluded: tuple[str, ...]  # CN codes Article 2a(4) leaves out
     prices: Mapping[str, PublishedPrice]
     default_price_period: str  # the period whose published price a report uses by default
+    quarter_priced_years: tuple[int, ...]  # priced at the quarter of importation (Art 21(1a))
+    holding: Holding
 
 
 @dataclass(frozen=True)
@@ -144,13 +160,17 @@ def _rules(raw: Mapping[str, Any]) -> Rules:
                                           str(p.get("basis", "not stated")))
               for period, p in raw["certificate_price"]["published_prices_eur_per_tonne"].items()}
     excluded = tuple(digits(c.split("(")[1]) for c in raw["de_minimis"]["excluded_goods"])
+    holding = raw["quarterly_holding"]
     return Rules(
         {str(s): _by_year(t) for s, t in markup["by_sector_and_year"].items()},
         str(markup["provision"]),
         _by_year(raw["cbam_factor"]["by_year"]), str(raw["cbam_factor"]["provision"]),
         Decimal(str(raw["de_minimis"]["threshold_tonnes_net_mass"])),
         str(raw["de_minimis"]["provision"]), excluded, prices,
-        str(raw["certificate_price"]["default_period"]))
+        str(raw["certificate_price"]["default_period"]),
+        tuple(int(y) for y in raw["certificate_price"]["rule_2026"]["years"]),
+        Holding(int(holding["from_year"]), Decimal(str(holding["share"])),
+                str(holding["provision"]), " ".join(str(holding["not_modelled"]).split())))
 
 
 @cache

@@ -43,8 +43,14 @@ from corridor.emissions.cbam import (
     default_see,
     in_scope,
 )
-from corridor.emissions.cbam_data import CbamData, CbamError, cbam_data, digits
+from corridor.emissions.cbam_data import CbamData, CbamError, PaidPriceError, cbam_data, digits
 from corridor.emissions.events import rounded
+from corridor.emissions.quarters import (
+    HoldingRequirement,
+    line_price,
+    quarter_of,
+    quarterly_holding,
+)
 
 ZERO = Decimal(0)
 UNAVAILABLE = "default value not available: "
@@ -130,6 +136,9 @@ class Declaration:
     de_minimis: DeMinimisStatus
     lines: tuple[DeclarationLine, ...]
     not_in_scope: tuple[str, ...]  # lots of goods outside CBAM, with why
+    holding: HoldingRequirement
+    known_prices: Mapping[str, Decimal]  # quarter -> EUR per certificate, as priced
+    quarter_priced: bool  # priced at the quarter of importation (Article 21(1a))
 
     @property
     def unresolved_lines(self) -> int:
@@ -209,29 +218,37 @@ class _Terms:
     year: int
     status: DeMinimisStatus
     price: Decimal
+    period: str
+    known: Mapping[str, Decimal]  # the quarters' prices (Article 21(1a))
     adjustment: Adjustment
     convert: Conversion | None
+    data: CbamData
 
 
-def _certificates(key: tuple[str, str, str], embedded: Decimal, tonnes: Decimal, basis: str,
+def _certificates(key: tuple[str, str, str], figures: Sequence[LotFigure], basis: str,
                   paid: CarbonPricePaid | None, terms: _Terms) -> Certificates:
     cn, _, site = key
-    how: list[str] = []
+    embedded = sum((f.embedded or ZERO for f in figures), ZERO)
+    tonnes = sum((f.tonnes for f in figures), ZERO)
+    price = line_price([(f.imported_on, f.embedded or ZERO) for f in figures], terms.year,
+                       price=terms.price, period=terms.period, known=terms.known,
+                       data=terms.data)
+    how: list[str] = [] if terms.status.exempt else list(price.notes)
 
     def to_eur(amount: Decimal, currency: str) -> Decimal:
         if terms.convert is None or paid is None:
-            raise CbamError(f"carbon price paid for {site} in {currency}: give a conversion "
+            raise PaidPriceError(f"carbon price paid for {site} in {currency}: give a conversion "
                             "to EUR")
         on = paid.paid_on or date(terms.year, 12, 31)
         try:
             eur, rate = terms.convert(amount, currency, on)
         except CbamError as exc:
-            raise CbamError(f"carbon price paid for {site}: {exc}") from exc
+            raise PaidPriceError(f"carbon price paid for {site}: {exc}") from exc
         how.append(f"{amount} {currency} in EUR: {rate}")
         return eur
 
     found = certificates_due(
-        embedded, basis="actual" if basis == "actual" else "default", price_eur=terms.price,
+        embedded, basis="actual" if basis == "actual" else "default", price_eur=price.eur,
         free_allocation=terms.adjustment(cn, tonnes), paid=paid, to_eur=to_eur,
         de_minimis_status=terms.status)
     if paid is not None and basis == "actual" and not terms.status.exempt:
@@ -248,7 +265,7 @@ def _line(key: tuple[str, str, str], items: Sequence[ImportedLot],
     unresolved = tuple(dict.fromkeys(f.source for f in figures if f.basis == "unresolved"))
     embedded = None if unresolved else sum((f.embedded or ZERO for f in figures), ZERO)
     certificates = None if embedded is None else _certificates(
-        key, embedded, tonnes, basis, paid, terms)
+        key, figures, basis, paid, terms)
     first = items[0]
     return DeclarationLine(
         cn, in_scope(cn, data=data).category, country, site, first.installation_name,
@@ -267,17 +284,17 @@ def _paid_per_line(paid: Mapping[str, CarbonPricePaid],
         site, _, cn = given.strip().partition("#")
         lines = [k for k in keys if k[2] == site and (not cn or k[0] == digits(cn))]
         if not lines:
-            raise CbamError(f"carbon price paid for {given}: no line of the declaration is "
+            raise PaidPriceError(f"carbon price paid for {given}: no line of the declaration is "
                             "from that installation" + (f" and CN {cn}" if cn else ""))
         if len(lines) > 1:
-            raise CbamError(f"carbon price paid for {given}: the installation has lines for "
+            raise PaidPriceError(f"carbon price paid for {given}: the installation has lines for "
                             f"CN {', '.join(k[0] for k in lines)}; give it per line as "
                             f"{site}#CN")
         if not price.evidence:
-            raise CbamError(f"carbon price paid for {given}: give its evidence (Article 9(1): "
+            raise PaidPriceError(f"carbon price paid for {given}: give its evidence (Article 9(1): "
                             "only a price effectively paid may be deducted)")
         if lines[0] in found:
-            raise CbamError(f"carbon price paid for {given}: given twice for that line")
+            raise PaidPriceError(f"carbon price paid for {given}: given twice for that line")
         found[lines[0]] = price
     return found
 
@@ -288,12 +305,15 @@ def declaration(importer: str, year: int, imports: Sequence[ImportedLot],
                 set_aside: Mapping[str, str] | None = None,
                 paid: Mapping[str, CarbonPricePaid] | None = None,
                 convert: Conversion | None = None,
+                quarter_prices: Mapping[str, Decimal] | None = None,
                 data: CbamData | None = None) -> Declaration:
     """The declaration lines of `importer` for `year` from its `imports` of the year and the
     actual values communicated per lot (`actual`, keyed by lot). `set_aside`: per lot, why
     communicated values were not used (e.g. a revoked credential), said on its line.
     `paid`: the carbon price paid at origin, per installation (or "SGLN#CN"), converted to EUR
-    by `convert` unless in EUR."""
+    by `convert` unless in EUR. `quarter_prices`: the certificate price of each quarter of
+    importation known (Article 21(1a)); `price_eur` of `price_period` counts as known and
+    stands in for the others."""
     set_aside = set_aside or {}
     data = data or cbam_data()
     adjustment = adjustment or _no_adjustment
@@ -312,7 +332,8 @@ def declaration(importer: str, year: int, imports: Sequence[ImportedLot],
     for item in scoped:
         groups.setdefault((digits(item.cn), item.country.upper(), item.installation),
                           []).append(item)
-    terms = _Terms(year, status, price_eur, adjustment, convert)
+    known = {**(quarter_prices or {}), price_period: price_eur}
+    terms = _Terms(year, status, price_eur, price_period, known, adjustment, convert, data)
     per_line = _paid_per_line(paid or {}, sorted(groups))
     lines = []
     for key in sorted(groups):
@@ -320,8 +341,11 @@ def declaration(importer: str, year: int, imports: Sequence[ImportedLot],
         figures = [_lot_figure(i, actual.get(i.lot), year, data, set_aside.get(i.lot))
                    for i in items]
         lines.append(_line(key, items, figures, terms, per_line.get(key), data))
+    holding = quarterly_holding(
+        year, [(i.cn, i.country, i.tonnes, i.imported_on) for i in scoped], status, data)
     return Declaration(importer, year, price_eur, price_period, status, tuple(lines),
-                       tuple(outside))
+                       tuple(outside), holding, known,
+                       year in data.rules.quarter_priced_years)
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -376,7 +400,7 @@ def declaration_json(d: Declaration) -> dict[str, Any]:
     return {
         "importer": d.importer, "year": d.year,
         "massUnit": "t", "emissionsUnit": "tCO2e", "seeUnit": "tCO2e/t",
-        "certificatePrice": {"eurPerTonne": _fig(d.price_eur, 2), "period": d.price_period},
+        "certificatePrice": _price_json(d),
         "deMinimis": {"netMass": _fig(s.net_mass, 3), "threshold": _fig(s.threshold, 3),
                       "standing": s.standing, "exempt": s.exempt,
                       "headroom": _fig(s.headroom, 3), "note": s.note,
@@ -387,4 +411,29 @@ def declaration_json(d: Declaration) -> dict[str, Any]:
         "costEurResolved": _fig(d.cost_eur, 2),
         "lines": [_line_json(line) for line in d.lines],
         "notInScope": list(d.not_in_scope),
+        "quarterlyHolding": _holding_json(d.holding),
     }
+
+
+def _price_json(d: Declaration) -> dict[str, Any]:
+    """The price given (or the default period's) and, where Article 21(1a) prices each
+    quarter of importation, the quarters the lines were costed at."""
+    found: dict[str, bool] = {}
+    for line in d.lines:
+        for f in line.lots:
+            found[quarter_of(f.imported_on)] = True
+    by_quarter = [{"period": q, "eurPerTonne": _fig(d.known_prices.get(q, d.price_eur), 2),
+                   "known": q in d.known_prices} for q in sorted(found)] \
+        if d.quarter_priced else []
+    return {"eurPerTonne": _fig(d.price_eur, 2), "period": d.price_period,
+            "byQuarterOfImport": by_quarter,
+            "estimated": any(not q["known"] for q in by_quarter)}
+
+
+def _holding_json(h: HoldingRequirement) -> dict[str, Any]:
+    return {"applies": h.applies, "share": str(h.share), "note": h.note,
+            "quarters": [{"period": q.period, "end": q.end.isoformat(),
+                          "netMass": _fig(q.net_mass, 3),
+                          "embeddedEmissionsAtDefault": _fig(q.embedded_at_default, 3),
+                          "certificatesToHold": _fig(q.required, 3),
+                          "unresolved": list(q.unresolved)} for q in h.quarters]}

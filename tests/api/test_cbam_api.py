@@ -60,7 +60,12 @@ def test_the_importer_reads_its_declaration_with_one_lot_worked_by_hand(
     answer = _declaration(client)
     assert answer.status_code == 200, answer.text
     d = answer.json()
-    assert d["certificatePrice"] == {"eurPerTonne": "75.36", "period": "2026-Q1"}
+    price = d["certificatePrice"]
+    assert (price["eurPerTonne"], price["period"]) == ("75.36", "2026-Q1")
+    # later quarters have no published price in cbam_rules.yml: Q1's stands in, said so
+    assert price["byQuarterOfImport"][0] == {"period": "2026-Q1", "eurPerTonne": "75.36",
+                                             "known": True}
+    assert price["estimated"] is any(not q["known"] for q in price["byQuarterOfImport"])
     assert d["deMinimis"]["standing"] == "above" and not d["deMinimis"]["exempt"]
     line = next(x for x in d["lines"] if x["cnCode"] == "76011000")
     lot = next(x for x in line["lots"] if x["container"] == CONTAINER)
@@ -130,6 +135,9 @@ def test_who_may_read_the_declaration(client: TestClient) -> None:
     ({"format": "pdf"}, "format"), ({"price": "75"}, "period"),
     ({"price": "-1", "period": "2026-Q1"}, "price"), ({"period": "2026-Q5"}, "period"),
     ({"period": "2026-Q2"}, "price"),  # no published price for it in cbam_rules.yml
+    ({"paid": f"{ALUMINIUM}=100:KZT"}, "paid"),  # no evidence
+    ({"paid": f"{ALUMINIUM}=100:XYZ:record 1"}, "paid"),  # a currency without rates
+    ({"paid": "urn:epc:id:sgln:4870199.00010.0=100:EUR:record 1"}, "paid"),  # no such line
 ])
 def test_bad_parameters_are_named(client: TestClient, params: dict[str, str],
                                   pointer: str) -> None:
@@ -138,6 +146,22 @@ def test_bad_parameters_are_named(client: TestClient, params: dict[str, str],
     problem = answer.json()
     assert problem["type"] == "epcisException:ValidationException"
     assert problem["errors"][0]["pointer"] == pointer
+
+
+def test_the_carbon_price_paid_at_origin_is_deducted(client: TestClient) -> None:
+    # 1,000,000 KZT paid on 2026-04-01 for the Pavlodar line: at NBK's 548.62 KZT per EUR of
+    # that day, 1,000,000 / 548.62 = EUR 1822.76 (to the cent); 1822.76 / 75.36 = 24.187
+    # certificates not due
+    answer = _declaration(client, paid=f"{ALUMINIUM}=1000000:KZT:2026-04-01:KZ ETS record "
+                                       "417,sha256:ab12")
+    assert answer.status_code == 200, answer.text
+    line = next(x for x in answer.json()["lines"] if x["installation"]["id"] == ALUMINIUM)
+    assert line["carbonPricePaid"]["evidence"] == ["KZ ETS record 417", "sha256:ab12"]
+    certificates = line["certificates"]
+    assert (certificates["carbonPriceDeductionEur"], certificates["carbonPriceDeduction"]) == \
+        ("1822.76", "24.187")
+    assert Decimal(certificates["certificatesDue"]) == \
+        Decimal(line["embeddedEmissions"]) - Decimal("24.187")
 
 
 def test_communication_xlsx_has_the_see_worked_by_hand(client: TestClient) -> None:

@@ -194,8 +194,12 @@ def test_goods_outside_cbam_are_listed_apart() -> None:
 def test_the_json_shape() -> None:
     d = _declare([*AL_IMPORTS, FECR_IMPORT], [AL_ACTUAL]).to_json()
     assert (d["year"], d["complete"], d["unresolvedLines"]) == (2026, False, 1)
-    assert d["certificatePrice"] == {"eurPerTonne": "75.36", "period": "2026-Q1"}
+    # every import in 2026-Q1, priced at that quarter's price (Article 21(1a))
+    assert d["certificatePrice"] == {
+        "eurPerTonne": "75.36", "period": "2026-Q1", "estimated": False,
+        "byQuarterOfImport": [{"period": "2026-Q1", "eurPerTonne": "75.36", "known": True}]}
     assert d["deMinimis"]["standing"] == "above" and d["deMinimis"]["netMass"] == "74.200"
+    assert d["quarterlyHolding"]["applies"] is False  # none for 2026 imports
     fecr, al = d["lines"]
     assert fecr["embeddedEmissions"] is None and fecr["certificates"] is None
     assert fecr["unresolved"][0].startswith(UNAVAILABLE)

@@ -74,6 +74,9 @@ def test_the_importer_sees_its_exposure_and_one_lot_checks_by_hand(
     assert client.get(f"/certificate/{cited}").status_code == 200
     # the price and its period, from cbam_rules.yml; the threshold
     assert "EUR 75.36" in page and "2026-Q1" in page
+    # no quarterly holding for 2026 imports (Article 22(2): from 2027)
+    holding = page.split('id="cbam-holding">', 1)[1].split("</p>", 1)[0]
+    assert "no quarterly holding requirement for goods imported in 2026" in holding
     standing = page.split('id="threshold-standing">', 1)[1].split("</p>", 1)[0]
     assert "above" in standing and 'id="threshold-bar"' in page
     assert "Metalli Padani S.p.A." in page.split('id="cbam-title">', 1)[1].split("</h1>", 1)[0]
@@ -156,6 +159,7 @@ def test_the_cbam_page_in_the_browser(page: Any, node: Node) -> None:
     assert fill is not None and whole is not None and 0.8 * whole["width"] < fill["width"]
     reason = page.locator(".cbam-line.unresolved li.reason").first
     assert reason.is_visible() and "no legal default value for KZ" in reason.inner_text()
+    assert "from 2027" in page.inner_text("#cbam-holding")
     found = page.evaluate(OVERFLOWING)
     assert found["scroll"] <= found["width"] and not found["out"], found
     page.screenshot(path=str(SCREENSHOT), full_page=True)
