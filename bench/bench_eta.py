@@ -98,10 +98,22 @@ class Scores:
     naive: list[float] = field(default_factory=list)
     literal: list[float] = field(default_factory=list)  # naive not held at `now`
     hits: list[bool] = field(default_factory=list)
+    # made before a hold that the unit's events had not shown yet (the unit's later
+    # `holding` event): a diagnostic of where the error is, never an input of the model
+    before_hold: list[bool] = field(default_factory=list)
 
     def add(self, other: Scores) -> None:
-        for name in ("ours", "naive", "literal", "hits"):
+        for name in ("ours", "naive", "literal", "hits", "before_hold"):
             getattr(self, name).extend(getattr(other, name))
+
+    def split(self) -> tuple[Scores, Scores]:
+        """(the forecasts made before a hold not yet shown, the others)."""
+        parts = Scores(), Scores()
+        for i, before in enumerate(self.before_hold):
+            part = parts[0] if before else parts[1]
+            for name in ("ours", "naive", "literal", "hits", "before_hold"):
+                getattr(part, name).append(getattr(self, name)[i])
+        return parts
 
 
 def replay(model: Model, seed: int, shipments: int, naive_hours: float, samples: int
@@ -118,6 +130,7 @@ def replay(model: Model, seed: int, shipments: int, naive_hours: float, samples:
             continue
         actual = whole.stops[-1].arrived
         ordered = sorted(facts, key=lambda f: (f[1], f[0]))
+        held = next((datetime.fromisoformat(f[1]) for f in ordered if f[2] == "holding"), None)
         for n in range(1, len(ordered)):  # the last event ends the journey
             now = datetime.fromisoformat(ordered[n - 1][1])
             part = journey_of(unit, ordered[:n], NO_PLACES)
@@ -134,6 +147,7 @@ def replay(model: Model, seed: int, shipments: int, naive_hours: float, samples:
             scores.naive.append(abs(max(literal, now.timestamp()) - actual.timestamp()) / 3600)
             scores.literal.append(abs(literal - actual.timestamp()) / 3600)
             scores.hits.append(f.p10 <= actual <= f.p90)
+            scores.before_hold.append(held is not None and now < held)
     return moving, there, states
 
 
@@ -185,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         there.add(t)
         states += st
     ratio, coverage = figures("all test seeds, in transit (the goals)", moving)
+    unforeseen, rest = moving.split()
+    if unforeseen.ours:
+        figures("  of which made before a hold the unit's events did not show yet", unforeseen)
+        figures("  of which all the others", rest)
     every = Scores()
     every.add(moving)
     every.add(there)
