@@ -52,7 +52,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUARTER = re.compile(r"[0-9]{4}-Q[1-4]")
 PRICE = re.compile(r"[0-9]{1,5}(\.[0-9]{1,4})?")
 YEARS = (2026, 2100)  # the definitive period starts in 2026
-MAX_PAID = 200  # carbon prices paid in one request (one per declaration line at most)
+# Carbon prices paid in one request, each at most PAID_CHARS: the whole query must stay within
+# what the HTTP server parses (it refuses a request line of about 100 KB).
+MAX_PAID, PAID_CHARS = 10, 400
 
 
 def _bad(name: str, message: str) -> ProblemError:
@@ -110,8 +112,8 @@ def _paid(request: Request) -> dict[str, CarbonPricePaid]:
     if len(given) > MAX_PAID:
         raise _bad("paid", f"at most {MAX_PAID} values")
     for value in given:
-        if not value.strip() or "\x00" in value or len(value) > 2048:
-            raise _bad("paid", f"each value: {FORM}, at most 2048 characters")
+        if not value.strip() or "\x00" in value or len(value) > PAID_CHARS:
+            raise _bad("paid", f"each value: {FORM}, at most {PAID_CHARS} characters")
     try:
         return parse_paid(given)
     except PaidError as exc:
