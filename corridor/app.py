@@ -1,6 +1,7 @@
 """The HTTP application of a node: opens the store, migrates it, opens the log, mounts every
-concern's routes (the REST API of corridor.api, the dashboard of corridor.web), and runs the
-log's background signer and the subscription task for its lifetime.
+concern's routes (the REST API of corridor.api, the dashboard of corridor.web) and the
+operations endpoints (/healthz, /readyz, /metrics; request ids: docs/operations.md), and runs
+the log's background signer and the subscription task for its lifetime.
 
 This module and corridor.cli are the only ones that import corridor.api and corridor.web.
 """
@@ -35,6 +36,7 @@ from corridor.api import (
     party_routes,
     subscription_routes,
 )
+from corridor.api.capture_routes import capture_service
 from corridor.api.epcis_http import version_problem
 from corridor.config import Settings
 from corridor.monitoring.eta import eta_service
@@ -47,6 +49,9 @@ from corridor.serving import (
     instance_uri,
     problem_response,
 )
+from corridor.serving.health import Readiness, health_routes
+from corridor.serving.logs import RequestIds
+from corridor.serving.metrics import HttpMetrics, NodeMetrics, metrics_routes
 from corridor.store.db import Connection, Database
 from corridor.store.migrations import migrate
 from corridor.subscriptions import subscription_lifespan
@@ -86,13 +91,14 @@ def _handlers() -> dict[type[Exception], Handler]:
             HTTPException: _on_http, Exception: _on_error}
 
 
-def _routes(ctx: AppContext) -> list[BaseRoute]:
+def _routes(ctx: AppContext, ops: list[BaseRoute]) -> list[BaseRoute]:
     epcis = epcis_routes.routes(ctx)
     # The catch-all discovery routes (/epcis/{resource}/...) go last so that the other
     # concerns' fixed paths under /epcis/ (subscriptions) win.
     generic = [r for r in epcis if "{resource}" in getattr(r, "path", "")]
     specific = [r for r in epcis if r not in generic]
-    return [*specific,
+    return [*ops,
+            *specific,
             *log_routes.routes(ctx),
             *fx_routes.routes(ctx),
             *subscription_routes.routes(ctx),
@@ -131,7 +137,11 @@ def create_app(settings: Settings) -> Starlette:
                 # forecasts kept fresh; their alerts wake the deliveries and WebSocket listeners
                 forecasts = eta_service(db)
                 forecasts.on_alerts = lambda _: subscriptions.notify()
-                passes = [BackgroundPass("insurance", db, claims, interval=1.0),
+                # one node of several does the shared work: the log's sequencer
+                sequencing = ledger.sequencer.held.is_set
+                subscriptions.active = forecasts.queues_alerts = sequencing
+                passes = [BackgroundPass("insurance", db, claims, interval=1.0,
+                                         when=sequencing),
                           BackgroundPass("eta", db, forecasts.refresh, interval=0.25)]
                 for p in passes:
                     p.start()
@@ -145,9 +155,17 @@ def create_app(settings: Settings) -> Starlette:
                 await asyncio.to_thread(ctx.capture.close)
             ledger.stop()
 
-    app = Starlette(routes=_routes(ctx), lifespan=lifespan, exception_handlers=_handlers(),
-                    middleware=[Middleware(_VersionCheck)])
+    # Operations: /healthz, /readyz, /metrics; request ids on every request and log line.
+    metrics, readiness = NodeMetrics(ctx), Readiness(ctx)
+    metrics.watch_witnesses(ledger)
+    ops = [*health_routes(readiness), *metrics_routes(metrics)]
+    app = Starlette(routes=_routes(ctx, ops), lifespan=lifespan, exception_handlers=_handlers(),
+                    middleware=[Middleware(RequestIds),
+                                Middleware(HttpMetrics, metrics=metrics,
+                                           capture_service=lambda: capture_service(ctx)),
+                                Middleware(_VersionCheck)])
     app.state.ctx = ctx
+    app.state.metrics, app.state.readiness = metrics, readiness
     return app
 
 

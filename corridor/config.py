@@ -35,6 +35,9 @@ def parse_witnesses(text: str) -> list[WitnessConfig]:
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "corridor-data")))
     db_url: str = ""  # default: SQLite file in data_dir
+    # A read replica of db_url (CORRIDOR_READ_DB) that EPCIS event queries read; they
+    # tolerate its lag. Captures, keys, log tiles and checkpoints stay on db_url.
+    read_db_url: str = field(default_factory=lambda: _env("READ_DB", ""))
     # The log's origin line (C2SP tlog-checkpoint): a schema-less URL that names the log.
     log_origin: str = field(default_factory=lambda: _env("LOG_ORIGIN", "corridor.example/log"))
     log_key_file: Path | None = None  # default: data_dir/keys/log.key (created on first start)

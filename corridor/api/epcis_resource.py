@@ -131,6 +131,11 @@ class EpcisResource:
     async def db(self, fn: Callable[[Connection], T]) -> T:
         return await run_in_threadpool(read_db, self.ctx.db, fn)
 
+    async def replica(self, fn: Callable[[Connection], T]) -> T:
+        """A read of captured events, on the read replica when the node has one (it may lag
+        the primary; the viewer's visibility rules apply there all the same)."""
+        return await run_in_threadpool(read_db, self.ctx.read_db, fn)
+
     @staticmethod
     def extensions(request: Request) -> dict[str, str]:
         return parse_extensions(request.headers.get("gs1-extensions"))
@@ -203,7 +208,7 @@ class EpcisResource:
                                                [last.sort_value, last.pk, served + len(rows)])
             return query, rows, next_token
 
-        _query, rows, next_token = await self.db(work)
+        _query, rows, next_token = await self.replica(work)
         return self.document(request, rows, next_token, query_name, limit)
 
     def document(self, request: Request, rows: list[qrun.EventRowOut],

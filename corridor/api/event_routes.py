@@ -141,7 +141,7 @@ class EventRoutes(EpcisResource):
         if receipt:
             return await self._receipt(viewer, event_id[:-len("/receipt")])
         # an eventID with U+0000 cannot be stored (capture refuses it), so it cannot exist
-        row = None if "\x00" in event_id else await self.db(
+        row = None if "\x00" in event_id else await self.replica(
             lambda c: qrun.get_event(c, event_id, viewer))
         if row is None:
             raise ProblemError.epcis(404, "NoSuchNameException", "Event not found",

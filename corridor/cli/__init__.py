@@ -20,6 +20,7 @@ COMMAND_MODULES: dict[str, str] = {
     "fx": "fx", "serve": "service", "party": "parties", "demo": "demo",
     "credential": "credentials", "certifier": "credentials", "cbam": "cbam",
     "policy": "insurance", "claim": "insurance", "insurance": "insurance",
+    "backup": "ops", "restore": "ops", "doctor": "ops",
 }
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,18 +118,46 @@ def log_group() -> None:
                    "replaces CORRIDOR_WITNESSES): the mirror's checkpoint is one they cosigned.")
 @click.option("--quorum", "quorum_text", default=None, metavar="N",
               help="Cosignatures the exported checkpoint needs (default: every --witness).")
+@click.option("--follow", is_flag=True,
+              help="Keep the mirror current until SIGINT/SIGTERM: on each new witnessed "
+                   "checkpoint write the new tiles and bundles, then the checkpoint.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="With --follow: seconds between looks for a new checkpoint.")
 @_node
 def export(directory: str, witnesses: tuple[str, ...], quorum_text: str | None,
-           data_dir: str | None, db_url: str | None, origin: str | None) -> None:
+           follow: bool, interval: float, data_dir: str | None, db_url: str | None,
+           origin: str | None) -> None:
     """Write checkpoint, tiles and entry bundles as a static tlog-tiles mirror."""
     ledger = _open(data_dir, db_url, origin, witnesses, quorum_text)
     try:
+        if follow:
+            _follow(ledger, Path(directory), interval)
+            return
         cp = ledger.export(Path(directory))
     except (LedgerError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         ledger.close()
     click.echo(f"exported size {cp.size} to {directory}")
+
+
+def _follow(ledger: RunningLog, directory: Path, interval: float) -> None:
+    """Run the mirror loop until SIGINT or SIGTERM; the round in progress completes."""
+    from corridor.cli.log_follow import Mirror
+    from corridor.cli.log_follow import follow as follow_log
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"following {ledger.origin} into {directory} every {interval:g} s", err=True)
+    try:
+        follow_log(Mirror(ledger, directory), interval, stop, lambda r: click.echo(
+            f"mirrored size {r.size} ({r.written} tile files written)"),
+            lambda message: click.echo(message, err=True))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("stopped", err=True)
 
 
 @log_group.command("verify")

@@ -208,6 +208,9 @@ class EtaService:
         self.db = db
         self.cache_key = cache_key if cache_key is not None else db.url
         self.on_alerts = on_alerts
+        # Whether alerts go to the subscriptions' outbox from this node: with several nodes
+        # on one database, only the log's sequencer queues them (each still keeps its own).
+        self.queues_alerts: Callable[[], bool] = lambda: True
         self.state = Forecasts(samples=samples)
         self.lock = threading.RLock()
         self._stamp: tuple[int, int] | None = None
@@ -322,7 +325,8 @@ class EtaService:
         ids = _event_ids(conn, {a.event_pk for a in alerts if a.event_pk is not None})
         done = tuple(Alert(**{**a.__dict__, "event": ids.get(a.event_pk, a.event)})
                      if a.event_pk is not None else a for a in alerts)
-        enqueue_alerts(conn, done)
+        if self.queues_alerts():
+            enqueue_alerts(conn, done)
         for alert in done:
             self._seq += 1
             self.recent.append((self._seq, alert))

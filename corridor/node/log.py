@@ -19,6 +19,7 @@ from corridor.ledger.entry import LogEntry
 from corridor.ledger.note import Signer, Verifier, parse_note, verified_by
 from corridor.ledger.policy import Policy
 from corridor.ledger.proof import Receipt
+from corridor.node.sequencer import Sequencer
 from corridor.node.signer import load_or_create_signer, run_signer, sign_checkpoint
 from corridor.node.witnesses import Witnesses, WitnessLink, run_pusher
 from corridor.store import Connection, Database, LedgerError, LedgerStore, open_ledger_store
@@ -34,6 +35,8 @@ class RunningLog:
         self.origin = settings.log_origin
         self.interval = interval
         self.witnesses = Witnesses(settings, signer.verifier, timeout=witness_timeout)
+        # one node of those sharing the database signs and pushes (corridor.node.sequencer)
+        self.sequencer = Sequencer(store.db)
         self._stop = threading.Event()
         self._signed = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -156,18 +159,27 @@ class RunningLog:
         return self.store.audit(self.signer.verifier, keys)
 
     # -- background --------------------------------------------------------------------
+    def sequencer_status(self) -> dict[str, Any]:
+        """Who signs this log's checkpoints: {"is_sequencer": this node, "sequencer": the
+        holder's node id (None if unknown), "since": when it took over (ISO 8601) or None}."""
+        return self.sequencer.status()
+
     def start(self) -> None:
-        """Sign at least every `interval` seconds while entries arrive; push to witnesses."""
+        """Campaign to be the sequencer; while this node is, sign at least every `interval`
+        seconds while entries arrive and push to witnesses. A node taking over continues
+        from the last signed checkpoint (sign_checkpoint checks consistency with it)."""
         if self._threads:
             return
         self._stop.clear()
+        held = self.sequencer.held
         self._threads = [
             threading.Thread(target=run_signer, name="ledger-signer", daemon=True,
-                             args=(self.sign_now, self.size, self.interval, self._stop)),
+                             args=(self.sign_now, self.size, self.interval, self._stop, held)),
             threading.Thread(target=run_pusher, name="ledger-witness", daemon=True,
-                             args=(self.witness_now, self._signed, self._stop))]
+                             args=(self.witness_now, self._signed, self._stop, held))]
         for t in self._threads:
             t.start()
+        self.sequencer.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -175,6 +187,7 @@ class RunningLog:
         for t in self._threads:
             t.join(timeout=30)
         self._threads = []
+        self.sequencer.stop()  # after the signer: hand over only once it has finished
 
     def close(self) -> None:
         """Stop the background threads and close every connection the log opened."""

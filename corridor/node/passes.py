@@ -14,9 +14,13 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundPass:
+    """`when`: the pass runs only while it is true (e.g. while this node is the log's
+    sequencer, for the work that one node of several does)."""
+
     def __init__(self, name: str, db: Database, step: Callable[[Connection], object], *,
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, when: Callable[[], bool] | None = None) -> None:
         self.name = name
+        self.when = when
         self.db = db
         self.step = step
         self.interval = interval
@@ -40,6 +44,8 @@ class BackgroundPass:
         conn = self.db.connect()
         try:
             while not self._stop.wait(self.interval):
+                if self.when is not None and not self.when():
+                    continue
                 try:
                     self.step(conn)
                 except Exception:

@@ -71,10 +71,15 @@ def sign_checkpoint(store: LedgerStore, signer: Signer, origin: str) -> tuple[by
 
 
 def run_signer(sign: Callable[[], bytes], size: Callable[[], int], interval: float,
-               stop: threading.Event) -> None:
-    """Until `stop` is set: every `interval` seconds, sign if the tree has grown."""
+               stop: threading.Event, active: threading.Event | None = None) -> None:
+    """Until `stop` is set: every `interval` seconds, sign if the tree has grown, while
+    `active` is set (this node is the sequencer)."""
     signed = -1
     while not stop.is_set():
+        if active is not None and not active.is_set():
+            signed = -1  # another node may have signed meanwhile: look again once back
+            stop.wait(interval)
+            continue
         try:
             if size() != signed:  # cheap read first: the write lock only when needed
                 signed = parse_checkpoint(parse_note(sign()).text).size

@@ -118,13 +118,16 @@ class Witnesses:
 
 
 def run_pusher(push: Callable[[], int], signed: threading.Event,
-               stop: threading.Event) -> None:
-    """Until `stop` is set: push when a checkpoint was signed, and at least every second."""
+               stop: threading.Event, active: threading.Event | None = None) -> None:
+    """Until `stop` is set: push when a checkpoint was signed, and at least every second,
+    while `active` is set (this node is the sequencer)."""
     while not stop.is_set():
         signed.wait(1.0)
         signed.clear()
         if stop.is_set():
             break
+        if active is not None and not active.is_set():
+            continue
         try:
             push()
         except Exception:

@@ -3,7 +3,7 @@ long-lived parts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corridor.capture import CaptureService
 from corridor.config import Settings
@@ -29,6 +29,15 @@ class AppContext:
     credentials: CredentialService | None = None
     # Parametric cover (corridor.insurance), made on first use.
     insurance: InsuranceService | None = None
+    # Where EPCIS event queries read: the replica of settings.read_db_url, else `db`. Only
+    # queries go there (they tolerate its lag); the log's tiles and checkpoints are served
+    # from `db`, so a checkpoint is never newer than the tiles served beside it.
+    read_db: Database = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.read_db is None:
+            url = self.settings.read_db_url
+            self.read_db = Database(url) if url and url != self.db.url else self.db
 
     def running_log(self) -> RunningLog:
         """The node's log, opened here if the app factory did not."""

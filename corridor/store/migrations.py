@@ -5,6 +5,7 @@ applied once, in the order of `_SCHEMA_MODULES` and then of each list."""
 from __future__ import annotations
 
 from corridor.store import (
+    schema_cluster,
     schema_credentials,
     schema_events,
     schema_fx,
@@ -23,7 +24,7 @@ __all__ = ["Migration", "all_migrations", "apply", "migrate"]
 # Order matters only where one concern's tables refer to another's.
 _SCHEMA_MODULES = (schema_parties, schema_events, schema_ledger, schema_fx,
                    schema_subscriptions, schema_master_data, schema_credentials,
-                   schema_insurance, schema_notices)
+                   schema_insurance, schema_notices, schema_cluster)
 
 
 def all_migrations() -> list[Migration]:
@@ -40,9 +41,20 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";\n") if s.strip().strip(";").strip()]
 
 
+# Nodes starting together on one PostgreSQL schema take turns: each migration's transaction
+# holds this lock and applies only what no other node applied meanwhile.
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('corridor-migrate:' || current_schema()))"
+
+
+def _take_turn(db: Database, conn: Connection) -> None:
+    if db.dialect == "postgresql":
+        conn.execute(_LOCK)
+
+
 def migrate(db: Database, conn: Connection) -> list[str]:
     """Apply every migration not yet applied; return the ids applied now."""
     with conn.transaction():
+        _take_turn(db, conn)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -52,14 +64,18 @@ def migrate(db: Database, conn: Connection) -> list[str]:
     for migration in all_migrations():
         if migration.id in applied or migration.dialect not in (None, db.dialect):
             continue
-        apply(db, conn, migration)
-        done.append(migration.id)
+        if apply(db, conn, migration):
+            done.append(migration.id)
     return done
 
 
-def apply(db: Database, conn: Connection, migration: Migration) -> None:
-    """Run one migration and record it, in one transaction (schema_migrations must exist)."""
+def apply(db: Database, conn: Connection, migration: Migration) -> bool:
+    """Run one migration and record it, in one transaction (schema_migrations must exist);
+    False when another process applied it first."""
     with conn.transaction():
+        _take_turn(db, conn)
+        if conn.fetchone("SELECT 1 FROM schema_migrations WHERE id = ?", (migration.id,)):
+            return False
         for statement in _statements(db.sql(migration.sql)):
             conn.execute(statement.rstrip(";"))
         if migration.run is not None:
@@ -68,3 +84,4 @@ def apply(db: Database, conn: Connection, migration: Migration) -> None:
             "INSERT INTO schema_migrations (id, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
             (migration.id,),
         )
+    return True

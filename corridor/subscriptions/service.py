@@ -71,6 +71,9 @@ class SubscriptionService:
         self.tuning = tuning or Tuning()
         self.allow_private = allow_private  # deliver to loopback/private addresses (SSRF)
         self.resolver = resolver
+        # Whether this node decides and delivers: with several nodes on one database, only
+        # the log's sequencer does, so that no body is queued or posted twice.
+        self.active: Callable[[], bool] = lambda: True
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="subscriptions")
         self._conn: Connection | None = None
         self._wake: asyncio.Event | None = None
@@ -166,8 +169,10 @@ class SubscriptionService:
         assert self._wake is not None
         while True:
             try:
-                await self._db(self.decide)
-                wait = await self._deliver_due()
+                wait = None
+                if self.active():
+                    await self._db(self.decide)
+                    wait = await self._deliver_due()
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep serving; the next round retries from the database

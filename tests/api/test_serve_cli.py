@@ -4,6 +4,7 @@ document kinds)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -201,3 +202,28 @@ def test_serve_on_a_busy_port_fails_with_one_line(tmp_path: Path) -> None:
     assert "serving on" not in out.stdout
     assert out.stderr.strip().splitlines() == [
         f"Error: port {port} on 127.0.0.1 is in use; choose another with --port"], out.stderr
+
+
+def test_serve_logs_json_lines_with_the_request_id(tmp_path: Path) -> None:
+    port = free_port()
+    db_url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    env = {**os.environ, "CORRIDOR_DATA_DIR": str(tmp_path)}
+    log = (tmp_path / "stderr.log").open("w+")
+    proc = subprocess.Popen([CORRIDOR, "serve", "--db", db_url, "--port", str(port),
+                             "--log-format", "json", "--log-level", "info"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=log,
+                            text=True)
+    try:
+        _read_until_serving(proc)
+        answer = httpx.get(f"http://127.0.0.1:{port}/healthz",
+                           headers={"X-Request-ID": "trace-42"})
+        assert answer.status_code == 200 and answer.headers["X-Request-ID"] == "trace-42"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    log.seek(0)
+    lines = [line for line in log.read().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(r["request_id"] == "trace-42" and r["logger"] == "corridor.request"
+               for r in records), lines
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
