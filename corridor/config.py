@@ -41,6 +41,10 @@ class Settings:
     # The log's origin line (C2SP tlog-checkpoint): a schema-less URL that names the log.
     log_origin: str = field(default_factory=lambda: _env("LOG_ORIGIN", "corridor.example/log"))
     log_key_file: Path | None = None  # default: data_dir/keys/log.key (created on first start)
+    # The log's next key while its key is rotated (CORRIDOR_LOG_NEXT_KEY): checkpoints carry
+    # both signatures, so verifiers holding either key accept them (docs/deploy.md).
+    log_next_key_file: Path | None = field(
+        default_factory=lambda: Path(p) if (p := _env("LOG_NEXT_KEY", "")) else None)
     witnesses: list[WitnessConfig] = field(
         default_factory=lambda: parse_witnesses(_env("WITNESSES", "")))
     # cosignatures a checkpoint needs to count as witnessed (CORRIDOR_WITNESS_QUORUM)

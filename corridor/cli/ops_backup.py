@@ -28,7 +28,14 @@ from typing import Any
 
 from corridor.config import Settings
 from corridor.ledger.checkpoint import parse_checkpoint
-from corridor.ledger.note import NoteError, Verifier, open_note, parse_note, parse_skey
+from corridor.ledger.note import (
+    NoteError,
+    Verifier,
+    open_note,
+    parse_note,
+    parse_skey,
+    parse_vkey,
+)
 from corridor.store import LedgerStore
 from corridor.store.db import Connection, Database
 
@@ -178,7 +185,10 @@ def verify_restored(db: Database, manifest: dict[str, Any], log_key: Verifier) -
     audit's problems, and the manifest's checkpoint missing, different or unsigned."""
     store = LedgerStore(db)
     try:
-        problems = store.audit(log_key, [])
+        # earlier keys of a rotated log signed the older checkpoints (the key history)
+        earlier = [parse_vkey(k["vkey"]) for k in store.key_history()
+                   if k["vkey"] != log_key.vkey]
+        problems = store.audit([log_key, *earlier], [])
         with store.snapshot() as tree:
             size, last = tree.size, tree.last
         wanted = manifest.get("checkpoint")

@@ -205,7 +205,7 @@ class CredentialService:
         prefix = f"{self.base_url}/credentials/status/"
         if isinstance(url, str) and url.startswith(prefix) and url[len(prefix):].isdigit():
             status = self.status_list_document(conn, int(url[len(prefix):]))
-        trust = LogTrust(self.log.signer.verifier, self.log.policy)
+        trust = LogTrust(tuple(self.log.log_keys()), self.log.policy)
         report = verify_credential(credential, trusted=self.trusted_issuers(conn),
                                    status_list=status, log=trust, events=events,
                                    recompute=claims.recompute_pairs)

@@ -55,8 +55,9 @@ class Report:
 
 @dataclass
 class LogTrust:
-    """The log the evidence must be in: its key, and the witnesses' policy (quorum)."""
-    log: Verifier
+    """The log the evidence must be in: its key (or its keys over time, where it was
+    rotated), and the witnesses' policy (quorum)."""
+    log: Verifier | tuple[Verifier, ...]
     policy: Policy
 
 

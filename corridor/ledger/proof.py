@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corridor.ledger.checkpoint import Checkpoint, CheckpointError, parse_checkpoint
@@ -69,19 +70,23 @@ def parse_receipt(data: bytes) -> Receipt:
     return Receipt(index, proof, checkpoint, extra)
 
 
-def verify_receipt(receipt: Receipt, log: Verifier, policy: Policy,
+def verify_receipt(receipt: Receipt, log: Verifier | Sequence[Verifier], policy: Policy,
                    entry: bytes | None = None) -> Checkpoint:
-    """Check signature, witness quorum and inclusion of `entry` (default: the extra data)."""
+    """Check signature, witness quorum and inclusion of `entry` (default: the extra data).
+    `log`: the log's key, or its keys over time where it was rotated (any one signs)."""
+    keys = [log] if isinstance(log, Verifier) else list(log)
+    if not keys:
+        raise ReceiptError("no log key to check the checkpoint with")
     data = receipt.extra if entry is None else entry
     if data is None:
         raise ReceiptError("receipt carries no entry (extra line) and none was given")
     try:
-        note, _ = open_note(receipt.checkpoint, [log])
+        note, _ = open_note(receipt.checkpoint, keys)
         cp = parse_checkpoint(note.text)
     except (NoteError, CheckpointError) as exc:
         raise ReceiptError(f"checkpoint in receipt: {exc}") from exc
-    if cp.origin != log.name:
-        raise ReceiptError(f"checkpoint origin {cp.origin!r} is not the log {log.name!r}")
+    if cp.origin != keys[0].name:
+        raise ReceiptError(f"checkpoint origin {cp.origin!r} is not the log {keys[0].name!r}")
     try:
         witnesses = verified_by(note, policy.witness_verifiers())
     except NoteError as exc:

@@ -16,22 +16,30 @@ from typing import Any
 from corridor.config import Settings
 from corridor.ledger.checkpoint import Checkpoint, parse_checkpoint
 from corridor.ledger.entry import LogEntry
-from corridor.ledger.note import Signer, Verifier, parse_note, verified_by
+from corridor.ledger.note import Signer, Verifier, parse_note, parse_vkey, verified_by
 from corridor.ledger.policy import Policy
 from corridor.ledger.proof import Receipt
 from corridor.node.sequencer import Sequencer
-from corridor.node.signer import load_or_create_signer, run_signer, sign_checkpoint
+from corridor.node.signer import (
+    load_next_signer,
+    load_or_create_signer,
+    run_signer,
+    sign_checkpoint,
+)
 from corridor.node.witnesses import Witnesses, WitnessLink, run_pusher
 from corridor.store import Connection, Database, LedgerError, LedgerStore, open_ledger_store
 
 
 class RunningLog:
     def __init__(self, settings: Settings, store: LedgerStore, signer: Signer, *,
-                 interval: float = 0.5, witness_timeout: float = 5.0) -> None:
+                 interval: float = 0.5, witness_timeout: float = 5.0,
+                 next_signer: Signer | None = None) -> None:
         self.settings = settings
         self.store = store
         self.db: Database = store.db
         self.signer = signer
+        # while the log's key is rotated, the next key signs every checkpoint too
+        self.next_signer = next_signer
         self.origin = settings.log_origin
         self.interval = interval
         self.witnesses = Witnesses(settings, signer.verifier, timeout=witness_timeout)
@@ -85,7 +93,8 @@ class RunningLog:
     def sign_now(self) -> bytes:
         """Sign a checkpoint covering every committed entry (or return the latest if nothing
         new). Refuses to sign anything inconsistent with the last signed checkpoint."""
-        note, new = sign_checkpoint(self.store, self.signer, self.origin)
+        also = [self.next_signer] if self.next_signer is not None else []
+        note, new = sign_checkpoint(self.store, self.signer, self.origin, also)
         if new:
             self._signed.set()
         return note
@@ -134,10 +143,29 @@ class RunningLog:
                    if w.verifier not in have and w.last_error]
         return "; ".join([text, *missing])
 
+    def signing_keys(self) -> list[Verifier]:
+        """The keys that sign new checkpoints: the log's, then its next key while rotated."""
+        return [s.verifier for s in (self.signer, self.next_signer) if s is not None]
+
+    def log_keys(self) -> list[Verifier]:
+        """Every key a checkpoint of this log may be signed by: the signing keys, then the
+        earlier keys of the key history."""
+        keys = self.signing_keys()
+        known = {k.vkey for k in keys}
+        for held in self.store.key_history():
+            if held["vkey"] not in known:
+                keys.append(parse_vkey(held["vkey"]))
+                known.add(held["vkey"])
+        return keys
+
     def info(self) -> dict[str, Any]:
         return {
             "origin": self.origin,
             "log_vkey": self.signer.verifier.vkey,
+            # the keys signing new checkpoints, and every key that signed some (with the
+            # sizes it signed), so that a verifier holding an older key knows what it covers
+            "log_vkeys": [k.vkey for k in self.signing_keys()],
+            "key_history": self.store.key_history(),
             "witnesses": [{"url": w.url, "vkey": w.verifier.vkey} for w in self.links],
             "quorum": self.quorum,
             "policy": self.policy.text(),
@@ -156,7 +184,7 @@ class RunningLog:
         counts when witness keys are known), and event documents vs entries when an `events`
         table exists. Returns the problems found (empty when sound)."""
         keys = [w.verifier for w in self.links] if witnesses is None else witnesses
-        return self.store.audit(self.signer.verifier, keys)
+        return self.store.audit(self.log_keys(), keys)
 
     # -- background --------------------------------------------------------------------
     def sequencer_status(self) -> dict[str, Any]:
@@ -199,5 +227,7 @@ class RunningLog:
 def open_ledger(settings: Settings, db: Database, *, interval: float = 0.5,
                 witness_timeout: float = 5.0) -> RunningLog:
     """The node's log over `db` (migrations applied), signing with the configured key."""
-    return RunningLog(settings, open_ledger_store(db), load_or_create_signer(settings),
-                      interval=interval, witness_timeout=witness_timeout)
+    signer = load_or_create_signer(settings)
+    return RunningLog(settings, open_ledger_store(db), signer,
+                      interval=interval, witness_timeout=witness_timeout,
+                      next_signer=load_next_signer(settings, signer))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from corridor.config import Settings
@@ -40,9 +40,30 @@ def load_or_create_signer(settings: Settings) -> Signer:
     return signer
 
 
-def sign_checkpoint(store: LedgerStore, signer: Signer, origin: str) -> tuple[bytes, bool]:
+def load_next_signer(settings: Settings, current: Signer) -> Signer | None:
+    """The log's next key while its key is rotated (settings.log_next_key_file), or None; a
+    LedgerError when it is not a key of the log's origin or is the current key."""
+    if settings.log_next_key_file is None:
+        return None
+    path = Path(settings.log_next_key_file)
+    try:
+        signer = parse_skey(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise LedgerError(f"next log key {path}: {exc}") from exc
+    if signer.name != settings.log_origin:
+        raise LedgerError(f"next log key {path}: key name {signer.name!r} differs from the "
+                          f"log origin {settings.log_origin!r}")
+    if signer.verifier.vkey == current.verifier.vkey:
+        raise LedgerError(f"next log key {path} is the current log key: generate a new one "
+                          "(corridor keygen ORIGIN)")
+    return signer
+
+
+def sign_checkpoint(store: LedgerStore, signer: Signer, origin: str,
+                    also: Sequence[Signer] = ()) -> tuple[bytes, bool]:
     """(a checkpoint covering every committed entry, whether it is new): the newest signed one
-    when nothing was added since. Refuses to sign anything inconsistent with it.
+    when nothing was added since. Refuses to sign anything inconsistent with it. `also`: more
+    keys that sign it (the next key while the log's key is rotated).
 
     The tree is hashed without the write lock, so that captures do not wait for it; the lock
     is taken only to check that no other signer got in between and to record the checkpoint."""
@@ -63,8 +84,10 @@ def sign_checkpoint(store: LedgerStore, signer: Signer, origin: str) -> tuple[by
                     raise LedgerError(f"stored tree of size {size} is not consistent "
                                       f"with the signed checkpoint of size {last.size}: "
                                       f"{exc}") from exc
-        note = sign_note(Checkpoint(origin, size, root).text(), [signer])
-        if store.record_checkpoint(size, root, note, None if last is None else last.size):
+        signers = [signer, *also]
+        note = sign_note(Checkpoint(origin, size, root).text(), signers)
+        if store.record_checkpoint(size, root, note, None if last is None else last.size,
+                                   [s.verifier.vkey for s in signers]):
             return note, True
         # another signer recorded one meanwhile: start again
     raise LedgerError("checkpoints kept changing while signing: try again")

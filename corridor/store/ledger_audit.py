@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 
 from corridor.ledger.checkpoint import parse_checkpoint
 from corridor.ledger.entry import LogEntry
@@ -32,13 +33,16 @@ from corridor.store.ledger_bundles import join_pieces, read_all_pieces
 _Tiles = dict[tuple[int, int], tuple[int, bytes]]
 
 
-def audit_store(conn: Connection, log_key: Verifier, witnesses: list[Verifier]) -> list[str]:
-    """Problems found in the store (empty when sound), each naming what and where."""
+def audit_store(conn: Connection, log_key: Verifier | Sequence[Verifier],
+                witnesses: list[Verifier]) -> list[str]:
+    """Problems found in the store (empty when sound), each naming what and where. Each
+    checkpoint must be signed by `log_key` (one of them, where the log's key was rotated)."""
+    log_keys = [log_key] if isinstance(log_key, Verifier) else list(log_key)
     size = int(conn.fetchone("SELECT size FROM ledger_state WHERE id = 1")[0])
     stored, roots, problems = _stored_tiles(conn)
     entries, tile_problems = _audit_tiles(stored, roots, size)
     problems += tile_problems
-    problems += _audit_checkpoints(conn, stored, size, log_key, witnesses)
+    problems += _audit_checkpoints(conn, stored, size, log_keys, witnesses)
     problems += _audit_events(conn, entries)
     return problems
 
@@ -127,7 +131,7 @@ def _audit_parents(roots: dict[tuple[int, int], bytes], lvl: int, n: int, width:
             != data[i * 32:(i + 1) * 32]]
 
 
-def _audit_checkpoints(conn: Connection, stored: _Tiles, size: int, log_key: Verifier,
+def _audit_checkpoints(conn: Connection, stored: _Tiles, size: int, log_keys: list[Verifier],
                        witnesses: list[Verifier]) -> list[str]:
     """Every stored checkpoint: its signature, its count of cosignatures, its columns against
     its note, its size within the tree's and its root against the stored tiles."""
@@ -144,7 +148,7 @@ def _audit_checkpoints(conn: Connection, stored: _Tiles, size: int, log_key: Ver
             "SELECT size, root, note, witnessed FROM ledger_checkpoints ORDER BY size"):
         where = f"checkpoint of size {cp_size}"
         try:
-            opened, _ = open_note(str(note).encode(), [log_key])
+            opened, _ = open_note(str(note).encode(), log_keys)
             cp = parse_checkpoint(opened.text)
             cosigned = verified_by(opened, witnesses)
         except (NoteError, ValueError) as exc:
@@ -153,7 +157,7 @@ def _audit_checkpoints(conn: Connection, stored: _Tiles, size: int, log_key: Ver
         if witnesses and len(cosigned) != int(witnessed):
             problems.append(f"{where}: recorded {witnessed} witness cosignatures but "
                             f"{len(cosigned)} verify")
-        if cp.size != int(cp_size) or cp.root != bytes(cp_root) or cp.origin != log_key.name:
+        if cp.size != int(cp_size) or cp.root != bytes(cp_root) or cp.origin != log_keys[0].name:
             problems.append(f"{where}: note says size {cp.size} origin {cp.origin!r}, which "
                             "differs from its stored columns")
             continue

@@ -86,6 +86,11 @@ def _split_writes(edge: Edge, writes: dict[tuple[int, int], Write], *, pieces: b
     return rows, new_piece, whole
 
 
+_RECORD_KEY = ("INSERT INTO ledger_keys (vkey, first_size, last_size, first_signed, "
+               "last_signed) VALUES (?, ?, ?, ?, ?) ON CONFLICT (vkey) DO UPDATE SET "
+               "last_size = excluded.last_size, last_signed = excluded.last_signed")
+
+
 class LedgerError(RuntimeError):
     """The store is in a state the log must not sign or serve (e.g. rolled back)."""
 
@@ -287,10 +292,11 @@ class LedgerStore:
             self._end_read(conn)
 
     def record_checkpoint(self, size: int, root: bytes, note: bytes,
-                          after: int | None) -> bool:
+                          after: int | None, keys: Sequence[str] = ()) -> bool:
         """Store a signed checkpoint, unless the newest stored one is no longer of size
         `after` (None: there was none): then another signer got in between, and this returns
-        False. Takes the single-writer lock briefly."""
+        False. `keys`: the verifier keys that signed it (the key history). Takes the
+        single-writer lock briefly."""
         conn = self._conn()
         with conn.transaction():
             self._lock_state(conn)
@@ -298,10 +304,24 @@ class LedgerStore:
             newest = None if now is None or now[0] is None else int(now[0])
             if newest != after:
                 return False
+            at = datetime.now(UTC).isoformat()
             conn.execute("INSERT INTO ledger_checkpoints (size, root, note, witnessed, "
-                         "created_at) VALUES (?, ?, ?, 0, ?)",
-                         (size, root, note.decode(), datetime.now(UTC).isoformat()))
+                         "created_at) VALUES (?, ?, ?, 0, ?)", (size, root, note.decode(), at))
+            for vkey in keys:
+                conn.execute(_RECORD_KEY, (vkey, size, size, at, at))
         return True
+
+    def key_history(self) -> list[dict[str, Any]]:
+        """Each key that signed checkpoints, oldest first: its verifier key, the first and last
+        tree sizes it signed and when."""
+        conn = self._conn()
+        try:
+            rows = conn.fetchall("SELECT vkey, first_size, last_size, first_signed, "
+                                 "last_signed FROM ledger_keys ORDER BY first_size, vkey")
+        finally:
+            self._end_read(conn)
+        return [{"vkey": str(r[0]), "first_size": int(r[1]), "last_size": int(r[2]),
+                 "first_signed": str(r[3]), "last_signed": str(r[4])} for r in rows]
 
     def record_cosignatures(self, size: int, note: bytes, witnessed: int) -> None:
         """Replace the stored checkpoint of `size` by `note` (now with more cosignatures)."""
@@ -372,8 +392,10 @@ class LedgerStore:
         (directory / "info").write_text(json.dumps(info, indent=2) + "\n")
         return cp
 
-    def audit(self, log_key: Verifier, witnesses: list[Verifier]) -> list[str]:
-        """Re-check the store: entries vs tiles vs checkpoints (signatures by `log_key`, and
+    def audit(self, log_key: Verifier | Sequence[Verifier],
+              witnesses: list[Verifier]) -> list[str]:
+        """Re-check the store: entries vs tiles vs checkpoints (each signed by `log_key`, or
+        one of them when several keys signed over the log's life, and
         cosignature counts by `witnesses`), and event documents vs entries when an `events`
         table exists. Returns the problems found (empty when sound)."""
         conn = self._conn()

@@ -57,4 +57,18 @@ CREATE TABLE ledger_bundle_parts (
 );
 """,
     ),
+    # Every key that signed the log's checkpoints, with the sizes it signed: the key history
+    # /log/info publishes, so that verifiers holding an older key know until when it signed.
+    Migration(
+        "ledger-0004-keys",
+        """
+CREATE TABLE ledger_keys (
+  vkey TEXT PRIMARY KEY,
+  first_size {BIGINT} NOT NULL,
+  last_size {BIGINT} NOT NULL,
+  first_signed TEXT NOT NULL,
+  last_signed TEXT NOT NULL
+);
+""",
+    ),
 ]
