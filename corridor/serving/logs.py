@@ -131,16 +131,15 @@ class RequestIds:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() != b"x-request-id"]
-                headers.append((b"x-request-id", rid.encode("latin-1")))
-                message = {**message, "headers": headers}
+                # the app never sets X-Request-ID itself: the id is added, not replaced
+                message = {**message, "headers": [*message.get("headers", ()),
+                                                  (b"x-request-id", rid.encode("latin-1"))]}
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if scope["type"] == "http":
+            if scope["type"] == "http" and access_log.isEnabledFor(logging.INFO):
                 access_log.info("%s %s %d %.1f ms", scope.get("method", ""), scope["path"],
                                 status, (time.perf_counter() - started) * 1000,
                                 extra={"method": scope.get("method"), "path": scope["path"],

@@ -247,6 +247,16 @@ class HttpMetrics:
         self.app = app
         self.metrics = metrics
         self.capture_service = capture_service
+        # labelled children by (metric, labels): prometheus_client's labels() takes a lock
+        # and builds its key on every call; the label sets here are few and bounded
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -273,16 +283,17 @@ class HttpMetrics:
         finally:
             elapsed = time.perf_counter() - started
             family = route_family(path, status)
-            m.http_seconds.labels(family, method).observe(elapsed)
-            m.http_requests.labels(family, method, str(status or 500)).inc()
+            code = str(status or 500)
+            self._child(m.http_seconds, family, method).observe(elapsed)
+            self._child(m.http_requests, family, method, code).inc()
             if capture:
                 m.capture_in_progress.dec()
-                m.captures.labels(path, str(status or 500)).inc()
-                m.capture_seconds.labels(path).observe(elapsed)
+                self._child(m.captures, path, code).inc()
+                self._child(m.capture_seconds, path).observe(elapsed)
             if _is_query(method, path) and status != 404:
                 query = scope.get("query_string", b"").decode("latin-1")
                 for name in param_families(query):
-                    m.query_seconds.labels(name).observe(elapsed)
+                    self._child(m.query_seconds, name).observe(elapsed)
 
 
 def metrics_routes(metrics: NodeMetrics) -> list[BaseRoute]:
