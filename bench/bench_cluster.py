@@ -8,7 +8,8 @@ the log key (docs/deploy.md), in subprocesses on loopback.
      killed with SIGKILL --kills times (restarted each time): the longest takeover, the
      longest gap between consecutive signed checkpoints, acknowledged events missing from
      the store (must be 0), log size = events stored, `corridor log audit` and
-     `corridor log verify` of the result.
+     `corridor log verify` of the result, and Go's own sumdb code (tests/go/tlogverify, where
+     Go and golang.org/x/mod are installed) on an exported mirror.
   3. load: --clients concurrent clients for --seconds, over both nodes, half single-event
      captures and half queries: requests, errors, p50/p99.
 
@@ -248,13 +249,35 @@ def log_checks(url: str, node: Node) -> str:
     vkey = httpx.get(node.base + "/log/info", timeout=10).json()["log_vkey"]
     runs = {"audit": [CORRIDOR, "log", "audit", "--data-dir", str(node.work), "--db", url],
             "verify": [CORRIDOR, "log", "verify", node.base + "/log", "--vkey", vkey]}
+    mirror = Path(tempfile.mkdtemp(prefix="corridor-mirror-"))
+    runs["export"] = [CORRIDOR, "log", "export", str(mirror), "--data-dir", str(node.work),
+                      "--db", url]
+    go = go_verifier(mirror.parent)
+    if go is not None:  # Go's own sumdb code (tests/go/tlogverify) on the exported mirror
+        runs["verify with Go's sumdb"] = [go, str(mirror), vkey]
     out = []
     for name, cmd in runs.items():
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         text = (done.stdout + done.stderr).strip().splitlines()
         out.append(f"log {name}: {'ok' if done.returncode == 0 else 'FAILED'}"
                    f" ({text[-1] if text else ''})")
+    if go is None:
+        out.append("Go's sumdb check skipped: go or golang.org/x/mod not installed")
+    shutil.rmtree(mirror, ignore_errors=True)
     return "; ".join(out)
+
+
+def go_verifier(work: Path) -> str | None:
+    """tests/go/tlogverify built with Go in GOPATH mode (Debian's golang-go and
+    golang-golang-x-mod-dev), or None where they are missing."""
+    go, gopath = shutil.which("go"), os.environ.get("CORRIDOR_GOPATH", "/usr/share/gocode")
+    if go is None or not (Path(gopath) / "src/golang.org/x/mod/sumdb/tlog").is_dir():
+        return None
+    out = work / "tlogverify"
+    env = {**os.environ, "GO111MODULE": "off", "GOPATH": gopath, "GOCACHE": str(work / "gc")}
+    subprocess.run([go, "build", "-o", str(out), "."], env=env, check=True, timeout=300,
+                   cwd=Path(__file__).resolve().parents[1] / "tests" / "go" / "tlogverify")
+    return str(out)
 
 
 # -- 3. load -----------------------------------------------------------------------------

@@ -22,6 +22,9 @@ CONFORMANCE = Path(os.environ.get("CORRIDOR_CONFORMANCE", ROOT.parent / "shared"
 PG_URL = os.environ.get("CORRIDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CHROMIUM = os.environ.get("CORRIDOR_CHROMIUM", "/usr/bin/chromium")
 NODE = os.environ.get("CORRIDOR_NODE", "node")
+# Go and golang.org/x/mod (Debian: golang-go, golang-golang-x-mod-dev) build tests/go's
+# independent log verifier in GOPATH mode, with nothing fetched from the network.
+GOPATH = os.environ.get("CORRIDOR_GOPATH", "/usr/share/gocode")
 JS = ROOT / "tests" / "js"
 
 
@@ -93,6 +96,26 @@ def node_js() -> str:
     if not (JS / "node_modules" / ".installed-stamp").exists():
         _missing("NODE", f"npm packages not installed in {JS}: make setup runs npm ci there")
     return str(node)
+
+
+@pytest.fixture(scope="session")
+def tlogverify(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/go/tlogverify built with Go's own sumdb code (golang.org/x/mod/sumdb)."""
+    import subprocess
+
+    go = shutil.which("go")
+    source = Path(GOPATH) / "src" / "golang.org" / "x" / "mod" / "sumdb" / "tlog"
+    if go is None or not source.is_dir():
+        _missing("GO", "Go or golang.org/x/mod not found (apt-get install golang-go "
+                 f"golang-golang-x-mod-dev; looked in {GOPATH})")
+    out = tmp_path_factory.mktemp("go") / "tlogverify"
+    env = {**os.environ, "GO111MODULE": "off", "GOPATH": GOPATH, "GOFLAGS": "",
+           "GOCACHE": str(out.parent / "cache")}
+    built = subprocess.run([str(go), "build", "-o", str(out), "."], env=env, text=True,
+                           cwd=ROOT / "tests" / "go" / "tlogverify", capture_output=True,
+                           timeout=300, check=False)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return str(out)
 
 
 @pytest.fixture(scope="session")

@@ -182,6 +182,21 @@ def test_sigkill_the_sequencer_while_both_nodes_capture(cluster: Cluster) -> Non
     _assert_log_verifies(cluster, len(stored))
 
 
+def test_the_log_after_the_failovers_verifies_with_gos_sumdb_code(
+        cluster: Cluster, tlogverify: str, tmp_path: Path) -> None:
+    # after the kills above: a static mirror of the log, checked by golang.org/x/mod/sumdb
+    node = cluster.nodes[0]
+    mirror = tmp_path / "mirror"
+    export = subprocess.run([CORRIDOR, "log", "export", str(mirror), "--data-dir",
+                             str(node.data_dir), "--db", cluster.db_url], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert export.returncode == 0, export.stdout + export.stderr
+    checked = subprocess.run([tlogverify, str(mirror), cluster.log_vkey], capture_output=True,
+                             text=True, timeout=300, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert int(checked.stdout.split()[1]) > 0
+
+
 def _assert_log_covers(client: httpx.Client, size: int) -> None:
     """The published checkpoint (cosigned by the witness) reaches `size`."""
     deadline = time.monotonic() + 15

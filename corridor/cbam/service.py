@@ -164,7 +164,7 @@ def _check_paid(paid: Mapping[str, CarbonPricePaid]) -> None:
     for installation, price in paid.items():
         if price.currency.strip().upper() not in CURRENCIES:
             raise PaidPriceError(f"paid[{installation}].currency: {price.currency!r} is not one of "
-                            f"{', '.join(CURRENCIES)}")
+                                 f"{', '.join(CURRENCIES)}")
 
 
 def importer_declaration(conn: Connection, viewer: ViewerLike, importer: str, year: int, *,

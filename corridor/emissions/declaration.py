@@ -238,7 +238,7 @@ def _certificates(key: tuple[str, str, str], figures: Sequence[LotFigure], basis
     def to_eur(amount: Decimal, currency: str) -> Decimal:
         if terms.convert is None or paid is None:
             raise PaidPriceError(f"carbon price paid for {site} in {currency}: give a conversion "
-                            "to EUR")
+                                 "to EUR")
         on = paid.paid_on or date(terms.year, 12, 31)
         try:
             eur, rate = terms.convert(amount, currency, on)
@@ -285,14 +285,14 @@ def _paid_per_line(paid: Mapping[str, CarbonPricePaid],
         lines = [k for k in keys if k[2] == site and (not cn or k[0] == digits(cn))]
         if not lines:
             raise PaidPriceError(f"carbon price paid for {given}: no line of the declaration is "
-                            "from that installation" + (f" and CN {cn}" if cn else ""))
+                                 "from that installation" + (f" and CN {cn}" if cn else ""))
         if len(lines) > 1:
             raise PaidPriceError(f"carbon price paid for {given}: the installation has lines for "
-                            f"CN {', '.join(k[0] for k in lines)}; give it per line as "
-                            f"{site}#CN")
+                                 f"CN {', '.join(k[0] for k in lines)}; give it per line as "
+                                 f"{site}#CN")
         if not price.evidence:
             raise PaidPriceError(f"carbon price paid for {given}: give its evidence (Article 9(1): "
-                            "only a price effectively paid may be deducted)")
+                                 "only a price effectively paid may be deducted)")
         if lines[0] in found:
             raise PaidPriceError(f"carbon price paid for {given}: given twice for that line")
         found[lines[0]] = price

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from corridor.cbam import CredentialCheck, NotAllowed, actual_values, importer_declaration
-from corridor.cbam.service import ImporterDeclaration, check_reader
+from corridor.cbam.service import ImporterDeclaration, check_reader, default_price
 from corridor.credentials.service import CredentialService
 from corridor.emissions.cbam import Scope, default_see, in_scope
 from corridor.emissions.cbam_data import CbamError, cbam_data
@@ -169,9 +169,12 @@ def cbam_page(conn: Connection, session: Session, ref: str | None, year: int,
     if importer is None:
         return None
     price = certificate_price(year)
+    # A year without a published price is counted, not priced (the page shows no cost):
+    # the default period's price only lets the certificates be computed.
+    fallback, fallback_period = default_price()
     report: ImporterDeclaration = importer_declaration(
-        conn, session.viewer, importer.identifier, year, price_eur=price.eur or ZERO,
-        price_period=price.period or "none published", check=check)
+        conn, session.viewer, importer.identifier, year, price_eur=price.eur or fallback,
+        price_period=price.period or fallback_period, check=check)
     d = report.declaration
     names = party_names(conn)
     lots = dict.fromkeys(f.lot for line in d.lines for f in line.lots)
