@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from corridor.cli.log_follow import Mirror, follow, new_tiles
 from corridor.config import Settings
 from corridor.ledger.checkpoint import parse_checkpoint
 from corridor.ledger.note import parse_note
@@ -27,6 +26,7 @@ from corridor.ledger.tiles import ENTRIES, tile_path, tiles_for_size
 from corridor.ledger.transport import directory_fetcher
 from corridor.ledger.verify import verify_log
 from corridor.node import LedgerError, RunningLog, open_ledger
+from corridor.node.mirror import Mirror, follow, new_tiles
 from corridor.store.db import Database
 from tests.api.e2_harness import CORRIDOR
 from tests.ledger.ledgertest import ORIGIN, append

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -42,7 +41,6 @@ from corridor.serving import (
     must_be_party,
     problem_response,
     read_body,
-    read_db,
     require_party,
     viewer_for,
 )
@@ -61,7 +59,7 @@ def capture_service(ctx: AppContext) -> CaptureService:
             notify_captured(ctx, event_ids)
 
         async def run_db(fn: Callable[[Connection], T]) -> T:
-            return await run_in_threadpool(read_db, ctx.db, fn)
+            return await ctx.read(fn)
 
         ctx.capture = CaptureService(ctx.settings, ctx.db, ctx.running_log(), run_db=run_db,
                                      on_stored=on_stored)

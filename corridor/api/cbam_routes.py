@@ -18,11 +18,8 @@ Both read the events through the reader's own visibility.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -44,10 +41,9 @@ from corridor.cbam.service import (
 from corridor.emissions.cbam import CarbonPricePaid
 from corridor.emissions.cbam_data import CbamError, PaidPriceError
 from corridor.query import QueryError
-from corridor.serving import AppContext, AuthError, ProblemError, read_db, require_party
+from corridor.serving import AppContext, AuthError, ProblemError, require_party
 from corridor.store.db import Connection
 
-T = TypeVar("T")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUARTER = re.compile(r"[0-9]{4}-Q[1-4]")
 PRICE = re.compile(r"[0-9]{1,5}(\.[0-9]{1,4})?")
@@ -57,52 +53,48 @@ YEARS = (2026, 2100)  # the definitive period starts in 2026
 MAX_PAID, PAID_CHARS = 10, 400
 
 
-def _bad(name: str, message: str) -> ProblemError:
-    return ProblemError.epcis(400, "ValidationException", "Bad request", f"{name}: {message}",
-                              pointer=name, message=message)
-
 
 def _one(request: Request, name: str, *, required: bool = False) -> str | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
-        raise _bad(name, "give it once")
+        raise ProblemError.invalid(name, "give it once")
     if not values:
         if required:
-            raise _bad(name, "required")
+            raise ProblemError.invalid(name, "required")
         return None
     value = values[0]
     if not value.strip() or "\x00" in value or len(value) > 512:
-        raise _bad(name, "must be a non-empty string")
+        raise ProblemError.invalid(name, "must be a non-empty string")
     return value
 
 
 def _year(request: Request) -> int:
     raw = _one(request, "year", required=True) or ""
     if not raw.isascii() or not raw.isdigit() or not YEARS[0] <= int(raw) <= YEARS[1]:
-        raise _bad("year", f"must be a calendar year from {YEARS[0]} to {YEARS[1]}")
+        raise ProblemError.invalid("year", f"must be a calendar year from {YEARS[0]} to {YEARS[1]}")
     return int(raw)
 
 
 def _format(request: Request, allowed: tuple[str, ...]) -> str:
     chosen = _one(request, "format") or "json"
     if chosen not in allowed:
-        raise _bad("format", f"must be one of {', '.join(allowed)}")
+        raise ProblemError.invalid("format", f"must be one of {', '.join(allowed)}")
     return chosen
 
 
 def _price(request: Request) -> tuple[Decimal, str]:
     raw, period = _one(request, "price"), _one(request, "period")
     if period is not None and not QUARTER.fullmatch(period):
-        raise _bad("period", "must be a quarter, e.g. 2026-Q1")
+        raise ProblemError.invalid("period", "must be a quarter, e.g. 2026-Q1")
     if raw is None:
         try:
             return published_price(period) if period else default_price()
         except CbamError as exc:
-            raise _bad("price", str(exc)) from None
+            raise ProblemError.invalid("price", str(exc)) from None
     if period is None:
-        raise _bad("period", "give the period of the price (e.g. 2026-Q1)")
+        raise ProblemError.invalid("period", "give the period of the price (e.g. 2026-Q1)")
     if not PRICE.fullmatch(raw) or Decimal(raw) <= 0:
-        raise _bad("price", "must be EUR per certificate above 0, e.g. 75.36 (at most 5 "
+        raise ProblemError.invalid("price", "must be EUR per certificate above 0, e.g. 75.36 (at most 5 "
                             "digits before the point and 4 after)")
     return Decimal(raw), period
 
@@ -110,22 +102,19 @@ def _price(request: Request) -> tuple[Decimal, str]:
 def _paid(request: Request) -> dict[str, CarbonPricePaid]:
     given = request.query_params.getlist("paid")
     if len(given) > MAX_PAID:
-        raise _bad("paid", f"at most {MAX_PAID} values")
+        raise ProblemError.invalid("paid", f"at most {MAX_PAID} values")
     for value in given:
         if not value.strip() or "\x00" in value or len(value) > PAID_CHARS:
-            raise _bad("paid", f"each value: {FORM}, at most {PAID_CHARS} characters")
+            raise ProblemError.invalid("paid", f"each value: {FORM}, at most {PAID_CHARS} characters")
     try:
         return parse_paid(given)
     except PaidError as exc:
-        raise _bad("paid", str(exc)) from None
+        raise ProblemError.invalid("paid", str(exc)) from None
 
 
 class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-
-    def _db(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
-        return run_in_threadpool(read_db, self.ctx.db, fn)
 
     async def declaration(self, request: Request) -> Response:
         viewer = await require_party(request, self.ctx)
@@ -145,13 +134,13 @@ class _Routes:
                                    if not c.ok])
 
         try:
-            found = await self._db(read)
+            found = await self.ctx.read(read)
         except NotAllowed as exc:
             raise AuthError(403, str(exc), rule="not-the-importer") from None
         except PaidPriceError as exc:
-            raise _bad("paid", str(exc)) from None
+            raise ProblemError.invalid("paid", str(exc)) from None
         except (CbamError, QueryError) as exc:
-            raise _bad("importer", str(exc)) from None
+            raise ProblemError.invalid("importer", str(exc)) from None
         if chosen == "csv":
             return Response(declaration_csv(found.declaration), media_type="text/csv",
                             headers=_attachment(f"cbam-declaration-{year}.csv"))
@@ -167,10 +156,10 @@ class _Routes:
         period = _one(request, "period", required=True) or ""
         chosen = _format(request, ("json", "xlsx"))
         try:
-            found = await self._db(
+            found = await self.ctx.read(
                 lambda c: installation_communication(c, viewer, site, period))
         except PeriodError as exc:
-            raise _bad("period", str(exc)) from None
+            raise ProblemError.invalid("period", str(exc)) from None
         except UnknownInstallation as exc:
             raise ProblemError.epcis(404, "NoSuchNameException", "Not found",
                                      str(exc)) from None

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from corridor.monitoring.legs import corridor_legs, legs_json, parse_day, visible_overdue
 from corridor.query.visible_set import readable_among
-from corridor.serving import AppContext, ProblemError, read_db, require_party
+from corridor.serving import AppContext, ProblemError, require_party
 from corridor.store.db import Connection
 
 PARAMETERS = ("from", "to")
@@ -28,30 +27,26 @@ PARAMETERS = ("from", "to")
 OVERDUE_LIMIT = 1000
 
 
-def _bad(name: str, message: str) -> ProblemError:
-    return ProblemError.epcis(400, "ValidationException", "Bad request", f"{name}: {message}",
-                              pointer=name, message=message)
-
 
 def _day(request: Request, name: str) -> datetime | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
-        raise _bad(name, "give it once")
+        raise ProblemError.invalid(name, "give it once")
     if not values:
         return None
     try:
         return parse_day(values[0])
     except ValueError as exc:
-        raise _bad(name, str(exc)) from None
+        raise ProblemError.invalid(name, str(exc)) from None
 
 
 def dates(request: Request) -> tuple[datetime | None, datetime | None]:
     unknown = sorted(set(request.query_params) - set(PARAMETERS))
     if unknown:
-        raise _bad(unknown[0], "unknown query parameter; use from, to")
+        raise ProblemError.invalid(unknown[0], "unknown query parameter; use from, to")
     start, end = _day(request, "from"), _day(request, "to")
     if start is not None and end is not None and end <= start:
-        raise _bad("to", "must be after from")
+        raise ProblemError.invalid("to", "must be after from")
     return start, end
 
 
@@ -71,7 +66,7 @@ class _Routes:
             return legs_json(found.statistics(start, end), found.places, overdue, start, end,
                              found.samples.now)
 
-        return JSONResponse(await run_in_threadpool(read_db, self.ctx.db, read))
+        return JSONResponse(await self.ctx.read(read))
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

@@ -15,10 +15,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,27 +35,17 @@ from corridor.serving import (
     AuthError,
     ProblemError,
     by_method,
-    read_db,
     read_json_body,
     require_party,
     viewer_for,
 )
 from corridor.store import credentials as store
-from corridor.store.db import Connection
 from corridor.store.parties import PartyError
 
-T = TypeVar("T")
 VC_MEDIA_TYPE = "application/vc"
 MAX_VERIFY_BYTES = 8 * 1024 * 1024  # a credential with its evidence events
 
 
-def _bad(pointer: str, message: str) -> ProblemError:
-    return ProblemError.epcis(400, "ValidationException", "Bad request",
-                              f"{pointer}: {message}", pointer=pointer, message=message)
-
-
-def _not_found(what: str) -> ProblemError:
-    return ProblemError.epcis(404, "NoSuchNameException", "Not found", what)
 
 
 def _listing(c: store.StoredCredential, base: str) -> dict[str, Any]:
@@ -74,16 +62,13 @@ def _certifier_json(c: store.Certifier) -> dict[str, Any]:
 def _text(body: dict[str, Any], field: str, *, default: str | None = None) -> str:
     value = body.get(field, default)
     if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise _bad(f"/{field}", "must be a non-empty string")
+        raise ProblemError.invalid(f"/{field}", "must be a non-empty string")
     return value.strip()
 
 
 class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-
-    def _db(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
-        return run_in_threadpool(read_db, self.ctx.db, fn)
 
     @property
     def service(self) -> CredentialService:
@@ -92,7 +77,7 @@ class _Routes:
     async def _body(self, request: Request, limit: int = 64 * 1024) -> dict[str, Any]:
         body = await read_json_body(request, limit)
         if not isinstance(body, dict):
-            raise _bad("", "the body must be a JSON object")
+            raise ProblemError.invalid("", "the body must be a JSON object")
         return body
 
     async def issue(self, request: Request) -> Response:
@@ -100,11 +85,11 @@ class _Routes:
         body = await self._body(request)
         kind = _text(body, "type")
         if kind not in KINDS:
-            raise _bad("/type", f"must be one of {', '.join(KINDS)}")
+            raise ProblemError.invalid("/type", f"must be one of {', '.join(KINDS)}")
         issue = IssueRequest(kind, _text(body, "subject"),
                              _text(body, "cryptosuite", default="eddsa-jcs-2022"))
         try:
-            stored = await self._db(lambda c: self.service.issue(c, viewer, issue))
+            stored = await self.ctx.read(lambda c: self.service.issue(c, viewer, issue))
         except NotCertifier as exc:
             raise AuthError(403, str(exc), rule="not-a-certifier") from None
         except IssueRefused as exc:
@@ -123,9 +108,9 @@ class _Routes:
 
     async def get(self, request: Request) -> Response:
         credential_id = request.path_params["id"]
-        found = await self._db(lambda c: store.get_credential(c, credential_id))
+        found = await self.ctx.read(lambda c: store.get_credential(c, credential_id))
         if found is None:
-            raise _not_found(f"no credential {credential_id!r}")
+            raise ProblemError.not_found(f"no credential {credential_id!r}")
         return Response(found.document, media_type=VC_MEDIA_TYPE)
 
     async def list(self, request: Request) -> Response:
@@ -133,15 +118,15 @@ class _Routes:
         subject = request.query_params.get("subject")
         issuer = request.query_params.get("issuer")
         if subject is not None and (not subject or "\x00" in subject):
-            raise _bad("subject", "must be a lot identifier, not empty")
+            raise ProblemError.invalid("subject", "must be a lot identifier, not empty")
         if subject is None and issuer is None and not viewer.is_admin:
-            raise _bad("subject", "give subject (a lot) or issuer (a certifier's party id)")
+            raise ProblemError.invalid("subject", "give subject (a lot) or issuer (a certifier's party id)")
         issuer_party = None
         if issuer is not None:
             if not issuer.isdigit():
-                raise _bad("issuer", "must be a certifier's numeric party id")
+                raise ProblemError.invalid("issuer", "must be a certifier's numeric party id")
             issuer_party = int(issuer)
-        found = await self._db(lambda c: store.list_credentials(
+        found = await self.ctx.read(lambda c: store.list_credentials(
             c, subject=subject, issuer_party=issuer_party))
         base = self.service.base_url
         return JSONResponse([_listing(c, base) for c in found])
@@ -152,10 +137,10 @@ class _Routes:
         reason = _text(body, "reason")
         credential_id = request.path_params["id"]
         try:
-            stored = await self._db(
+            stored = await self.ctx.read(
                 lambda c: self.service.revoke(c, viewer, credential_id, reason))
         except store.CredentialStoreError as exc:
-            raise _not_found(str(exc)) from None
+            raise ProblemError.not_found(str(exc)) from None
         except NotCertifier as exc:
             raise AuthError(403, str(exc), rule="not-the-issuer") from None
         return JSONResponse(_listing(stored, self.service.base_url))
@@ -163,10 +148,10 @@ class _Routes:
     async def status(self, request: Request) -> Response:
         raw = request.path_params["n"]
         if not raw.isdigit() or len(raw) > 18:
-            raise _not_found(f"no status list {raw!r}")
-        document = await self._db(lambda c: self.service.status_list_document(c, int(raw)))
+            raise ProblemError.not_found(f"no status list {raw!r}")
+        document = await self.ctx.read(lambda c: self.service.status_list_document(c, int(raw)))
         if document is None:
-            raise _not_found(f"no status list {raw!r}")
+            raise ProblemError.not_found(f"no status list {raw!r}")
         # verifiers cache it for offline checks; a revocation shows within the max-age
         return Response(json.dumps(document, ensure_ascii=False), media_type=VC_MEDIA_TYPE,
                         headers={"Cache-Control": "public, max-age=300"})
@@ -176,15 +161,15 @@ class _Routes:
         credential: Any = body.get("credential", body)
         events = body.get("events") if "credential" in body else None
         if not isinstance(credential, dict):
-            raise _bad("/credential", "must be a JSON object")
+            raise ProblemError.invalid("/credential", "must be a JSON object")
         if events is not None and (not isinstance(events, list)
                                    or not all(isinstance(e, dict) for e in events)):
-            raise _bad("/events", "must be an array of EPCIS events")
-        report = await self._db(lambda c: self.service.verify(c, credential, events))
+            raise ProblemError.invalid("/events", "must be an array of EPCIS events")
+        report = await self.ctx.read(lambda c: self.service.verify(c, credential, events))
         return JSONResponse(report.as_json())
 
     async def certifiers(self, request: Request) -> Response:
-        found = await self._db(store.certifiers)
+        found = await self.ctx.read(store.certifiers)
         return JSONResponse([_certifier_json(c) for c in found])
 
     async def accredit(self, request: Request) -> Response:
@@ -194,16 +179,16 @@ class _Routes:
         body = await self._body(request)
         scope = body.get("scope", list(KINDS))
         if not isinstance(scope, list) or not all(isinstance(s, str) for s in scope):
-            raise _bad("/scope", "must be an array of credential types")
+            raise ProblemError.invalid("/scope", "must be an array of credential types")
         party, name = _text(body, "party"), _text(body, "name")
         accreditation = _text(body, "accreditation")
         try:
-            made = await self._db(lambda c: self.service.accredit(
+            made = await self.ctx.read(lambda c: self.service.accredit(
                 c, party, display_name=name, accreditation=accreditation, scope=tuple(scope)))
         except PartyError as exc:
-            raise _bad("/party", str(exc)) from None
+            raise ProblemError.invalid("/party", str(exc)) from None
         except (CredentialError, store.CredentialStoreError) as exc:
-            raise _bad("/scope" if "scope" in str(exc) else "/party", str(exc)) from None
+            raise ProblemError.invalid("/scope" if "scope" in str(exc) else "/party", str(exc)) from None
         return JSONResponse(_certifier_json(made), status_code=201)
 
     async def did(self, request: Request) -> Response:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,7 +18,7 @@ from corridor.query import run as qrun
 from corridor.query.engine import compile_query
 from corridor.query.params import Query, QueryError
 from corridor.query.visibility import Viewer
-from corridor.serving import GS1_HEADERS, AppContext, ProblemError, query_pointer, read_db
+from corridor.serving import GS1_HEADERS, AppContext, ProblemError, query_pointer
 from corridor.store.db import Connection
 from corridor.store.events import display_time, now_utc
 
@@ -129,12 +128,12 @@ class EpcisResource:
         self.tokens = tokens
 
     async def db(self, fn: Callable[[Connection], T]) -> T:
-        return await run_in_threadpool(read_db, self.ctx.db, fn)
+        return await self.ctx.read(fn)
 
     async def replica(self, fn: Callable[[Connection], T]) -> T:
         """A read of captured events, on the read replica when the node has one (it may lag
         the primary; the viewer's visibility rules apply there all the same)."""
-        return await run_in_threadpool(read_db, self.ctx.read_db, fn)
+        return await self.ctx.read_replica(fn)
 
     @staticmethod
     def extensions(request: Request) -> dict[str, str]:

@@ -20,8 +20,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -45,7 +44,6 @@ from corridor.serving import (
     AuthError,
     ProblemError,
     by_method,
-    read_db,
     read_json_body,
     require_party,
 )
@@ -54,7 +52,6 @@ from corridor.subscriptions import service_for
 from corridor.subscriptions import store as substore
 from corridor.subscriptions.model import Subscription, SubscriptionError, check_dest_address
 
-T = TypeVar("T")
 # Above the largest body the description allows (1,000 units of up to 512 characters), so that
 # a body breaking a documented bound is refused for that bound (400), not for its size (413).
 BODY_LIMIT = 1024 * 1024
@@ -67,8 +64,7 @@ def _bad(exc: SubscriptionError) -> ProblemError:
 
 
 def _not_found(what: str) -> ProblemError:
-    return ProblemError.epcis(404, "NoSuchNameException", "Not found",
-                              f"no {what} that you may see")
+    return ProblemError.not_found(f"no {what} that you may see")
 
 
 def unit_key(text: str) -> str | None:
@@ -93,9 +89,6 @@ class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def _db(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
-        return run_in_threadpool(read_db, self.ctx.db, fn)
-
     async def eta(self, request: Request) -> Response:
         viewer = await require_party(request, self.ctx)
         unit = unit_key(request.path_params["epc"])
@@ -108,7 +101,7 @@ class _Routes:
                 return None
             return service.eta(conn, unit)
 
-        found = await self._db(read)
+        found = await self.ctx.read(read)
         if found is None:
             raise _not_found(f"logistic unit {unit}")
         return JSONResponse(eta_json(found))
@@ -126,7 +119,7 @@ class _Routes:
         party = viewer.party_id
         assert party is not None and req.dest is not None
         dest, secret, settings = req.dest, req.secret, req.rule.settings()
-        sub = await self._db(lambda c: substore.create_other(c, ALERT_KIND, party, dest,
+        sub = await self.ctx.read(lambda c: substore.create_other(c, ALERT_KIND, party, dest,
                                                              secret, settings))
         return JSONResponse(subscription_json(sub), status_code=201,
                             headers={"Location": f"/api/alerts/{sub.id}"})
@@ -134,13 +127,13 @@ class _Routes:
     async def listing(self, request: Request) -> Response:
         viewer = await require_party(request, self.ctx)
         party = None if viewer.is_admin else viewer.party_id
-        subs = await self._db(lambda c: substore.list_for(c, ALERT_KIND, party))
+        subs = await self.ctx.read(lambda c: substore.list_for(c, ALERT_KIND, party))
         return JSONResponse([subscription_json(s) for s in subs])
 
     async def _own(self, request: Request) -> tuple[Viewer, Subscription]:
         viewer = await require_party(request, self.ctx)
         sub_id = request.path_params["id"]
-        sub = None if "\x00" in sub_id else await self._db(lambda c: substore.get(c, sub_id))
+        sub = None if "\x00" in sub_id else await self.ctx.read(lambda c: substore.get(c, sub_id))
         if (sub is None or sub.query_name != ALERT_KIND
                 or (sub.party_id != viewer.party_id and not viewer.is_admin)):
             raise _not_found(f"alert subscription {sub_id!r}")
@@ -152,7 +145,7 @@ class _Routes:
 
     async def delete(self, request: Request) -> Response:
         _, sub = await self._own(request)
-        await self._db(lambda c: substore.delete(c, sub.id))
+        await self.ctx.read(lambda c: substore.delete(c, sub.id))
         return Response(status_code=204)
 
     async def websocket(self, ws: WebSocket) -> None:
@@ -192,7 +185,7 @@ class _Routes:
                 wanted = [a for a in alerts if rule.wants(a)]
                 if not wanted or closed.done():
                     continue
-                seen = await self._db(lambda c, w=wanted: [
+                seen = await self.ctx.read(lambda c, w=wanted: [
                     a for a in w if unit_visible(c, viewer, a.unit)])  # type: ignore[misc]
                 for alert in seen:
                     await ws.send_text(json.dumps(alert_json(alert, None)))

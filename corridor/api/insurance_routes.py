@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -39,7 +38,6 @@ from corridor.serving import (
     AuthError,
     ProblemError,
     by_method,
-    read_db,
     read_json_body,
     require_party,
 )
@@ -55,24 +53,17 @@ MAX_TERMS_BYTES = 4 * 1024 * 1024
 _ID = re.compile(r"[!-~]{1,512}")
 
 
-def _bad(pointer: str, message: str) -> ProblemError:
-    return ProblemError.epcis(400, "ValidationException", "Bad request",
-                              f"{pointer or '/'}: {message}", pointer=pointer, message=message)
-
-
-def _not_found(detail: str) -> ProblemError:
-    return ProblemError.epcis(404, "NoSuchNameException", "Not found", detail)
 
 
 def _problem(exc: InsuranceError) -> ProblemError:
     """The service's refusal as an RFC 7807 problem of its status."""
     detail, pointer = str(exc), exc.pointer or ""
     if exc.status == 400:
-        return _bad(pointer, detail.removeprefix(f"{pointer}: "))
+        return ProblemError.invalid(pointer, detail.removeprefix(f"{pointer}: "))
     if exc.status == 403:
         return AuthError(403, detail, rule="not-a-party-to-the-policy")
     if exc.status == 404:
-        return _not_found(detail)
+        return ProblemError.not_found(detail)
     if exc.status == 409:
         return ProblemError(409, "about:blank", "Evidence not yet provable", detail,
                             headers={"Retry-After": "1"}, rule="evidence-not-ready")
@@ -103,18 +94,18 @@ def _nul_at(value: Any, path: str = "") -> str | None:
 def _path_id(request: Request, what: str) -> str:
     value = request.path_params["id"]
     if not _ID.fullmatch(value):
-        raise _not_found(f"no {what} {value!r} you may read")
+        raise ProblemError.not_found(f"no {what} {value!r} you may read")
     return value
 
 
 def _policy_filter(request: Request) -> str | None:
     values = request.query_params.getlist("policy")
     if len(values) > 1:
-        raise _bad("policy", "give it once")
+        raise ProblemError.invalid("policy", "give it once")
     if not values:
         return None
     if not _ID.fullmatch(values[0]):
-        raise _bad("policy", "must be a policy id (printable ASCII without spaces, at most "
+        raise ProblemError.invalid("policy", "must be a policy id (printable ASCII without spaces, at most "
                              "512 characters)")
     return values[0]
 
@@ -129,7 +120,7 @@ class _Routes:
 
     async def _db(self, fn: Callable[[Connection], T]) -> T:
         """`fn` on a worker thread's connection; the service's refusals become problems."""
-        call: Awaitable[T] = run_in_threadpool(read_db, self.ctx.db, fn)
+        call: Awaitable[T] = self.ctx.read(fn)
         try:
             return await call
         except InsuranceError as exc:
@@ -140,7 +131,7 @@ class _Routes:
         body = await read_json_body(request, MAX_TERMS_BYTES)
         nul = _nul_at(body)
         if nul is not None:
-            raise _bad(nul, "holds a NUL character")
+            raise ProblemError.invalid(nul, "holds a NUL character")
         service = self.service
         policy = await self._db(lambda c: service.offer(c, viewer, body))
         return JSONResponse(policy_json(policy), status_code=201,

@@ -12,12 +12,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -35,7 +33,6 @@ from corridor.serving import (
     AuthError,
     ProblemError,
     by_method,
-    read_db,
     read_json_body,
     require_party,
     viewer_for,
@@ -43,24 +40,19 @@ from corridor.serving import (
 from corridor.store.db import Connection
 from corridor.store.notices import MAX_LIMIT, StoredNotice
 
-T = TypeVar("T")
 PARAMETERS = ("node", "at", "from", "to", "limit")
 BODY_LIMIT = 64 * 1024
 
-
-def _bad(pointer: str, message: str) -> ProblemError:
-    return ProblemError.epcis(400, "ValidationException", "Bad request",
-                              f"{pointer or '/'}: {message}", pointer=pointer, message=message)
 
 
 def _one(request: Request, name: str) -> str | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
-        raise _bad(name, "give it once")
+        raise ProblemError.invalid(name, "give it once")
     if not values:
         return None
     if not values[0] or "\x00" in values[0] or len(values[0]) > MAX_NODE:
-        raise _bad(name, f"must be a non-empty string of at most {MAX_NODE} characters")
+        raise ProblemError.invalid(name, f"must be a non-empty string of at most {MAX_NODE} characters")
     return values[0]
 
 
@@ -71,7 +63,7 @@ def _time(request: Request, name: str) -> datetime | None:
     try:
         return parse_time(raw, name)
     except NoticeError as exc:
-        raise _bad(name, exc.message) from None
+        raise ProblemError.invalid(name, exc.message) from None
 
 
 def _limit(request: Request) -> int:
@@ -79,7 +71,7 @@ def _limit(request: Request) -> int:
     if raw is None:
         return 100
     if not raw.isascii() or not raw.isdigit() or len(raw) > 4 or not 1 <= int(raw) <= MAX_LIMIT:
-        raise _bad("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        raise ProblemError.invalid("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
@@ -97,9 +89,6 @@ class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def _db(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
-        return run_in_threadpool(read_db, self.ctx.db, fn)
-
     async def post(self, request: Request) -> Response:
         viewer = await require_party(request, self.ctx)
         if viewer.role not in POSTERS:
@@ -109,7 +98,7 @@ class _Routes:
         try:
             parse_notice(body)  # refused here, before a database connection is taken
         except NoticeError as exc:
-            raise _bad(exc.pointer, exc.message) from None
+            raise ProblemError.invalid(exc.pointer, exc.message) from None
         ledger = self.ctx.running_log()
 
         def run(conn: Connection) -> StoredNotice | None:
@@ -117,11 +106,11 @@ class _Routes:
             return notice(conn, posted.hash_id)
 
         try:
-            found = await self._db(run)
+            found = await self.ctx.read(run)
         except NotAllowed as exc:
             raise AuthError(403, str(exc), rule="not-an-operator") from None
         except NoticeError as exc:
-            raise _bad(exc.pointer, exc.message) from None
+            raise ProblemError.invalid(exc.pointer, exc.message) from None
         assert found is not None
         return JSONResponse(_json(found), status_code=201,
                             headers={"Location": notice_path(found.notice.hash_id)})
@@ -130,20 +119,20 @@ class _Routes:
         await viewer_for(request, self.ctx)  # public, but a bad key is still refused (401)
         unknown = sorted(set(request.query_params) - set(PARAMETERS))
         if unknown:
-            raise _bad(unknown[0], "unknown query parameter; use " + ", ".join(PARAMETERS))
+            raise ProblemError.invalid(unknown[0], "unknown query parameter; use " + ", ".join(PARAMETERS))
         node, at = _one(request, "node"), _time(request, "at")
         start, end = _time(request, "from"), _time(request, "to")
         if start is not None and end is not None and end <= start:
-            raise _bad("to", "must be after from")
+            raise ProblemError.invalid("to", "must be after from")
         limit = _limit(request)
-        found = await self._db(lambda c: notices(c, node=node, at=at, start=start, end=end,
+        found = await self.ctx.read(lambda c: notices(c, node=node, at=at, start=start, end=end,
                                                  limit=limit))
         return JSONResponse([_json(n) for n in found])
 
     async def get(self, request: Request) -> Response:
         await viewer_for(request, self.ctx)
         hash_id = request.path_params["id"]
-        found = await self._db(lambda c: notice(c, hash_id))
+        found = await self.ctx.read(lambda c: notice(c, hash_id))
         if found is None:
             raise ProblemError.epcis(404, "NoSuchNameException", "Not found",
                                      f"no notice {hash_id!r}")

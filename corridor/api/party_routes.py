@@ -22,9 +22,8 @@ share answers 404, like an event it may not read: existence is not disclosed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,7 +36,6 @@ from corridor.serving import (
     ProblemError,
     by_method,
     openapi,
-    read_db,
     read_json_body,
     require_party,
 )
@@ -45,7 +43,6 @@ from corridor.store import parties as store
 from corridor.store.db import Connection
 
 Handler = Callable[[Request, Viewer], Awaitable[Response]]
-T = TypeVar("T")
 
 
 class _BadRequest(Exception):
@@ -95,9 +92,6 @@ class _Routes:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    def _db(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
-        return run_in_threadpool(read_db, self.ctx.db, fn)
-
     def wrap(self, handler: Handler, *, admin: bool = False
              ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -128,7 +122,7 @@ class _Routes:
             grants = store.grants_of(conn, pid) if party.role == "auditor" else None
             return _party_json(party, grants)
 
-        return JSONResponse(await self._db(load), headers=GS1_HEADERS)
+        return JSONResponse(await self.ctx.read(load), headers=GS1_HEADERS)
 
     async def share(self, request: Request, viewer: Viewer) -> Response:
         body = await _json_body(request)
@@ -158,7 +152,7 @@ class _Routes:
             return True
 
         try:
-            done = await self._db(run)
+            done = await self.ctx.read(run)
         except store.AmbiguousEvent as exc:
             raise ProblemError.epcis(409, "ValidationException", "Conflict", str(exc)) from None
         if not done:
@@ -172,7 +166,7 @@ class _Routes:
             return [_party_json(p, store.grants_of(conn, p.id) if p.role == "auditor" else None)
                     for p in store.list_parties(conn)]
 
-        return JSONResponse(await self._db(load), headers=GS1_HEADERS)
+        return JSONResponse(await self.ctx.read(load), headers=GS1_HEADERS)
 
     async def add(self, request: Request, viewer: Viewer) -> Response:
         body = await _json_body(request)
@@ -189,24 +183,24 @@ class _Routes:
             return store.add_party(conn, name or "", ident or "", role=role, verifier_key=vkey,
                                    extra_identifiers=extra)
 
-        party, key = await self._db(run)
+        party, key = await self.ctx.read(run)
         return JSONResponse({**_party_json(party), "apiKey": key}, status_code=201,
                             headers=GS1_HEADERS)
 
     async def revoke(self, request: Request, viewer: Viewer) -> Response:
         ref = request.path_params["ref"]
-        party = await self._db(lambda c: store.revoke_party(c, ref))
+        party = await self.ctx.read(lambda c: store.revoke_party(c, ref))
         return JSONResponse(_party_json(party), headers=GS1_HEADERS)
 
     async def grant(self, request: Request, viewer: Viewer) -> Response:
         body = await _json_body(request)
         auditor, party = _text(body, "auditor"), _text(body, "party")
-        await self._db(lambda c: store.grant_auditor(c, auditor or "", party or ""))
+        await self.ctx.read(lambda c: store.grant_auditor(c, auditor or "", party or ""))
         return Response(status_code=201, headers=GS1_HEADERS)
 
     async def ungrant(self, request: Request, viewer: Viewer) -> Response:
         auditor, party = _param(request, "auditor"), _param(request, "party")
-        done = await self._db(lambda c: store.revoke_grant(c, auditor, party))
+        done = await self.ctx.read(lambda c: store.revoke_grant(c, auditor, party))
         if not done:
             raise ProblemError.epcis(404, "NoSuchNameException", "Not found", "no such grant")
         return Response(status_code=204, headers=GS1_HEADERS)

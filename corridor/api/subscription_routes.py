@@ -126,7 +126,7 @@ class _Routes:
             return substore.create(conn, name, party_id, req, cursor=cursor,
                                    epc_format=epc_format)
 
-        sub = await run_in_threadpool(read_db, self.ctx.db, create)
+        sub = await self.ctx.read(create)
         self.service.notify()
         location = str(request.url_for("subscription", name=name, sub_id=sub.id))
         return JSONResponse(sub.to_json(), status_code=201,
@@ -147,7 +147,7 @@ class _Routes:
                 or (sub.party_id != viewer.party_id and not viewer.is_admin)):
             raise _no_subscription(sub_id)
         if request.method == "DELETE":
-            await run_in_threadpool(read_db, self.ctx.db, lambda c: substore.delete(c, sub_id))
+            await self.ctx.read(lambda c: substore.delete(c, sub_id))
             return Response(status_code=204, headers=GS1_HEADERS)
         return JSONResponse(sub.to_json(), headers=GS1_HEADERS)
 
@@ -244,7 +244,7 @@ class _Routes:
 
         sent = 0
         while True:
-            top, found = await run_in_threadpool(read_db, self.ctx.db, fetch)
+            top, found = await self.ctx.read(fetch)
             if found is None:  # the query was deleted: end the subscription
                 await ws.close(code=1000, reason="query deleted")
                 raise WebSocketDisconnect(1000)

@@ -143,8 +143,8 @@ def export(directory: str, witnesses: tuple[str, ...], quorum_text: str | None,
 
 def _follow(ledger: RunningLog, directory: Path, interval: float) -> None:
     """Run the mirror loop until SIGINT or SIGTERM; the round in progress completes."""
-    from corridor.cli.log_follow import Mirror
-    from corridor.cli.log_follow import follow as follow_log
+    from corridor.node.mirror import Mirror
+    from corridor.node.mirror import follow as follow_log
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())

@@ -19,6 +19,7 @@ from corridor.ledger.entry import LogEntry
 from corridor.ledger.note import Signer, Verifier, parse_note, parse_vkey, verified_by
 from corridor.ledger.policy import Policy
 from corridor.ledger.proof import Receipt
+from corridor.node.mirror import Mirror
 from corridor.node.sequencer import Sequencer
 from corridor.node.signer import (
     load_next_signer,
@@ -173,11 +174,13 @@ class RunningLog:
         }
 
     def export(self, directory: Path) -> Checkpoint:
-        """Write checkpoint, tiles and entry bundles as a static tlog-tiles mirror."""
-        note = self.checkpoint()
-        if note is None:
+        """Write the newest witnessed checkpoint, the tiles and entry bundles it covers that
+        `directory` lacks, and `info`, as a static tlog-tiles mirror (corridor.node.mirror:
+        each file renamed into place, the checkpoint last)."""
+        written = Mirror(self, directory).sync()
+        if written is None:
             raise LedgerError(f"no checkpoint to export yet: {self.waiting_for()}")
-        return self.store.export(directory, note, self.info())
+        return written.checkpoint
 
     def audit(self, witnesses: list[Verifier] | None = None) -> list[str]:
         """Re-check the store: entries vs tiles vs checkpoints (signatures, and cosignature

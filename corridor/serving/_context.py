@@ -3,14 +3,21 @@ long-lived parts."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from corridor.capture import CaptureService
 from corridor.config import Settings
 from corridor.credentials.service import CredentialService
 from corridor.insurance.service import InsuranceService
 from corridor.node import RunningLog, open_ledger
-from corridor.store.db import Database
+from corridor.serving._db import read_db
+from corridor.store.db import Connection, Database
+
+T = TypeVar("T")
 from corridor.subscriptions import SubscriptionService
 
 
@@ -38,6 +45,15 @@ class AppContext:
         if self.read_db is None:
             url = self.settings.read_db_url
             self.read_db = Database(url) if url and url != self.db.url else self.db
+
+    def read(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
+        """`fn` on a worker thread's connection to `db` (corridor.serving._db.read_db), off
+        the event loop: every route's short database work goes through here."""
+        return run_in_threadpool(read_db, self.db, fn)
+
+    def read_replica(self, fn: Callable[[Connection], T]) -> Awaitable[T]:
+        """As `read`, on `read_db` (the replica, when the node has one)."""
+        return run_in_threadpool(read_db, self.read_db, fn)
 
     def running_log(self) -> RunningLog:
         """The node's log, opened here if the app factory did not."""

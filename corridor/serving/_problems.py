@@ -77,6 +77,20 @@ class ProblemError(Exception):
                             pointer=pointer, rule=rule, message=message, **extensions)
 
 
+    @staticmethod
+    def invalid(pointer: str, message: str) -> ProblemError:
+        """A 400 ValidationException naming the field (`pointer`: a JSON pointer or a query
+        parameter's name) and why."""
+        return ProblemError.epcis(400, "ValidationException", "Bad request",
+                                  f"{pointer or '/'}: {message}", pointer=pointer,
+                                  message=message)
+
+    @staticmethod
+    def not_found(detail: str) -> ProblemError:
+        """A 404 NoSuchNameException saying what was not found."""
+        return ProblemError.epcis(404, "NoSuchNameException", "Not found", detail)
+
+
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 

@@ -9,7 +9,6 @@ running log, corridor.node, which keeps this layer free of HTTP and threads.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -17,13 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from corridor.ledger.checkpoint import Checkpoint, parse_checkpoint
 from corridor.ledger.entry import LogEntry
 from corridor.ledger.merkle import consistency_proof, inclusion_proof
-from corridor.ledger.note import Verifier, parse_note
+from corridor.ledger.note import Verifier
 from corridor.ledger.tiles import (
     ENTRIES,
     TILE_WIDTH,
@@ -35,9 +32,7 @@ from corridor.ledger.tiles import (
     edge_tiles,
     encode_bundle,
     tile_path,
-    tiles_for_size,
 )
-from corridor.ledger.verify import write_atomic
 from corridor.store.db import Connection, Database
 from corridor.store.ledger_audit import audit_store
 from corridor.store.ledger_bundles import DELETE_PIECES, INSERT_PIECE, read_bundle
@@ -374,23 +369,6 @@ class LedgerStore:
             return consistency_proof(self._proof_hasher(conn), old, new)
         finally:
             self._end_read(conn)
-
-    def export(self, directory: Path, note: bytes, info: dict[str, Any]) -> Checkpoint:
-        """Write the tiles and entry bundles `note` covers, then `note` as the checkpoint and
-        `info`, as a static tlog-tiles mirror."""
-        cp = parse_checkpoint(parse_note(note).text)
-        directory = Path(directory)
-        for level, n, width in tiles_for_size(cp.size):
-            for lvl in ((level, ENTRIES) if level == 0 else (level,)):
-                data = self.read_tile(lvl, n, width)
-                if data is None:
-                    raise LedgerError(f"store is missing {tile_path(lvl, n, width)}")
-                path = directory / tile_path(lvl, n, width)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-        write_atomic(directory / "checkpoint", note)
-        (directory / "info").write_text(json.dumps(info, indent=2) + "\n")
-        return cp
 
     def audit(self, log_key: Verifier | Sequence[Verifier],
               witnesses: list[Verifier]) -> list[str]:

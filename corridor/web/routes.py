@@ -90,7 +90,7 @@ class Pages:
             session = session_for_key(conn, key)
             return session, fn(conn, session)
 
-        return await run_in_threadpool(read_db, self.ctx.db, work)
+        return await self.ctx.read(work)
 
     def render(self, name: str, request: Request, session: Session, status: int = 200,
                **context: Any) -> HTMLResponse:

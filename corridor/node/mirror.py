@@ -1,4 +1,5 @@
-"""`corridor log export --follow`: keep a static tlog-tiles mirror current.
+"""A static tlog-tiles mirror of the running log: `corridor log export` writes one round,
+`--follow` keeps it current.
 
 Each round takes the newest witnessed checkpoint; if it is new, the tiles and entry bundles it
 adds are written first, each atomically (a temporary file renamed into place), then the
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -23,7 +25,10 @@ from corridor.ledger.checkpoint import Checkpoint, parse_checkpoint
 from corridor.ledger.note import parse_note
 from corridor.ledger.tiles import ENTRIES, TILE_WIDTH, tile_path
 from corridor.ledger.verify import write_atomic
-from corridor.node import LedgerError, RunningLog
+from corridor.store import LedgerError
+
+if TYPE_CHECKING:
+    from corridor.node.log import RunningLog
 
 
 def new_tiles(old: int, new: int) -> list[tuple[int, int, int]]:
@@ -44,8 +49,12 @@ def new_tiles(old: int, new: int) -> list[tuple[int, int, int]]:
 
 @dataclass
 class Round:
-    size: int  # of the checkpoint the mirror holds after the round
+    checkpoint: Checkpoint  # the one the mirror holds after the round
     written: int  # tile and entry-bundle files written in the round
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
 
 
 class Mirror:
@@ -105,7 +114,7 @@ class Mirror:
         write_atomic(self.directory / "info",
                      (json.dumps(self.ledger.info(), indent=2) + "\n").encode())
         self.note, self.size, self._checked = note, cp.size, True
-        return Round(cp.size, written)
+        return Round(cp, written)
 
 
 def follow(mirror: Mirror, interval: float, stop: threading.Event,
